@@ -1,0 +1,58 @@
+"""All salesops tables, one module per aggregate, re-exported here."""
+
+from salesops.models.accounts import Account, AccountOwner, Contact
+from salesops.models.activities import Activity
+from salesops.models.base import Base, Imported, Timestamped, import_key
+from salesops.models.catalog import Product
+from salesops.models.contracts import Contract
+from salesops.models.enums import (
+    ActivityKind,
+    ContractStatus,
+    EventField,
+    ForecastCategory,
+    LeadStatus,
+    OpportunityType,
+    Role,
+    StageCategory,
+)
+from salesops.models.governance import AuditEntry, FxRate
+from salesops.models.leads import Lead
+from salesops.models.org import ApiToken, Rep, Team, TeamMembership, User
+from salesops.models.pipeline import Opportunity, OpportunityEvent, PipelineStage
+from salesops.models.planning import Quota
+from salesops.models.territories import Territory, TerritoryAssignment
+
+__all__ = [
+    "Account",
+    "AccountOwner",
+    "Activity",
+    "ActivityKind",
+    "ApiToken",
+    "AuditEntry",
+    "Base",
+    "Contact",
+    "Contract",
+    "ContractStatus",
+    "EventField",
+    "ForecastCategory",
+    "FxRate",
+    "Imported",
+    "Lead",
+    "LeadStatus",
+    "Opportunity",
+    "OpportunityEvent",
+    "OpportunityType",
+    "PipelineStage",
+    "Product",
+    "Quota",
+    "Rep",
+    "Role",
+    "StageCategory",
+    "Team",
+    "TeamMembership",
+    "Territory",
+    "TerritoryAssignment",
+    "Timestamped",
+    "User",
+    "import_key",
+]

@@ -1,0 +1,1 @@
+"""Pipeline: stages, the opportunity lifecycle with its event log, and point-in-time history."""
