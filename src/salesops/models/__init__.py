@@ -15,6 +15,12 @@ from salesops.models.enums import (
     Role,
     StageCategory,
 )
+from salesops.models.forecasting import (
+    DealPrediction,
+    ForecastLine,
+    ForecastRun,
+    ForecastSubmission,
+)
 from salesops.models.governance import AuditEntry, FxRate
 from salesops.models.leads import Lead
 from salesops.models.org import ApiToken, Rep, Team, TeamMembership, User
@@ -33,8 +39,12 @@ __all__ = [
     "Contact",
     "Contract",
     "ContractStatus",
+    "DealPrediction",
     "EventField",
     "ForecastCategory",
+    "ForecastLine",
+    "ForecastRun",
+    "ForecastSubmission",
     "FxRate",
     "Imported",
     "Lead",
