@@ -42,7 +42,9 @@ def shared_data(relative: str) -> Path:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+def engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
     """A migrated database of each kind, shared by the tests of one worker."""
     if request.param == "postgresql":
         require_postgres()

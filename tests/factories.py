@@ -49,7 +49,9 @@ def make_rep(
     return rep
 
 
-def make_account(session: Session, *, name: str | None = None, segment: str = "Mid-Market") -> Account:
+def make_account(
+    session: Session, *, name: str | None = None, segment: str = "Mid-Market"
+) -> Account:
     account = Account(name=name or f"Account {next(_seq)}", segment=segment)
     session.add(account)
     session.flush()

@@ -43,9 +43,7 @@ def table_summaries(session: Session, metadata: MetaData) -> list[TableSummary]:
         if column_name and rows:
             column = table.c[column_name]
             if isinstance(column.type, UTCDateTime | DateTime | Date):
-                first, last = session.execute(
-                    select(func.min(column), func.max(column))
-                ).one()
+                first, last = session.execute(select(func.min(column), func.max(column))).one()
                 if isinstance(column.type, UTCDateTime) and isinstance(first, str):
                     first, last = datetime.fromisoformat(first), datetime.fromisoformat(str(last))
         result.append(TableSummary(name, rows, first, last))

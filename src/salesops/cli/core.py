@@ -10,7 +10,7 @@ from salesops.cli.context import console, state
 from salesops.db import session_scope
 from salesops.db.schema import current_revision, head_revision, upgrade
 from salesops.models import Base, Opportunity, PipelineStage
-from salesops.pipeline import stages
+from salesops.pipeline import reports, stages
 from salesops.status import table_summaries
 
 
@@ -58,3 +58,35 @@ def status(ctx: typer.Context) -> None:
         )
     console.print(table)
     console.print(f"open opportunities: {open_count:,}")
+
+
+def summary(ctx: typer.Context) -> None:
+    """Print the open pipeline by stage and bookings by quarter."""
+    cli = state(ctx)
+    with cli.session() as session:
+        by_stage = reports.open_pipeline_by_stage(session)
+        by_quarter = reports.bookings_by_quarter(session)
+    pipeline = Table(title="open pipeline by stage")
+    for column, justify in (
+        ("stage", "left"),
+        ("cur", "left"),
+        ("deals", "right"),
+        ("amount", "right"),
+    ):
+        pipeline.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for line in by_stage:
+        pipeline.add_row(line.stage, line.currency, f"{line.deals:,}", f"{line.amount:,.0f}")
+    console.print(pipeline)
+    bookings = Table(title="bookings (won) by quarter of close")
+    for column, justify in (
+        ("quarter", "left"),
+        ("cur", "left"),
+        ("deals", "right"),
+        ("amount", "right"),
+    ):
+        bookings.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for quarter in by_quarter:
+        bookings.add_row(
+            quarter.quarter, quarter.currency, f"{quarter.deals:,}", f"{quarter.amount:,.0f}"
+        )
+    console.print(bookings)

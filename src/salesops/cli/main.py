@@ -39,6 +39,7 @@ def root(
 
 app.command("init")(core.init)
 app.command("status")(core.status)
+app.command("summary")(core.summary)
 app.command("demo")(demo_command)
 
 

@@ -24,7 +24,7 @@ class Base(DeclarativeBase):
     """Base class of every salesops table."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {
+    type_annotation_map = {  # noqa: RUF012 (SQLAlchemy reads it as a class attribute)
         datetime: UTCDateTime(),
         dict[str, Any]: JSON(),
         list[str]: JSON(),

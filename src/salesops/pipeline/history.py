@@ -183,7 +183,8 @@ def _last_close_before(session: Session, at: datetime, ids: set[int]) -> dict[in
 def pipeline_as_of(session: Session, at: datetime) -> list[OpportunityState]:
     """The state of every opportunity that existed at `at`, as it was then."""
     at = as_utc(at)
-    categories = dict(session.execute(select(PipelineStage.name, PipelineStage.category)).all())
+    rows = session.execute(select(PipelineStage.name, PipelineStage.category)).tuples()
+    categories: dict[str, str] = dict(rows.all())
     states = list(
         rewind(
             _current_states(session, at),

@@ -178,7 +178,9 @@ def change_amount(
     """Change the deal amount."""
     amount = _check_amount(amount)
     if amount != opp.amount:
-        record_event(session, opp, field=EventField.AMOUNT, old=opp.amount, new=amount, at=at, by=by)
+        record_event(
+            session, opp, field=EventField.AMOUNT, old=opp.amount, new=amount, at=at, by=by
+        )
         opp.amount = amount
     return opp
 
@@ -189,7 +191,13 @@ def change_close_date(
     """Move the expected close date (a slip when later, a pull-in when earlier)."""
     if close_date != opp.close_date:
         record_event(
-            session, opp, field=EventField.CLOSE_DATE, old=opp.close_date, new=close_date, at=at, by=by
+            session,
+            opp,
+            field=EventField.CLOSE_DATE,
+            old=opp.close_date,
+            new=close_date,
+            at=at,
+            by=by,
         )
         opp.close_date = close_date
     return opp

@@ -1,0 +1,68 @@
+"""Small pipeline summaries for the terminal: open pipeline by stage, bookings by quarter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from salesops.models import Opportunity, PipelineStage
+
+
+@dataclass(frozen=True)
+class StageLine:
+    stage: str
+    currency: str
+    deals: int
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class QuarterLine:
+    quarter: str
+    currency: str
+    deals: int
+    amount: Decimal
+
+
+def open_pipeline_by_stage(session: Session) -> list[StageLine]:
+    """Open deals per stage (funnel order): count and total amount, per currency."""
+    query = (
+        select(
+            PipelineStage.name,
+            Opportunity.currency,
+            func.count(Opportunity.id),
+            func.coalesce(func.sum(Opportunity.amount), 0),
+        )
+        .join(PipelineStage, Opportunity.stage_id == PipelineStage.id)
+        .where(PipelineStage.category == "open")
+        .group_by(PipelineStage.sort_order, PipelineStage.name, Opportunity.currency)
+        .order_by(PipelineStage.sort_order, Opportunity.currency)
+    )
+    return [
+        StageLine(stage, currency, deals, Decimal(str(amount)).quantize(Decimal("0.01")))
+        for stage, currency, deals, amount in session.execute(query)
+    ]
+
+
+def bookings_by_quarter(session: Session) -> list[QuarterLine]:
+    """Won deals per calendar quarter of their close time: count and total amount."""
+    query = (
+        select(Opportunity.closed_at, Opportunity.currency, Opportunity.amount)
+        .join(PipelineStage, Opportunity.stage_id == PipelineStage.id)
+        .where(PipelineStage.category == "won", Opportunity.closed_at.is_not(None))
+        .execution_options(yield_per=20_000)
+    )
+    totals: dict[tuple[str, str], tuple[int, Decimal]] = {}
+    # Grouped in Python: quarter extraction differs between SQLite and PostgreSQL, and this
+    # summary is small; the metrics engine does the heavy lifting elsewhere.
+    for closed_at, currency, amount in session.execute(query):
+        key = (f"{closed_at.year}-Q{(closed_at.month - 1) // 3 + 1}", currency)
+        deals, total = totals.get(key, (0, Decimal(0)))
+        totals[key] = (deals + 1, total + amount)
+    return [
+        QuarterLine(quarter, currency, deals, total)
+        for (quarter, currency), (deals, total) in sorted(totals.items())
+    ]
