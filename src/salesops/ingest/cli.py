@@ -1,0 +1,136 @@
+"""`salesops import` and `salesops export`: thin commands over the ingest service."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from salesops.cli.context import console, err_console, state
+from salesops.db import as_utc, session_scope
+from salesops.errors import ValidationFailed
+from salesops.ingest.export import FORMATS, export_database
+from salesops.ingest.service import run_import
+from salesops.ingest.summary import ImportSummary
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+    )
+
+
+def _parse_as_of(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return as_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    except ValueError as exc:
+        raise ValidationFailed(f"--as-of: expected an ISO timestamp, got {text!r}") from exc
+
+
+def print_summary(summary: ImportSummary) -> None:
+    """The per-table summary of an import as a Rich table."""
+    table = Table(
+        title=f"import from {summary.source_system} (as of {summary.as_of:%Y-%m-%d %H:%M} UTC)"
+    )
+    for column in ("table", "read", "inserted", "updated", "unchanged", "rejected", "skipped"):
+        table.add_column(column, justify="left" if column == "table" else "right", no_wrap=True)
+    for name, counts in summary.tables.items():
+        if summary.source_system == "salesops" and not counts.read:
+            continue
+        table.add_row(
+            name,
+            *(
+                f"{value:,}"
+                for value in (
+                    counts.read,
+                    counts.inserted,
+                    counts.updated,
+                    counts.unchanged,
+                    counts.rejected,
+                    counts.skipped,
+                )
+            ),
+        )
+    console.print(table)
+    for path in summary.ignored:
+        console.print(f"ignored {path.name}: no part of the mapping reads it")
+    if summary.rejects_path is not None:
+        console.print(
+            f"[yellow]{summary.rejected:,} rejected row(s)[/] written with line and reason to"
+            f" {summary.rejects_path}"
+        )
+    if summary.dry_run:
+        console.print("dry run: nothing was written to the database")
+
+
+def import_command(
+    ctx: typer.Context,
+    source: str = typer.Argument(
+        ..., help="salesforce, hubspot, maven, csv (with --mapping) or salesops (an export)."
+    ),
+    paths: list[Path] = typer.Argument(..., help="Files, or directories of files, to import."),
+    mapping: Path | None = typer.Option(
+        None, "--mapping", "-m", help="YAML mapping (required for csv; overrides a built-in one)."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Validate and count, write nothing."),
+    rejects: Path | None = typer.Option(
+        None, "--rejects", help="Where to write rejected rows (CSV; default: ./salesops-rejects-*)."
+    ),
+    as_of: str | None = typer.Option(
+        None,
+        "--as-of",
+        help="When the export was taken (ISO); changes are recorded as events at this time."
+        " Default: the mapping's as_of, else the newest file's modification time.",
+    ),
+) -> None:
+    """Import CRM exports in one transaction: all rows or, on any error, none."""
+    cli = state(ctx)
+    engine = cli.require_schema()
+    moment = _parse_as_of(as_of)
+    with _progress() as bar:
+        tasks: dict[str, int] = {}
+
+        def report(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(label, total=total or None)
+            bar.update(tasks[label], completed=done, total=total or None)
+
+        with session_scope(engine) as session:
+            summary = run_import(
+                session,
+                source,
+                paths,
+                mapping=mapping,
+                as_of=moment,
+                rejects=rejects,
+                dry_run=dry_run,
+                progress=report,
+            )
+    print_summary(summary)
+
+
+def export_command(
+    ctx: typer.Context,
+    directory: Path = typer.Argument(..., help="Directory to write the export into."),
+    format: str = typer.Option("parquet", "--format", "-f", help="parquet or csv."),
+) -> None:
+    """Export every table (plus manifest.json with rows, schema and checksums)."""
+    if format not in FORMATS:
+        raise ValidationFailed(f"--format must be parquet or csv, not {format!r}")
+    cli = state(ctx)
+    with session_scope(cli.require_schema()) as session:
+        manifest = export_database(session, directory, format=format)
+    total = sum(t["rows"] for t in manifest["tables"])
+    console.print(
+        f"exported {len(manifest['tables'])} tables ({total:,} rows) as {format} to {directory}"
+    )

@@ -1,0 +1,493 @@
+"""The import engine: rows in chunks -> validated records -> batched inserts and updates.
+
+Per chunk and output: build records (convert, map, validate every field), resolve
+references in one query per referenced table, look up existing rows by key in one query,
+then insert new rows with one executemany, update changed rows, and count unchanged ones.
+Nothing here commits: the caller owns the one transaction of the whole import.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, func, select, tuple_, update
+
+from salesops.db.bulk import BulkInserter
+from salesops.ingest import opportunity
+from salesops.ingest.convert import converter
+from salesops.ingest.mapping import PLACEHOLDER, FieldSpec, FileSpec, Mapping, OutputSpec
+from salesops.ingest.rejects import RejectSink
+from salesops.ingest.resolve import IN_CHUNK, RefResolver, StageRegistry
+from salesops.ingest.summary import ImportSummary
+from salesops.ingest.targets import FieldDef, target
+
+AS_OF = "$as_of"
+
+
+class Rejected(Exception):
+    """A row cannot be imported; the message says why."""
+
+
+@dataclass
+class Context:
+    """What every output runner of one import shares."""
+
+    connection: Connection
+    mapping: Mapping
+    as_of: datetime
+    summary: ImportSummary
+    rejects: RejectSink
+    resolver: RefResolver
+    stages: StageRegistry
+    inserters: dict[str, BulkInserter] = field(default_factory=dict)
+
+    def inserter(self, table: str) -> BulkInserter:
+        if table not in self.inserters:
+            from salesops.models import Base
+
+            self.inserters[table] = BulkInserter(self.connection, Base.metadata.tables[table])
+        return self.inserters[table]
+
+
+class Record:
+    __slots__ = ("cols", "extra", "insert_only", "key", "line", "refs", "values")
+
+    def __init__(self, line: int, values: list[str]) -> None:
+        self.line = line
+        self.values = values
+        self.key: Any = None
+        self.cols: dict[str, Any] = {}
+        self.refs: dict[str, str] = {}
+        self.insert_only: dict[str, Any] = {}
+        self.extra: dict[str, Any] = {}
+
+
+Getter = Callable[[list[str], int], str]
+
+
+def _getter(spec: FieldSpec, index: dict[str, int], file_name: str) -> Getter:
+    if spec.value is not None:
+        constant = spec.value
+        return lambda values, line: constant
+    if spec.column is not None:
+        position = index[spec.column]
+        return lambda values, line: values[position].strip() if position < len(values) else ""
+    if spec.template:
+        return _template_getter(spec.template, index, file_name)
+    return lambda values, line: ""
+
+
+def _template_getter(templates: tuple[str, ...], index: dict[str, int], file_name: str) -> Getter:
+    compiled = []
+    for template in templates:
+        names = PLACEHOLDER.findall(template)
+        compiled.append((template, [(n, index.get(n, -1)) for n in names]))
+
+    def get(values: list[str], line: int) -> str:
+        for template, names in compiled:
+            parts: dict[str, str] = {}
+            for name, position in names:
+                if name == "_line":
+                    parts[name] = str(line)
+                elif name == "_file":
+                    parts[name] = file_name
+                else:
+                    parts[name] = values[position].strip() if 0 <= position < len(values) else ""
+            if all(parts.values()):
+                return template.format_map(parts)
+        return ""
+
+    return get
+
+
+class OutputRunner:
+    """Writes one output of one file: build, resolve, deduplicate, insert or update."""
+
+    def __init__(
+        self, ctx: Context, file: FileSpec, output: OutputSpec, path: Path, columns: list[str]
+    ) -> None:
+        self.ctx = ctx
+        self.output = output
+        self.path = path
+        self.columns = columns
+        self.tdef = target(output.target)
+        self.table = self.tdef.table
+        self.counts = ctx.summary.table(output.target)
+        index: dict[str, int] = {}
+        for position, name in enumerate(columns):
+            index.setdefault(name, position)
+        self.index = index
+        self.plan: list[tuple[FieldSpec, FieldDef, Getter, Callable[[str], Any]]] = []
+        for spec in output.fields.values():
+            fdef = self.tdef.fields[spec.name]
+            self.plan.append(
+                (spec, fdef, _getter(spec, index, path.name), converter(spec, fdef, file.dates))
+            )
+            if spec.derive:
+                ref_table = self.tdef.fields[spec.derive[0]].ref
+                assert ref_table is not None
+                ctx.resolver.want(ref_table, spec.derive[1])
+        self.key_getters = [
+            _template_getter((k,), index, path.name) for k in output.key if k != "$hash"
+        ]
+        self.hash_key = "$hash" in output.key
+        self.occurrences: dict[str, int] = {}
+        # Rows this runner already wrote: ids above the watermark are new, lower ones are
+        # marked in a bitmap, so duplicate keys are caught in bounded memory.
+        self.touched = bytearray()
+        self.watermark = ctx.connection.execute(select(func.max(self.table.c.id))).scalar() or 0
+        self.deferred: list[tuple[Any, str, str, int, list[str]]] = []
+        self.mapped_columns = [self.tdef.fields[s.name].column for s in output.fields.values()]
+        self.is_opportunity = output.target == "opportunities"
+        self.opp = (
+            opportunity.OpportunityRules(ctx, output, index, file) if self.is_opportunity else None
+        )
+
+    # -- building -------------------------------------------------------------------------
+    def reject(self, record: Record, reason: str) -> None:
+        self.counts.rejected += 1
+        self.ctx.rejects.add(
+            self.path, self.columns, record.line, self.output.target, reason, record.values
+        )
+
+    def _key(self, values: list[str], line: int) -> str:
+        if self.hash_key:
+            digest = hashlib.sha1("\x1f".join(v.strip() for v in values).encode()).hexdigest()[:20]
+            count = self.occurrences.get(digest, 0) + 1
+            self.occurrences[digest] = count
+            return f"{digest}-{count}"
+        for get in self.key_getters:
+            key = get(values, line)
+            if key:
+                if len(key) > 120:
+                    raise Rejected(f"id {key[:40]!r}... is longer than 120 characters")
+                return key
+        raise Rejected("no id: the key column is empty")
+
+    def build(self, line: int, values: list[str]) -> Record:
+        record = Record(line, values)
+        if self.tdef.imported:
+            record.key = self._key(values, line)
+        cols = record.cols
+        problems = []
+        for spec, fdef, get, convert in self.plan:
+            if spec.columns:
+                cols[fdef.column] = {
+                    c: values[self.index[c]].strip()
+                    for c in spec.columns
+                    if self.index[c] < len(values)
+                }
+                continue
+            text = get(values, line)
+            if text and spec.pattern is not None:
+                match = spec.pattern.search(text)
+                text = (
+                    (match.group(1) if match.groups() else match.group(0)).strip() if match else ""
+                )
+            if spec.value_map and text:
+                mapped = spec.value_map.get(text.casefold())
+                if mapped is not None:
+                    text = mapped
+                elif spec.strict:
+                    problems.append(f"{spec.name}: unexpected value {text!r}")
+                    continue
+            if not text and spec.default is not None:
+                if spec.default == AS_OF:
+                    value: Any = self.ctx.as_of.date() if fdef.kind == "date" else self.ctx.as_of
+                    record.insert_only[fdef.column] = value
+                    continue
+                text = spec.default
+            if not text:
+                if fdef.kind in {"ref", "stage"} or spec.derive:
+                    cols.setdefault(fdef.column, None)
+                    continue
+                if spec.required:
+                    problems.append(f"{spec.name}: required but empty")
+                cols[fdef.column] = None
+                continue
+            if fdef.kind in {"ref", "stage"}:
+                record.refs[spec.name] = text
+                continue
+            try:
+                cols[fdef.column] = convert(text)
+            except ValueError as exc:
+                problems.append(f"{spec.name}: {exc}")
+        if self.opp is not None:
+            problems.extend(self.opp.build(record, values))
+        if problems:
+            raise Rejected("; ".join(problems))
+        return record
+
+    # -- resolving ------------------------------------------------------------------------
+    def resolve(self, records: list[Record]) -> list[Record]:
+        wanted: dict[tuple[str, str], set[str]] = {}
+        for spec, fdef, _, _ in self.plan:
+            if fdef.kind == "ref" and fdef.ref:
+                wanted.setdefault((fdef.ref, spec.lookup_by), set()).update(
+                    r.refs[spec.name] for r in records if spec.name in r.refs
+                )
+        found = {k: self.ctx.resolver.lookup(k[0], k[1], keys) for k, keys in wanted.items()}
+        kept = []
+        for record in records:
+            try:
+                self._resolve_one(record, found)
+            except Rejected as exc:
+                self.reject(record, str(exc))
+                continue
+            kept.append(record)
+        return kept
+
+    def _resolve_one(self, record: Record, found: dict[tuple[str, str], dict[str, Any]]) -> None:
+        attrs: dict[str, dict[str, Any]] = {}
+        later: list[tuple[Any, str, str, int, list[str]]] = []
+        problems = []
+        for spec, fdef, _, _ in self.plan:
+            text = record.refs.get(spec.name)
+            if text is None:
+                continue
+            if fdef.kind == "stage":
+                stage = self.ctx.stages.get(text)
+                if stage is None:
+                    problems.append(f"unknown stage {text!r} (known: {self.ctx.stages.known()})")
+                else:
+                    record.cols[fdef.column] = stage.id
+                continue
+            assert fdef.ref is not None
+            hit = found[(fdef.ref, spec.lookup_by)].get(text)
+            if hit is not None:
+                record.cols[fdef.column] = hit[0]
+                attrs[spec.name] = hit[1]
+            elif fdef.ref == self.output.target and spec.lookup_by == "external_id":
+                record.cols[fdef.column] = None
+                later.append((record.key, fdef.column, text, record.line, record.values))
+            elif spec.missing == "null":
+                record.cols[fdef.column] = None
+            else:
+                problems.append(f"unknown {spec.name} {text!r}")
+        for spec, fdef, _, _ in self.plan:
+            if spec.derive and record.cols.get(fdef.column) is None:
+                source = attrs.get(spec.derive[0], {})
+                record.cols[fdef.column] = source.get(spec.derive[1])
+        if self.opp is not None:
+            problems.extend(self.opp.prepare(record, attrs))
+        for fdef in self.tdef.fields.values():
+            if fdef.required and fdef.column in record.cols and record.cols[fdef.column] is None:
+                problems.append(f"{fdef.name}: required but empty")
+            elif (
+                fdef.required
+                and fdef.column not in record.cols
+                and fdef.column not in record.insert_only
+            ):
+                problems.append(f"{fdef.name}: required but not given")
+        extra = self._check(record)
+        if extra:
+            problems.append(extra)
+        if problems:
+            raise Rejected("; ".join(problems))
+        self.deferred.extend(later)
+
+    def _check(self, record: Record) -> str | None:
+        cols = record.cols
+        if self.output.target == "quotas":
+            holders = sum(cols.get(c) is not None for c in ("rep_id", "team_id", "territory_id"))
+            if holders != 1:
+                return "a quota needs exactly one of rep, team or territory"
+        start, end = (
+            cols.get("valid_from") or cols.get("start_date"),
+            cols.get("valid_to") or cols.get("end_date"),
+        )
+        if start is not None and end is not None and end < start:
+            return f"ends ({end}) before it starts ({start})"
+        if self.tdef.natural_key and any(cols.get(c) is None for c in self.tdef.natural_key):
+            return f"needs {', '.join(c.removesuffix('_id') for c in self.tdef.natural_key)}"
+        return None
+
+    # -- writing --------------------------------------------------------------------------
+    def _seen(self, row_id: int) -> bool:
+        if row_id > self.watermark:  # inserted earlier in this import
+            return True
+        byte, bit = divmod(row_id, 8)
+        return byte < len(self.touched) and bool(self.touched[byte] & (1 << bit))
+
+    def _mark(self, row_id: int) -> None:
+        byte, bit = divmod(row_id, 8)
+        if byte >= len(self.touched):
+            self.touched.extend(bytes(byte - len(self.touched) + 1024))
+        self.touched[byte] |= 1 << bit
+
+    def process(self, chunk: list[tuple[int, list[str]]]) -> None:
+        records: list[Record] = []
+        width = len(self.columns)
+        for line, values in chunk:
+            self.counts.read += 1
+            record = Record(line, values)
+            if (
+                len(values) != width
+                and self.columns
+                and not (len(values) > width and not any(v.strip() for v in values[width:]))
+            ):
+                self.reject(
+                    record,
+                    f"row has {len(values)} fields but the file has {width} columns"
+                    " (truncated or misquoted?)",
+                )
+                continue
+            try:
+                records.append(self.build(line, values))
+            except Rejected as exc:
+                self.reject(record, str(exc))
+        records = self.resolve(records)
+        if not self.tdef.imported:
+            for record in records:
+                record.key = tuple(record.cols[c] for c in self.tdef.natural_key)
+        unique: dict[Any, Record] = {}
+        for record in records:
+            first = unique.get(record.key)
+            if first is None:
+                unique[record.key] = record
+            elif self.output.duplicates == "merge":
+                self.counts.skipped += 1
+            else:
+                self.reject(record, f"duplicate id {record.key!r} (first on line {first.line})")
+        if unique:
+            self.write(list(unique.values()))
+
+    def _existing(self, records: list[Record]) -> dict[Any, dict[str, Any]]:
+        columns = {"id", *self.mapped_columns, *(self.opp.tracked if self.opp else ())}
+        columns |= {c for r in records for c in r.cols}
+        selected = [self.table.c[c] for c in sorted(columns)]
+        found: dict[Any, dict[str, Any]] = {}
+        keys = [r.key for r in records]
+        for start in range(0, len(keys), IN_CHUNK):
+            chunk = keys[start : start + IN_CHUNK]
+            if self.tdef.imported:
+                key_column = self.table.c.external_id
+                query = select(key_column, *selected).where(
+                    self.table.c.source_system == self.ctx.mapping.source_system,
+                    key_column.in_(chunk),
+                )
+                for row in self.ctx.connection.execute(query):
+                    found[row[0]] = dict(row._mapping)
+            else:
+                natural = [self.table.c[c] for c in self.tdef.natural_key]
+                query = select(*selected, *natural).where(tuple_(*natural).in_(chunk))
+                for row in self.ctx.connection.execute(query):
+                    mapping = dict(row._mapping)
+                    found[tuple(mapping[c] for c in self.tdef.natural_key)] = mapping
+        return found
+
+    def write(self, records: list[Record]) -> None:
+        existing = self._existing(records)
+        inserts: list[Record] = []
+        updates: list[tuple[Record, dict[str, Any]]] = []
+        for record in records:
+            old = existing.get(record.key)
+            if old is None:
+                inserts.append(record)
+                continue
+            if self._seen(old["id"]):
+                if self.output.duplicates == "merge":
+                    self.counts.skipped += 1
+                else:
+                    self.reject(
+                        record,
+                        f"duplicate id {record.key!r} (already imported from an earlier row)",
+                    )
+                continue
+            self._mark(old["id"])
+            changes = {c: v for c, v in record.cols.items() if old.get(c) != v}
+            if self.opp is not None:
+                changes.update(self.opp.update_extras(record, old, changes))
+            if changes:
+                updates.append((record, changes))
+            else:
+                self.counts.unchanged += 1
+        if inserts:
+            self._insert(inserts)
+        if updates:
+            self._update(updates, existing)
+
+    def _insert(self, records: list[Record]) -> None:
+        rows = []
+        for record in records:
+            row = {**record.insert_only, **record.cols}
+            if self.tdef.imported:
+                row["source_system"] = self.ctx.mapping.source_system
+                row["external_id"] = record.key
+            rows.append(row)
+        self.ctx.inserter(self.output.target).insert(rows)
+        self.counts.inserted += len(rows)
+        self.ctx.resolver.forget(self.output.target)
+        if self.opp is not None:
+            self.opp.after_insert(records, self._existing_ids([r.key for r in records]))
+
+    def _existing_ids(self, keys: list[Any]) -> dict[Any, int]:
+        ids: dict[Any, int] = {}
+        for start in range(0, len(keys), IN_CHUNK):
+            chunk = keys[start : start + IN_CHUNK]
+            if self.tdef.imported:
+                query = select(self.table.c.external_id, self.table.c.id).where(
+                    self.table.c.source_system == self.ctx.mapping.source_system,
+                    self.table.c.external_id.in_(chunk),
+                )
+                ids.update((k, i) for k, i in self.ctx.connection.execute(query))
+            else:
+                natural = [self.table.c[c] for c in self.tdef.natural_key]
+                query = select(self.table.c.id, *natural).where(tuple_(*natural).in_(chunk))
+                ids.update({tuple(row[1:]): row[0] for row in self.ctx.connection.execute(query)})
+        return ids
+
+    def _update(
+        self, updates: list[tuple[Record, dict[str, Any]]], existing: dict[Any, dict[str, Any]]
+    ) -> None:
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for record, changes in updates:
+            names = tuple(sorted(changes))
+            groups.setdefault(names, []).append(
+                {"_id": existing[record.key]["id"], **{f"v_{c}": v for c, v in changes.items()}}
+            )
+        for names, params in groups.items():
+            statement = (
+                update(self.table)
+                .where(self.table.c.id == bindparam("_id"))
+                .values({c: bindparam(f"v_{c}") for c in names})
+            )
+            self.ctx.connection.execute(statement, params)
+        self.counts.updated += len(updates)
+        self.ctx.resolver.forget(self.output.target)
+        if self.opp is not None:
+            self.opp.after_update(updates, existing)
+
+    def finish(self) -> None:
+        """Resolve references to rows of the same table that came later in the file."""
+        if not self.deferred:
+            return
+        table = self.table
+        parents = self.ctx.resolver.lookup(
+            self.output.target, "external_id", {d[2] for d in self.deferred}
+        )
+        children = self._existing_ids([d[0] for d in self.deferred])
+        params: dict[str, list[dict[str, Any]]] = {}
+        for key, column, parent_key, line, values in self.deferred:
+            parent = parents.get(parent_key)
+            child = children.get(key)
+            if parent is None or child is None:
+                reason = (
+                    f"imported without its {column.removesuffix('_id')}: {parent_key!r} is unknown"
+                )
+                self.ctx.rejects.add(
+                    self.path, self.columns, line, self.output.target, reason, values
+                )
+                continue
+            params.setdefault(column, []).append({"_id": child, "v": parent[0]})
+        for column, values_list in params.items():
+            statement = (
+                update(table).where(table.c.id == bindparam("_id")).values({column: bindparam("v")})
+            )
+            self.ctx.connection.execute(statement, values_list)
+        self.deferred.clear()

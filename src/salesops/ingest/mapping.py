@@ -1,0 +1,543 @@
+"""The declarative mapping format: which file feeds which table, and how each field is read.
+
+`load_mapping` validates a whole mapping before any data row is read and reports every
+problem at once, each with its location (`mapping.yaml: files[1].outputs[0].fields.amount`).
+The format is documented with a worked example in docs/importing.md.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from salesops.db.types import as_utc
+from salesops.errors import Problem, ValidationFailed
+from salesops.ingest.targets import IMPORTABLE, target
+from salesops.models import ForecastCategory, StageCategory
+
+ENCODINGS = {"auto", "utf-8", "utf-8-sig", "latin-1", "cp1252"}
+PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+SPECIAL_COLUMNS = {"_line", "_file"}
+
+
+@dataclass(frozen=True)
+class FileFormat:
+    encoding: str = "auto"
+    delimiter: str = "auto"  # one character, a longer separator, or "auto" to sniff
+    record_terminator: str | None = None  # a custom row end such as "&|\n" (no quoting then)
+    header: bool = True
+    columns: tuple[str, ...] = ()  # names of the columns of a header-less file
+    quote: str = '"'
+    sheet: str | None = None  # .xlsx: the sheet to read (default: the first)
+    skip_rows: int = 0
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """How one canonical field is read from a source row."""
+
+    name: str
+    column: str | None = None
+    template: tuple[str, ...] = ()  # the first whose placeholders are all non-empty wins
+    value: str | None = None
+    columns: tuple[str, ...] = ()  # json fields: a dict of these columns
+    pattern: re.Pattern[str] | None = None
+    value_map: dict[str, str] = field(default_factory=dict)  # keys casefolded
+    strict: bool = False  # values missing from `value_map` are rejected
+    default: str | None = None  # "$as_of" means the import's timestamp
+    required: bool | None = None
+    formats: tuple[str, ...] = ()
+    decimal_separator: str = "."
+    thousands_separator: str = ""
+    scale: Decimal | None = None
+    minimum: Decimal | None = None
+    at_time: time | None = None  # time of day given to date-only values of datetimes
+    lookup_by: str = "external_id"
+    missing: str = "reject"  # an unknown reference is rejected, or left empty ("null")
+    derive: tuple[str, str] | None = None  # (reference field, attribute) when empty
+
+    def source_columns(self) -> set[str]:
+        names = set(self.columns)
+        if self.column:
+            names.add(self.column)
+        for template in self.template:
+            names.update(PLACEHOLDER.findall(template))
+        return names - SPECIAL_COLUMNS
+
+
+@dataclass(frozen=True)
+class StageHistorySpec:
+    """Columns such as HubSpot's `Date entered "<stage>"` that date each stage entered."""
+
+    header_pattern: re.Pattern[str]
+    formats: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LifecycleSpec:
+    """What a closed deal looked like while it was open, for sources that keep no history."""
+
+    open_stage: str | None = None
+    open_amount: FieldSpec | None = None
+    close_date_known: bool = True
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    target: str
+    key: tuple[str, ...] = ()  # templates for external_id; ("$hash",) = content hash
+    duplicates: str = "reject"  # or "merge": later rows with a seen key are skipped
+    fields: dict[str, FieldSpec] = field(default_factory=dict)
+    lifecycle: LifecycleSpec | None = None
+    stage_history: StageHistorySpec | None = None
+    location: str = ""
+
+    def source_columns(self) -> set[str]:
+        names: set[str] = set()
+        for spec in self.fields.values():
+            names |= spec.source_columns()
+        for template in self.key:
+            names.update(PLACEHOLDER.findall(template))
+        if self.lifecycle and self.lifecycle.open_amount:
+            names |= self.lifecycle.open_amount.source_columns()
+        return names - SPECIAL_COLUMNS - {"$hash"}
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    match: tuple[str, ...]
+    format: FileFormat
+    outputs: tuple[OutputSpec, ...]
+    dates: tuple[str, ...] = ()
+    location: str = ""
+
+
+@dataclass(frozen=True)
+class StageDecl:
+    name: str
+    category: StageCategory
+    probability: Decimal
+    forecast_category: ForecastCategory
+    after: str | None = None
+
+
+@dataclass(frozen=True)
+class Mapping:
+    name: str
+    source_system: str
+    files: tuple[FileSpec, ...]
+    currency: str = "USD"
+    as_of: datetime | None = None
+    stages: tuple[StageDecl, ...] = ()
+    description: str = ""
+
+    def stage_names(self) -> set[str]:
+        """Every stage name that a value map of this mapping produces."""
+        names: set[str] = set()
+        for file in self.files:
+            for output in file.outputs:
+                for spec in output.fields.values():
+                    if spec.name == "stage":
+                        names.update(spec.value_map.values())
+                        if spec.value:
+                            names.add(spec.value)
+                if output.lifecycle and output.lifecycle.open_stage:
+                    names.add(output.lifecycle.open_stage)
+        return names
+
+
+class _Parser:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.problems: list[Problem] = []
+
+    def problem(self, where: str, message: str) -> None:
+        self.problems.append(Problem(message, f"{self.name}: {where}" if where else self.name))
+
+    def keys(self, data: dict[str, Any], allowed: set[str], where: str) -> None:
+        for key in data:
+            if key not in allowed:
+                self.problem(where, f"unknown key {key!r} (allowed: {', '.join(sorted(allowed))})")
+
+    def text(self, data: dict[str, Any], key: str, where: str, default: str | None = None) -> Any:
+        value = data.get(key, default)
+        if value is not None and not isinstance(value, str | int | float):
+            self.problem(f"{where}.{key}", f"expected text, got {type(value).__name__}")
+            return default
+        return None if value is None else str(value)
+
+    def texts(self, value: Any, where: str) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            return (value,)
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        self.problem(where, "expected text or a list of texts")
+        return ()
+
+    def decimal(self, value: Any, where: str) -> Decimal | None:
+        if value is None:
+            return None
+        try:
+            return Decimal(str(value))
+        except InvalidOperation:
+            self.problem(where, f"expected a number, got {value!r}")
+            return None
+
+    def mapping(self, data: Any) -> Mapping:
+        if not isinstance(data, dict):
+            self.problem("", "a mapping must be a YAML dictionary with `source_system` and `files`")
+            raise ValidationFailed("invalid mapping", self.problems)
+        self.keys(
+            data,
+            {"version", "source_system", "description", "currency", "as_of", "stages", "files"},
+            "",
+        )
+        if data.get("version", 1) != 1:
+            self.problem("version", "only version 1 of the mapping format exists")
+        source = self.text(data, "source_system", "") or ""
+        if not source:
+            self.problem("source_system", "required: the name stored with every imported row")
+        elif len(source) > 40:
+            self.problem("source_system", "at most 40 characters")
+        currency = (self.text(data, "currency", "", "USD") or "USD").upper()
+        if not re.fullmatch(r"[A-Z]{3}", currency):
+            self.problem("currency", f"expected a 3-letter ISO code, got {currency!r}")
+        as_of = None
+        if data.get("as_of") is not None:
+            as_of = _parse_as_of(data["as_of"])
+            if as_of is None:
+                self.problem("as_of", f"expected an ISO timestamp, got {data['as_of']!r}")
+        stages = tuple(
+            self.stage(s, f"stages[{i}]") for i, s in enumerate(data.get("stages") or [])
+        )
+        files_data = data.get("files")
+        if not isinstance(files_data, list) or not files_data:
+            self.problem("files", "required: a list of files, each with `match` and `outputs`")
+            files_data = []
+        files = tuple(self.file(f, f"files[{i}]") for i, f in enumerate(files_data))
+        if self.problems:
+            raise ValidationFailed(f"invalid mapping {self.name}", self.problems)
+        return Mapping(
+            name=self.name,
+            source_system=source,
+            files=files,
+            currency=currency,
+            as_of=as_of,
+            stages=tuple(s for s in stages if s is not None),
+            description=str(data.get("description") or ""),
+        )
+
+    def stage(self, data: Any, where: str) -> StageDecl | None:
+        if not isinstance(data, dict) or "name" not in data:
+            self.problem(where, "a stage needs at least a `name`")
+            return None
+        self.keys(data, {"name", "category", "probability", "forecast_category", "after"}, where)
+        try:
+            category = StageCategory(data.get("category", "open"))
+            forecast = ForecastCategory(data.get("forecast_category", "pipeline"))
+        except ValueError as exc:
+            self.problem(where, str(exc))
+            return None
+        probability = self.decimal(data.get("probability", 0), f"{where}.probability")
+        if probability is None or not Decimal(0) <= probability <= 1:
+            self.problem(f"{where}.probability", "expected a probability between 0 and 1")
+            return None
+        after = data.get("after")
+        return StageDecl(str(data["name"]), category, probability, forecast, after)
+
+    def file(self, data: Any, where: str) -> FileSpec:
+        if not isinstance(data, dict):
+            self.problem(where, "expected a dictionary with `match` and `outputs`")
+            return FileSpec((), FileFormat(), ())
+        self.keys(data, {"match", "format", "outputs", "dates"}, where)
+        match = self.texts(data.get("match"), f"{where}.match")
+        if not match:
+            self.problem(f"{where}.match", "required: a file name pattern such as 'accounts*.csv'")
+        fmt = self.format(data.get("format") or {}, f"{where}.format")
+        outputs_data = data.get("outputs")
+        if not isinstance(outputs_data, list) or not outputs_data:
+            self.problem(f"{where}.outputs", "required: a list of outputs (target, key, fields)")
+            outputs_data = []
+        outputs = tuple(self.output(o, f"{where}.outputs[{i}]") for i, o in enumerate(outputs_data))
+        dates = self.texts(data.get("dates"), f"{where}.dates")
+        self.check_formats(dates, f"{where}.dates")
+        if not fmt.header:
+            known = set(fmt.columns)
+            for i, output in enumerate(outputs):
+                for column in sorted(output.source_columns() - known):
+                    self.problem(
+                        f"{where}.outputs[{i}]",
+                        f"column {column!r} is not one of the file's `format.columns`",
+                    )
+        return FileSpec(match, fmt, outputs, dates, where)
+
+    def format(self, data: Any, where: str) -> FileFormat:
+        if not isinstance(data, dict):
+            self.problem(where, "expected a dictionary")
+            return FileFormat()
+        allowed = {"encoding", "delimiter", "record_terminator", "header", "columns", "quote"}
+        self.keys(data, allowed | {"sheet", "skip_rows"}, where)
+        encoding = str(data.get("encoding", "auto")).lower().replace("_", "-")
+        if encoding not in ENCODINGS:
+            self.problem(f"{where}.encoding", f"expected one of {', '.join(sorted(ENCODINGS))}")
+        delimiter = str(data.get("delimiter", "auto"))
+        if delimiter == "\\t":
+            delimiter = "\t"
+        if not delimiter:
+            self.problem(f"{where}.delimiter", "must not be empty")
+        header = data.get("header", True)
+        if not isinstance(header, bool):
+            self.problem(f"{where}.header", "expected true or false")
+            header = True
+        columns = self.texts(data.get("columns"), f"{where}.columns")
+        if not header and not columns:
+            self.problem(f"{where}.columns", "a file without a header row needs `columns`")
+        terminator = data.get("record_terminator")
+        if terminator is not None and delimiter == "auto":
+            self.problem(f"{where}.delimiter", "a custom record_terminator needs a delimiter")
+        skip = data.get("skip_rows", 0)
+        if not isinstance(skip, int) or skip < 0:
+            self.problem(f"{where}.skip_rows", "expected a whole number of rows to skip")
+            skip = 0
+        return FileFormat(
+            encoding=encoding,
+            delimiter=delimiter,
+            record_terminator=None if terminator is None else str(terminator),
+            header=header,
+            columns=columns,
+            quote=str(data.get("quote", '"')),
+            sheet=data.get("sheet"),
+            skip_rows=skip,
+        )
+
+    def output(self, data: Any, where: str) -> OutputSpec:
+        if not isinstance(data, dict):
+            self.problem(where, "expected a dictionary with `target`, `key` and `fields`")
+            return OutputSpec("")
+        self.keys(
+            data,
+            {"target", "key", "duplicates", "fields", "lifecycle", "stage_history"},
+            where,
+        )
+        name = str(data.get("target", ""))
+        try:
+            tdef = target(name)
+        except KeyError:
+            self.problem(
+                f"{where}.target", f"unknown target {name!r} (one of {', '.join(IMPORTABLE)})"
+            )
+            return OutputSpec(name)
+        key = self.texts(data.get("key"), f"{where}.key")
+        if tdef.imported and not key:
+            self.problem(f"{where}.key", "required: the column (or template) of the record's id")
+        if not tdef.imported and key:
+            self.problem(f"{where}.key", f"{name} rows are identified by {tdef.natural_key}")
+        key = tuple(k if ("{" in k or k == "$hash") else "{" + k + "}" for k in key)
+        duplicates = str(data.get("duplicates", "reject"))
+        if duplicates not in {"reject", "merge"}:
+            self.problem(f"{where}.duplicates", "expected reject or merge")
+        fields_data = data.get("fields") or {}
+        if not isinstance(fields_data, dict) or not fields_data:
+            self.problem(f"{where}.fields", "required: canonical field -> source column")
+            fields_data = {}
+        fields: dict[str, FieldSpec] = {}
+        for fname, fdata in fields_data.items():
+            spec = self.field(name, str(fname), fdata, f"{where}.fields.{fname}")
+            if spec is not None:
+                fields[spec.name] = spec
+        for fdef in tdef.fields.values():
+            defaulted = name == "opportunities" and fdef.name in {"created_at"}
+            if fdef.required and fdef.name not in fields and not defaulted:
+                self.problem(f"{where}.fields", f"{name} needs the field {fdef.name!r}")
+        for spec in fields.values():
+            if spec.derive and spec.derive[0] not in fields:
+                self.problem(
+                    f"{where}.fields.{spec.name}.derive",
+                    f"{spec.derive[0]!r} is not a reference field of this output",
+                )
+        lifecycle = history = None
+        if "lifecycle" in data or "stage_history" in data:
+            if name != "opportunities":
+                self.problem(where, "lifecycle and stage_history apply to opportunities only")
+            lifecycle = self.lifecycle(data.get("lifecycle"), fields, f"{where}.lifecycle")
+            history = self.stage_history(data.get("stage_history"), f"{where}.stage_history")
+        return OutputSpec(name, key, duplicates, fields, lifecycle, history, where)
+
+    def lifecycle(
+        self, data: Any, fields: dict[str, FieldSpec], where: str
+    ) -> LifecycleSpec | None:
+        if data is None:
+            return None
+        if not isinstance(data, dict):
+            self.problem(where, "expected a dictionary")
+            return None
+        self.keys(data, {"open_stage", "open_amount", "close_date_known"}, where)
+        amount = None
+        if data.get("open_amount") is not None:
+            amount = self.field(
+                "opportunities", "amount", data["open_amount"], f"{where}.open_amount"
+            )
+            if amount and amount.derive and amount.derive[0] not in fields:
+                self.problem(f"{where}.open_amount.derive", f"{amount.derive[0]!r} is not mapped")
+        known = data.get("close_date_known", True)
+        if not isinstance(known, bool):
+            self.problem(f"{where}.close_date_known", "expected true or false")
+            known = True
+        return LifecycleSpec(self.text(data, "open_stage", where), amount, known)
+
+    def stage_history(self, data: Any, where: str) -> StageHistorySpec | None:
+        if data is None:
+            return None
+        if not isinstance(data, dict) or "columns" not in data:
+            self.problem(where, "expected `columns`: a regular expression on column names")
+            return None
+        self.keys(data, {"columns", "formats"}, where)
+        try:
+            pattern = re.compile(str(data["columns"]))
+        except re.error as exc:
+            self.problem(f"{where}.columns", f"invalid regular expression: {exc}")
+            return None
+        if pattern.groups != 1:
+            self.problem(f"{where}.columns", "the expression needs one group: the stage name")
+        formats = self.texts(data.get("formats"), f"{where}.formats")
+        self.check_formats(formats, f"{where}.formats")
+        return StageHistorySpec(pattern, formats)
+
+    def check_formats(self, formats: tuple[str, ...], where: str) -> None:
+        for fmt in formats:
+            probe = datetime(2001, 2, 3, 4, 5, 6)
+            try:
+                if datetime.strptime(probe.strftime(fmt), fmt).year != 2001 and "%Y" in fmt:
+                    raise ValueError
+            except ValueError:
+                self.problem(where, f"date format {fmt!r} cannot read back what it writes")
+
+    def field(self, target_name: str, name: str, data: Any, where: str) -> FieldSpec | None:
+        fdef = target(target_name).fields.get(name)
+        if fdef is None:
+            known = ", ".join(sorted(target(target_name).fields))
+            self.problem(where, f"{target_name} has no field {name!r} (fields: {known})")
+            return None
+        if isinstance(data, str):
+            data = {"column": data}
+        if not isinstance(data, dict):
+            self.problem(where, "expected a column name or a dictionary")
+            return None
+        allowed = {
+            "column", "template", "value", "columns", "pattern", "map", "strict", "default",
+            "required", "format", "decimal_separator", "thousands_separator", "scale", "min",
+            "time", "lookup", "missing", "derive",
+        }  # fmt: skip
+        self.keys(data, allowed, where)
+        sources = [k for k in ("column", "template", "value", "columns") if k in data]
+        if len(sources) > 1:
+            self.problem(
+                where, f"give only one of column, template, value, columns (got {sources})"
+            )
+        if not sources and "derive" not in data and "default" not in data:
+            self.problem(where, "needs a column, template, value, columns, derive or default")
+        if "columns" in data and fdef.kind != "json":
+            self.problem(where, "`columns` builds a dictionary: only for json fields")
+        pattern = None
+        if "pattern" in data:
+            try:
+                pattern = re.compile(str(data["pattern"]), re.DOTALL)
+            except re.error as exc:
+                self.problem(f"{where}.pattern", f"invalid regular expression: {exc}")
+        value_map = data.get("map") or {}
+        if not isinstance(value_map, dict):
+            self.problem(f"{where}.map", "expected source value -> canonical value")
+            value_map = {}
+        formats = self.texts(data.get("format"), f"{where}.format")
+        if formats and fdef.kind not in {"date", "datetime"}:
+            self.problem(f"{where}.format", "date formats apply to date and datetime fields")
+        self.check_formats(formats, f"{where}.format")
+        at_time = None
+        if data.get("time") is not None:
+            try:
+                at_time = time.fromisoformat(str(data["time"]))
+            except ValueError:
+                self.problem(f"{where}.time", "expected a time of day such as 23:59:59")
+        lookup = str(data.get("lookup", "external_id"))
+        missing = str(data.get("missing", "reject"))
+        if ("lookup" in data or "missing" in data) and fdef.kind not in {"ref"}:
+            self.problem(where, "lookup and missing apply to reference fields only")
+        if lookup not in {"external_id", "name"}:
+            self.problem(f"{where}.lookup", "expected external_id or name")
+        if missing not in {"reject", "null"}:
+            self.problem(f"{where}.missing", "expected reject or null")
+        derive = None
+        if data.get("derive") is not None:
+            parts = str(data["derive"]).split(".")
+            if len(parts) != 2:
+                self.problem(f"{where}.derive", "expected <reference field>.<column>")
+            else:
+                derive = (parts[0], parts[1])
+                ref = target(target_name).fields.get(parts[0])
+                if ref is None or ref.ref is None:
+                    self.problem(f"{where}.derive", f"{parts[0]!r} is not a reference field")
+                elif ref.ref in IMPORTABLE and parts[1] not in target(ref.ref).table.columns:
+                    self.problem(f"{where}.derive", f"{ref.ref} has no column {parts[1]!r}")
+        minimum = self.decimal(data.get("min"), f"{where}.min")
+        return FieldSpec(
+            name=name,
+            column=self.text(data, "column", where),
+            template=self.texts(data.get("template"), f"{where}.template"),
+            value=self.text(data, "value", where),
+            columns=self.texts(data.get("columns"), f"{where}.columns"),
+            pattern=pattern,
+            value_map={str(k).strip().casefold(): str(v) for k, v in value_map.items()},
+            strict=bool(data.get("strict", False)),
+            default=self.text(data, "default", where),
+            required=data.get("required"),
+            formats=formats,
+            decimal_separator=str(data.get("decimal_separator", ".")),
+            thousands_separator=str(data.get("thousands_separator", "")),
+            scale=self.decimal(data.get("scale"), f"{where}.scale"),
+            minimum=minimum,
+            at_time=at_time,
+            lookup_by=lookup,
+            missing=missing,
+            derive=derive,
+        )
+
+
+def _parse_as_of(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return as_utc(value)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    try:
+        return as_utc(datetime.fromisoformat(str(value).replace("Z", "+00:00")))
+    except ValueError:
+        return None
+
+
+def parse_mapping(data: Any, *, name: str = "mapping") -> Mapping:
+    """Validate mapping `data` (already parsed from YAML); every problem is reported at once."""
+    return _Parser(name).mapping(data)
+
+
+def load_mapping(path: Path) -> Mapping:
+    """Read and validate the YAML mapping at `path`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValidationFailed(
+            f"cannot read mapping {path}", [Problem(str(exc), str(path))]
+        ) from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path.name}:{mark.line + 1}" if mark else path.name
+        raise ValidationFailed("mapping is not valid YAML", [Problem(str(exc), where)]) from exc
+    return parse_mapping(data, name=path.name)

@@ -1,0 +1,239 @@
+"""Opportunity rules of the importer: defaults, and the events that make history rebuildable.
+
+On insert, the events say how the deal got to its current state: a `created` event, then
+either the dated stages of a `stage_history` (HubSpot's "Date entered <stage>" columns) or,
+for sources that keep no history, the `lifecycle` of the mapping (the open stage a closed
+deal was in and, optionally, its amount and unknown close date while open). On update (a
+newer export of the same records), every change of a tracked field becomes one event at the
+import's timestamp, so diffing successive exports builds history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, time
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from salesops.errors import Problem, ValidationFailed
+from salesops.ingest.convert import converter
+from salesops.ingest.mapping import FileSpec, OutputSpec
+from salesops.ingest.resolve import StageInfo
+from salesops.ingest.targets import target
+from salesops.models import EventField
+from salesops.pipeline.service import event_value
+
+if TYPE_CHECKING:
+    from salesops.ingest.engine import Context, Record
+
+TRACKED = ("stage_id", "amount", "close_date", "forecast_category", "owner_id", "closed_at")
+EVENT_FIELDS = (
+    ("stage_id", EventField.STAGE),
+    ("amount", EventField.AMOUNT),
+    ("close_date", EventField.CLOSE_DATE),
+    ("forecast_category", EventField.FORECAST_CATEGORY),
+    ("owner_id", EventField.OWNER),
+)
+
+
+class OpportunityRules:
+    """Defaults and event synthesis for one opportunities output of one file."""
+
+    tracked = TRACKED
+
+    def __init__(
+        self, ctx: Context, output: OutputSpec, index: dict[str, int], file: FileSpec
+    ) -> None:
+        self.ctx = ctx
+        self.output = output
+        self.fields = output.fields
+        self.source = f"import:{ctx.mapping.source_system}"
+        self.events_counts = ctx.summary.table("opportunity_events")
+        stage_spec = output.fields.get("stage")
+        value_map = stage_spec.value_map if stage_spec else {}
+        self.history: list[tuple[int, StageInfo]] = []
+        self.history_convert = None
+        if output.stage_history is not None:
+            spec = output.stage_history
+            problems = []
+            for name, position in index.items():
+                match = spec.header_pattern.search(name)
+                if not match:
+                    continue
+                source_stage = match.group(1).strip()
+                stage = ctx.stages.get(value_map.get(source_stage.casefold(), source_stage))
+                if stage is None:
+                    problems.append(Problem(
+                        f"names stage {source_stage!r}, which is neither a known stage nor in the"
+                        f" stage map (known: {ctx.stages.known()})",
+                        f"{file.location} column {name!r}",
+                    ))  # fmt: skip
+                else:
+                    self.history.append((position, stage))
+            if problems:
+                raise ValidationFailed("stage history columns do not match the stages", problems)
+            from salesops.ingest.mapping import FieldSpec
+
+            self.history_convert = converter(
+                FieldSpec("created_at", formats=spec.formats),
+                target("opportunities").fields["created_at"],
+                file.dates,
+            )
+        lifecycle = output.lifecycle
+        self.open_stage = (
+            ctx.stages.get(lifecycle.open_stage) if lifecycle and lifecycle.open_stage else None
+        )
+        self.close_date_known = lifecycle.close_date_known if lifecycle else True
+        self.open_amount = lifecycle.open_amount if lifecycle else None
+
+    # -- while building and resolving a record --------------------------------------------
+    def build(self, record: Record, values: list[str]) -> list[str]:
+        if not self.history or self.history_convert is None:
+            return []
+        timeline = []
+        for position, stage in self.history:
+            text = values[position].strip() if position < len(values) else ""
+            if not text:
+                continue
+            try:
+                timeline.append((self.history_convert(text), stage))
+            except ValueError as exc:
+                return [f"stage history: {exc}"]
+        timeline.sort(key=lambda item: item[0])
+        record.extra["timeline"] = timeline
+        return []
+
+    def prepare(self, record: Record, attrs: dict[str, dict[str, Any]]) -> list[str]:
+        cols = record.cols
+        stage = self.ctx.stages.by_id.get(cols.get("stage_id") or -1)
+        if stage is None:
+            return []
+        if "currency" not in self.fields:
+            cols["currency"] = self.ctx.mapping.currency
+        if cols.get("forecast_category") is None:
+            cols["forecast_category"] = stage.forecast_category
+        if cols.get("amount") is None:
+            cols["amount"] = Decimal("0.00")
+        if cols.get("created_at") is None:
+            cols.pop("created_at", None)
+            record.insert_only.setdefault("created_at", self.ctx.as_of)
+        if stage.category == "open":
+            cols["closed_at"] = None
+        elif cols.get("closed_at") is None:
+            cols.pop("closed_at", None)
+            close_date = cols.get("close_date")
+            if close_date is not None:
+                cols["closed_at"] = datetime.combine(close_date, time(0), tzinfo=UTC)
+            else:
+                record.insert_only["closed_at"] = self.ctx.as_of
+        if self.open_amount is not None and self.open_amount.derive:
+            ref, attribute = self.open_amount.derive
+            record.extra["open_amount"] = attrs.get(ref, {}).get(attribute)
+        return []
+
+    def update_extras(
+        self, record: Record, old: dict[str, Any], changes: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Columns to set beyond the mapped ones: when a deal closes, when it closed."""
+        extra: dict[str, Any] = {}
+        if "closed_at" in record.insert_only and old.get("closed_at") is None:
+            stage = self.ctx.stages.by_id.get(record.cols.get("stage_id") or -1)
+            if stage is not None and stage.category != "open":
+                extra["closed_at"] = self.ctx.as_of
+        return extra
+
+    # -- events ---------------------------------------------------------------------------
+    def _event(
+        self, opp_id: int, field: EventField, old: Any, new: Any, at: datetime
+    ) -> dict[str, Any]:
+        return {
+            "opportunity_id": opp_id,
+            "field": field.value,
+            "old_value": event_value(field, old),
+            "new_value": event_value(field, new),
+            "at": at,
+            "by_user_id": None,
+            "source": self.source,
+        }
+
+    def _timeline(
+        self, record: Record, stage: StageInfo, created: datetime
+    ) -> list[tuple[datetime, StageInfo]]:
+        timeline: list[tuple[datetime, StageInfo]] = record.extra.get("timeline") or []
+        if timeline:
+            if timeline[-1][1].id != stage.id:
+                timeline = [*timeline, (max(self.ctx.as_of, timeline[-1][0]), stage)]
+            return timeline
+        closed_at = record.cols.get("closed_at") or record.insert_only.get("closed_at")
+        if self.open_stage is not None and stage.category != "open" and closed_at is not None:
+            return [(created, self.open_stage), (max(closed_at, created), stage)]
+        return [(created, stage)]
+
+    def after_insert(self, records: Sequence[Record], ids: dict[Any, int]) -> None:
+        events: list[dict[str, Any]] = []
+        for record in records:
+            opp_id = ids.get(record.key)
+            cols = record.cols
+            stage = self.ctx.stages.by_id.get(cols["stage_id"])
+            if opp_id is None or stage is None:
+                continue
+            created = cols.get("created_at") or record.insert_only["created_at"]
+            timeline = self._timeline(record, stage, created)
+            events.append(
+                self._event(opp_id, EventField.CREATED, None, timeline[0][1].name, created)
+            )
+            previous = timeline[0][1]
+            fc = previous.forecast_category
+            for at, current in timeline[1:]:
+                if current.id == previous.id:
+                    continue
+                events.append(
+                    self._event(opp_id, EventField.STAGE, previous.name, current.name, at)
+                )
+                new_fc = (
+                    current.forecast_category if current is not stage else cols["forecast_category"]
+                )
+                if new_fc != fc:
+                    events.append(self._event(opp_id, EventField.FORECAST_CATEGORY, fc, new_fc, at))
+                    fc = new_fc
+                previous = current
+            if len(timeline) > 1 and self.open_stage is not None and stage.category != "open":
+                closed = timeline[-1][0]
+                open_amount = record.extra.get("open_amount")
+                if open_amount is not None and open_amount != cols["amount"]:
+                    events.append(
+                        self._event(opp_id, EventField.AMOUNT, open_amount, cols["amount"], closed)
+                    )
+                if not self.close_date_known and cols.get("close_date") is not None:
+                    events.append(
+                        self._event(opp_id, EventField.CLOSE_DATE, None, cols["close_date"], closed)
+                    )
+        self._write(events)
+
+    def after_update(
+        self, updates: Sequence[tuple[Record, dict[str, Any]]], existing: dict[Any, dict[str, Any]]
+    ) -> None:
+        events = []
+        at = self.ctx.as_of
+        for record, changes in updates:
+            old = existing[record.key]
+            for column, field in EVENT_FIELDS:
+                if column not in changes:
+                    continue
+                before, after = old.get(column), changes[column]
+                if column == "stage_id":
+                    before = (
+                        self.ctx.stages.by_id[before].name
+                        if before in self.ctx.stages.by_id
+                        else before
+                    )
+                    after = self.ctx.stages.by_id[after].name
+                elif column == "owner_id":
+                    before, after = str(before), str(after)
+                events.append(self._event(old["id"], field, before, after, at))
+        self._write(events)
+
+    def _write(self, events: list[dict[str, Any]]) -> None:
+        if events:
+            self.ctx.inserter("opportunity_events").insert(events)
+            self.events_counts.inserted += len(events)

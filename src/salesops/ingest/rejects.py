@@ -1,0 +1,54 @@
+"""Rejected rows: kept with their file, line and reason, then written as one CSV to fix."""
+
+from __future__ import annotations
+
+import csv
+import tempfile
+from pathlib import Path
+from typing import IO
+
+META = ["_file", "_line", "_table", "_reason"]
+
+
+class RejectSink:
+    """Collects rejects on disk while an import runs (bounded memory), writes one CSV at the end.
+
+    The output has the bookkeeping columns first and then the original columns by name, so a
+    fixed rejects file can be imported again with the same mapping.
+    """
+
+    def __init__(self) -> None:
+        self._spool: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")  # noqa: SIM115
+        self._writer = csv.writer(self._spool)
+        self._columns: dict[str, list[str]] = {}
+        self.count = 0
+
+    def add(
+        self, file: Path, columns: list[str], line: int, table: str, reason: str, values: list[str]
+    ) -> None:
+        self._columns.setdefault(file.name, list(columns))
+        self._writer.writerow([file.name, line, table, reason, *values])
+        self.count += 1
+
+    def write(self, path: Path) -> Path:
+        """Write every reject to `path` (CSV, UTF-8) and return it."""
+        union: list[str] = []
+        for columns in self._columns.values():
+            union.extend(c for c in columns if c not in union and c not in META)
+        position = {c: i for i, c in enumerate(union)}
+        self._spool.seek(0)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(META + union)
+            for row in csv.reader(self._spool):
+                file, line, table, reason, *values = row
+                original = [""] * len(union)
+                for name, value in zip(self._columns.get(file, []), values, strict=False):
+                    if name in position:
+                        original[position[name]] = value
+                writer.writerow([file, line, table, reason, *original])
+        return path
+
+    def close(self) -> None:
+        self._spool.close()

@@ -1,0 +1,251 @@
+"""Import service: match files to a mapping, validate everything up front, then stream rows in."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from salesops.db.bulk import bulk_mode
+from salesops.db.types import as_utc, utc_now
+from salesops.errors import Problem, ValidationFailed
+from salesops.ingest.engine import Context, OutputRunner
+from salesops.ingest.mapping import FileSpec, Mapping, load_mapping
+from salesops.ingest.readers import SourceFile, open_source
+from salesops.ingest.rejects import RejectSink
+from salesops.ingest.resolve import RefResolver, StageRegistry
+from salesops.ingest.sources import builtin_mapping, builtin_names
+from salesops.ingest.summary import FileRead, ImportSummary
+from salesops.models import PipelineStage
+from salesops.pipeline import stages
+from salesops.pipeline.stages import StageSpec
+
+Progress = Callable[[str, int, int], None]
+CHUNK_ROWS = 5_000
+DATA_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm"}
+
+
+def resolve_mapping(source: str, mapping: Path | Mapping | None) -> Mapping:
+    """The mapping to use: the one given, else the built-in one of `source`."""
+    if isinstance(mapping, Mapping):
+        return mapping
+    if mapping is not None:
+        return load_mapping(mapping)
+    if source in builtin_names():
+        return builtin_mapping(source)
+    if source == "csv":
+        raise ValidationFailed("`salesops import csv` needs --mapping FILE (see docs/importing.md)")
+    known = ", ".join([*builtin_names(), "csv", "salesops"])
+    raise ValidationFailed(f"unknown source {source!r} (known: {known})")
+
+
+def expand_paths(paths: Sequence[Path]) -> list[Path]:
+    """Files as given; a directory stands for the data files directly inside it."""
+    result: list[Path] = []
+    problems = []
+    for path in paths:
+        if path.is_dir():
+            result.extend(p for p in sorted(path.iterdir()) if p.suffix.lower() in DATA_SUFFIXES)
+        elif path.is_file():
+            result.append(path)
+        else:
+            problems.append(Problem("no such file or directory", str(path)))
+    if problems:
+        raise ValidationFailed("cannot import", problems)
+    return result
+
+
+def match_files(
+    mapping: Mapping, paths: list[Path]
+) -> tuple[list[tuple[FileSpec, Path]], list[Path]]:
+    """Pair files with the mapping's file specs (in the mapping's order); return the rest."""
+    pairs: list[tuple[FileSpec, Path]] = []
+    used: set[Path] = set()
+    for spec in mapping.files:
+        for path in paths:
+            if path not in used and any(
+                fnmatch.fnmatch(path.name.lower(), m.lower()) for m in spec.match
+            ):
+                pairs.append((spec, path))
+                used.add(path)
+    ignored = [p for p in paths if p not in used]
+    if not pairs:
+        expected = "; ".join(", ".join(f.match) for f in mapping.files)
+        names = ", ".join(p.name for p in paths) or "no files"
+        raise ValidationFailed(
+            f"none of the files matches the {mapping.source_system} mapping",
+            [Problem(f"expected file names like {expected}; got {names}")],
+        )
+    return pairs, ignored
+
+
+def _ensure_declared_stages(session: Session, mapping: Mapping) -> None:
+    existing = {s.name.casefold() for s in stages.ordered(session)}
+    new = [d for d in mapping.stages if d.name.casefold() not in existing]
+    if not new:
+        return
+    stages.ensure_stages(
+        session,
+        tuple(StageSpec(d.name, d.category, d.probability, d.forecast_category) for d in new),
+    )
+    for decl in new:
+        if decl.after is None:
+            continue
+        ordered = stages.ordered(session)
+        anchor = next((s for s in ordered if s.name.casefold() == decl.after.casefold()), None)
+        stage = next(s for s in ordered if s.name == decl.name)
+        if anchor is None:
+            continue
+        # Slot the new stage in right after its anchor, keeping the funnel order readable.
+        for other in ordered:
+            if other.sort_order > anchor.sort_order and other.id != stage.id:
+                other.sort_order += 1
+        stage.sort_order = anchor.sort_order + 1
+    session.flush()
+
+
+def _check_stage_names(session: Session, mapping: Mapping) -> None:
+    known = {n.casefold() for n in session.scalars(select(PipelineStage.name))}
+    problems = [
+        Problem(f"stage {name!r} does not exist; declare it under `stages:` or map to a known one")
+        for name in sorted(mapping.stage_names())
+        if name.casefold() not in known
+    ]
+    if problems:
+        raise ValidationFailed(f"mapping {mapping.name} names unknown stages", problems)
+
+
+def _check_columns(spec: FileSpec, source: SourceFile) -> list[Problem]:
+    present = set(source.columns)
+    problems = []
+    for output in spec.outputs:
+        for column in sorted(output.source_columns() - present):
+            problems.append(
+                Problem(
+                    f"missing column {column!r} needed by {output.target}"
+                    f" (the file has: {', '.join(source.columns[:30])})",
+                    source.path.name,
+                )
+            )
+    return problems
+
+
+def run_import(
+    session: Session,
+    source: str,
+    paths: Sequence[Path],
+    *,
+    mapping: Path | Mapping | None = None,
+    as_of: datetime | None = None,
+    rejects: Path | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> ImportSummary:
+    """Import `paths` from `source` in the caller's transaction; a dry run is rolled back."""
+    if source == "salesops":
+        from salesops.ingest.export import restore
+
+        return restore(session, paths, dry_run=dry_run, progress=progress)
+    resolved = resolve_mapping(source, mapping)
+    files = expand_paths(paths)
+    pairs, ignored = match_files(resolved, files)
+    if as_of is None:
+        as_of = resolved.as_of
+    if as_of is None:
+        newest = max(p.stat().st_mtime for _, p in pairs)
+        as_of = datetime.fromtimestamp(newest, tz=UTC)
+    summary = ImportSummary(resolved.source_system, as_utc(as_of), dry_run=dry_run, ignored=ignored)
+    # Open every file (reading only its header) so that all problems surface before any row.
+    opened: list[tuple[FileSpec, SourceFile]] = []
+    problems: list[Problem] = []
+    try:
+        for spec, path in pairs:
+            try:
+                source_file = open_source(path, spec.format)
+            except ValidationFailed as exc:
+                problems.extend(exc.problems)
+                continue
+            opened.append((spec, source_file))
+            problems.extend(_check_columns(spec, source_file))
+        if problems:
+            raise ValidationFailed("cannot import", problems)
+        savepoint = session.begin_nested() if dry_run else None
+        try:
+            _import_files(session, resolved, summary, opened, rejects, progress)
+        finally:
+            if savepoint is not None:
+                savepoint.rollback()
+    finally:
+        for _, source_file in opened:
+            source_file.close()
+    return summary
+
+
+def _import_files(
+    session: Session,
+    mapping: Mapping,
+    summary: ImportSummary,
+    opened: list[tuple[FileSpec, SourceFile]],
+    rejects: Path | None,
+    progress: Progress | None,
+) -> None:
+    _ensure_declared_stages(session, mapping)
+    _check_stage_names(session, mapping)
+    session.flush()
+    connection = session.connection()
+    sink = RejectSink()
+    ctx = Context(
+        connection=connection,
+        mapping=mapping,
+        as_of=summary.as_of,
+        summary=summary,
+        rejects=sink,
+        resolver=RefResolver(connection, mapping.source_system),
+        stages=StageRegistry(connection),
+    )
+    try:
+        with bulk_mode(connection):
+            for spec, source_file in opened:
+                rows = _import_file(ctx, spec, source_file, progress)
+                summary.files.append(
+                    FileRead(source_file.path, rows, source_file.encoding, source_file.delimiter)
+                )
+        if sink.count:
+            stamp = utc_now().strftime("%Y%m%dT%H%M%S")
+            target = rejects or Path.cwd() / f"salesops-rejects-{mapping.source_system}-{stamp}.csv"
+            summary.rejects_path = sink.write(target)
+    finally:
+        sink.close()
+
+
+def _import_file(
+    ctx: Context, spec: FileSpec, source: SourceFile, progress: Progress | None
+) -> int:
+    runners = [
+        OutputRunner(ctx, spec, output, source.path, source.columns) for output in spec.outputs
+    ]
+    rows = 0
+    chunk: list[tuple[int, list[str]]] = []
+    label = source.path.name
+    for record in source.rows:
+        chunk.append(record)
+        if len(chunk) >= CHUNK_ROWS:
+            for runner in runners:
+                runner.process(chunk)
+            rows += len(chunk)
+            chunk = []
+            if progress is not None:
+                progress(label, source.position(), source.size)
+    if chunk:
+        for runner in runners:
+            runner.process(chunk)
+        rows += len(chunk)
+    for runner in runners:
+        runner.finish()
+    if progress is not None:
+        progress(label, source.size, source.size)
+    return rows

@@ -1,0 +1,52 @@
+"""What an import did, per table: the figures the CLI prints and the service returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+
+@dataclass
+class TableCounts:
+    """Rows of one table: read from the files, and what became of each."""
+
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    skipped: int = 0  # repeated keys of `duplicates: merge` outputs (e.g. a manager per row)
+
+
+@dataclass
+class FileRead:
+    path: Path
+    rows: int
+    encoding: str = ""
+    delimiter: str = ""
+
+
+@dataclass
+class ImportSummary:
+    """The outcome of one import run (also of a dry run, which is rolled back)."""
+
+    source_system: str
+    as_of: datetime
+    dry_run: bool = False
+    files: list[FileRead] = field(default_factory=list)
+    tables: dict[str, TableCounts] = field(default_factory=dict)
+    ignored: list[Path] = field(default_factory=list)
+    rejects_path: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def table(self, name: str) -> TableCounts:
+        return self.tables.setdefault(name, TableCounts())
+
+    @property
+    def rejected(self) -> int:
+        return sum(t.rejected for t in self.tables.values())
+
+    @property
+    def changed(self) -> int:
+        return sum(t.inserted + t.updated for t in self.tables.values())
