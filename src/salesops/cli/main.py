@@ -12,6 +12,7 @@ from salesops.cli.context import CliState, err_console
 from salesops.config import get_settings
 from salesops.demo.cli import demo_command
 from salesops.errors import SalesOpsError
+from salesops.forecasting.cli import forecast_app
 from salesops.ingest.cli import export_command, import_command
 
 app = typer.Typer(
@@ -42,6 +43,7 @@ app.command("init")(core.init)
 app.command("status")(core.status)
 app.command("summary")(core.summary)
 app.command("demo")(demo_command)
+app.add_typer(forecast_app, name="forecast")
 app.command("import")(import_command)
 app.command("export")(export_command)
 

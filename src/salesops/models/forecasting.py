@@ -43,6 +43,9 @@ class ForecastRun(Base):
         cascade="all, delete-orphan",
         order_by="ForecastLine.period_start, ForecastLine.id",
     )
+    predictions: Mapped[list[DealPrediction]] = relationship(
+        cascade="all, delete-orphan", order_by="DealPrediction.id"
+    )
 
 
 class ForecastLine(Base):

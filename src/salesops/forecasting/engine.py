@@ -1,0 +1,442 @@
+"""The forecasting methods behind one interface, fitted on what was known at an as-of date.
+
+`Context` holds everything known at the as-of date T (the pipeline rebuilt as of T, training
+rows labelled with outcomes known by T, the run-rate history) and each method turns it into
+per-deal probabilities P[deal, period] plus a run-rate part; Monte Carlo over deals gives the
+distribution of bookings per period.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from salesops.errors import ValidationFailed
+from salesops.forecasting import simulate
+from salesops.forecasting.features import (
+    CATEGORICAL,
+    FEATURES,
+    FeatureBuilder,
+    TrainingSet,
+    first_close_period,
+    training_set,
+    with_horizon,
+)
+from salesops.forecasting.periods import Grain, Period, following, period_of
+from salesops.forecasting.snapshot import Prepared, snapshot, to_ns
+from salesops.forecasting.timeseries import forecast_series
+
+METHODS = ("stage_weighted", "historical", "ml", "run_rate", "ensemble")
+VERSIONS = {
+    "stage_weighted": "1",
+    "historical": "1",
+    "ml": "1",
+    "run_rate": "1",
+    "ensemble": "1",
+}
+AGE_BUCKETS = np.array([0, 15, 30, 60, 90, 180, 365], dtype="float64")
+SHRINK = 10.0  # pseudo-observations pulling a sparse conversion cell towards its parent
+DEFAULT_SHOCK = 0.15  # shared-shock spread assumed until enough history exists to measure it
+
+
+@dataclass(frozen=True)
+class Options:
+    """How a forecast is made; stored with every run as its parameters."""
+
+    grain: Grain = "quarter"
+    horizon: int = 1
+    sims: int = 2000
+    seed: int = 0
+    lookback: int = 24  # past periods learnt from
+    max_training_rows: int = 150_000
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "grain": self.grain,
+            "horizon": self.horizon,
+            "sims": self.sims,
+            "seed": self.seed,
+            "lookback": self.lookback,
+            "max_training_rows": self.max_training_rows,
+        }
+
+
+def check_methods(methods: list[str] | tuple[str, ...]) -> list[str]:
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ValidationFailed(
+            f"unknown method(s) {', '.join(unknown)} (use one of: {', '.join(METHODS)})"
+        )
+    return list(methods)
+
+
+@dataclass(frozen=True)
+class MethodForecast:
+    """One method's forecast: per-period figures and, for deal-level methods, per-deal odds."""
+
+    method: str
+    version: str
+    periods: list[Period]
+    expected: np.ndarray
+    p10: np.ndarray
+    p50: np.ndarray
+    p90: np.ndarray
+    from_pipeline: np.ndarray
+    run_rate: np.ndarray
+    deals: pd.DataFrame  # id, owner_id, team_id, amount, close_date (open deals at T)
+    probabilities: np.ndarray | None  # P[deal, period]: won in that period
+    distribution: simulate.Distribution = field(repr=False)
+
+
+def _bucket(age_days: np.ndarray) -> np.ndarray:
+    buckets: np.ndarray = np.searchsorted(
+        AGE_BUCKETS, np.nan_to_num(age_days, nan=0.0), side="right"
+    )
+    return buckets
+
+
+def _shrunk_rates(
+    rows: pd.DataFrame, keys: list[str], parent: pd.Series | float
+) -> tuple[pd.Series, pd.Series]:
+    stats = rows.groupby(keys)["label"].agg(["sum", "count"])
+    return stats["sum"], stats["count"]
+
+
+class Context:
+    """What was known at `as_of`, shared by every method (each piece computed once)."""
+
+    def __init__(self, builder: FeatureBuilder, as_of: datetime, options: Options) -> None:
+        self.builder = builder
+        self.prep: Prepared = builder.prep
+        self.options = options
+        self.t = to_ns(as_of)
+        day = pd.Timestamp(self.t).date()
+        self.periods = following(day, options.horizon, options.grain)
+        self.state = snapshot(self.prep, self.t)
+        self.rng_seed = options.seed
+        self._probs: dict[str, np.ndarray] = {}
+        self._shocks: dict[str, float] = {}
+
+    # --- what is known at T --------------------------------------------------------------
+    @cached_property
+    def deals(self) -> pd.DataFrame:
+        """The open deals at T with their features."""
+        return self.builder.open_deals(self.state, self.t)
+
+    @cached_property
+    def booked(self) -> float:
+        """Won value already booked in the current period before T (as-of mid-period)."""
+        lo = to_ns(self.periods[0].start_at)
+        won = self.state[self.state["won"]]
+        closed = won["closed_at"].to_numpy(dtype="M8[ns]")
+        return float(won["amount"].to_numpy()[(closed >= lo) & (closed <= self.t)].sum())
+
+    @cached_property
+    def training(self) -> TrainingSet | None:
+        first = first_close_period(self.state, self.options.grain)
+        if first is None:
+            return None
+        return training_set(
+            self.builder,
+            self.state,
+            first,
+            as_of_period=period_of(self.periods[0].start, self.options.grain),
+            horizon=self.options.horizon,
+            lookback=self.options.lookback,
+        )
+
+    @cached_property
+    def value_ratio(self) -> float:
+        """Won value over pipeline value of the deals that were won (amounts drift)."""
+        rows = self.training.rows if self.training else pd.DataFrame()
+        if rows.empty or not rows["label"].any():
+            return 1.0
+        won = rows[rows["label"]]
+        ratio = float(won["won_value"].sum() / max(won["amount"].sum(), 1e-9))
+        return float(np.clip(ratio, 0.5, 2.0))
+
+    @cached_property
+    def season(self) -> int:
+        return 3 if self.options.grain == "month" else 4
+
+    @cached_property
+    def run_rate_part(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and spread of bookings from deals not yet created at T, per period."""
+        h = self.options.horizon
+        mean, sd = np.zeros(h), np.zeros(h)
+        if self.training is None:
+            return mean, sd
+        for k in range(h):
+            series = self.training.run_rate.get(k, np.zeros(0))
+            m, s = forecast_series(series, 1, season=self.season)
+            mean[k], sd[k] = m[0], s[0]
+        return mean, sd
+
+    # --- per-deal probabilities ----------------------------------------------------------
+    def probabilities(self, method: str) -> np.ndarray:
+        if method not in self._probs:
+            build = {
+                "stage_weighted": self._stage_weighted,
+                "historical": self._historical,
+                "ml": self._ml,
+            }[method]
+            self._probs[method] = build()
+        return self._probs[method]
+
+    def _close_period_index(self) -> np.ndarray:
+        """Which forecast period each deal's close date falls in (-1: after the horizon)."""
+        close = self.deals["close_date"].to_numpy(dtype="M8[ns]")
+        idx = np.full(len(close), -1)
+        for k, period in enumerate(self.periods):
+            lo, hi = to_ns(period.start_at), to_ns(period.end_at)
+            inside = (close >= lo) & (close < hi)
+            if k == 0:
+                # Overdue and undated deals are expected now.
+                inside |= (close < lo) | np.isnat(close)
+            idx[inside] = k
+        return idx
+
+    def _stage_weighted(self) -> np.ndarray:
+        probs = np.zeros((len(self.deals), len(self.periods)))
+        idx = self._close_period_index()
+        rows = np.nonzero(idx >= 0)[0]
+        probs[rows, idx[rows]] = self.deals["stage_probability"].to_numpy()[rows]
+        return probs
+
+    @cached_property
+    def conversion_table(self) -> dict[str, pd.Series]:
+        """Win-in-period-k rates by (stage, age bucket, k), shrunk towards (stage, k) and k."""
+        rows = self.training.rows if self.training else pd.DataFrame()
+        if rows.empty:
+            return {}
+        rows = rows.assign(bucket=_bucket(rows["age_days"].to_numpy()))
+        table: dict[str, pd.Series] = {}
+        top = rows.groupby("horizon")["label"].agg(["sum", "count"])
+        table["k"] = top["sum"] / top["count"]
+        mid = rows.groupby(["horizon", "stage_code"])["label"].agg(["sum", "count"])
+        parent = mid.index.get_level_values(0).map(table["k"]).to_numpy()
+        table["stage"] = (mid["sum"] + SHRINK * parent) / (mid["count"] + SHRINK)
+        cell = rows.groupby(["horizon", "stage_code", "bucket"])["label"].agg(["sum", "count"])
+        parent_idx = pd.MultiIndex.from_arrays(
+            [cell.index.get_level_values(0), cell.index.get_level_values(1)]
+        )
+        parent = np.asarray(table["stage"].reindex(parent_idx).to_numpy(), dtype="float64")
+        table["cell"] = (cell["sum"] + SHRINK * parent) / (cell["count"] + SHRINK)
+        return table
+
+    def _lookup(self, frame: pd.DataFrame) -> np.ndarray:
+        table = self.conversion_table
+        if not table:
+            return np.zeros(len(frame))
+        horizon = frame["horizon"].to_numpy()
+        stage = frame["stage_code"].to_numpy()
+        bucket = _bucket(frame["age_days"].to_numpy())
+        cell = table["cell"].reindex(pd.MultiIndex.from_arrays([horizon, stage, bucket]))
+        mid = table["stage"].reindex(pd.MultiIndex.from_arrays([horizon, stage]))
+        top = table["k"].reindex(horizon)
+        # Horizons never observed yet (too far ahead) borrow the furthest one known.
+        fallback = float(table["k"].iloc[-1])
+        out = cell.to_numpy()
+        out = np.where(np.isnan(out), mid.to_numpy(), out)
+        out = np.where(np.isnan(out), top.to_numpy(), out)
+        return np.nan_to_num(out, nan=fallback)
+
+    def _historical(self) -> np.ndarray:
+        rows = with_horizon(self.deals, self.periods)
+        return self._lookup(rows).reshape(len(self.periods), len(self.deals)).T
+
+    @cached_property
+    def model(self) -> Any:
+        """The gradient-boosting model and its isotonic calibration, or None if too little data."""
+        rows = self.training.rows if self.training else pd.DataFrame()
+        if len(rows) < 50 or rows["label"].nunique() < 2:
+            return None
+        from sklearn.ensemble import HistGradientBoostingClassifier
+        from sklearn.isotonic import IsotonicRegression
+
+        rng = np.random.default_rng(self.options.seed)
+        if len(rows) > self.options.max_training_rows:
+            keep = np.sort(rng.choice(len(rows), self.options.max_training_rows, replace=False))
+            rows = rows.iloc[keep]
+        newest = rows["snapshot"] == rows["snapshot"].max()
+        calibrate = rows["snapshot"].nunique() > 2 and newest.sum() >= 200
+        fit_rows = rows[~newest] if calibrate else rows
+        if fit_rows["label"].nunique() < 2:
+            fit_rows, calibrate = rows, False
+        model = HistGradientBoostingClassifier(
+            max_iter=150,
+            learning_rate=0.08,
+            max_leaf_nodes=15,
+            min_samples_leaf=40,
+            l2_regularization=1.0,
+            categorical_features=[FEATURES.index(c) for c in CATEGORICAL],
+            random_state=self.options.seed,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(_matrix(fit_rows), fit_rows["label"].to_numpy())
+        iso = None
+        if calibrate:
+            held = rows[newest]
+            if held["label"].nunique() == 2:
+                iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
+                iso.fit(model.predict_proba(_matrix(held))[:, 1], held["label"].to_numpy())
+        return (model, iso)
+
+    def predict_ml(self, rows: pd.DataFrame) -> np.ndarray:
+        if self.model is None:
+            return self._lookup(rows)
+        model, iso = self.model
+        p = model.predict_proba(_matrix(rows))[:, 1]
+        return np.asarray(iso.predict(p) if iso is not None else p, dtype="float64")
+
+    def _ml(self) -> np.ndarray:
+        if len(self.deals) == 0:
+            return np.zeros((0, len(self.periods)))
+        rows = with_horizon(self.deals, self.periods)
+        return self.predict_ml(rows).reshape(len(self.periods), len(self.deals)).T
+
+    def shock_sd(self, method: str) -> float:
+        """How much more period totals vary than independent deals would explain.
+
+        Measured on the training snapshots with the method's own probabilities: the variance
+        of log(actual / predicted) beyond what the deals' own Bernoulli variance explains.
+        """
+        if method in self._shocks:
+            return self._shocks[method]
+        rows = self.training.rows if self.training else pd.DataFrame()
+        if rows.empty:
+            return DEFAULT_SHOCK
+        rows = rows[rows["horizon"] == 0]
+        p = self.predict_ml(rows) if method == "ml" else self._lookup(rows)
+        v = np.asarray(rows["amount"].to_numpy(), dtype="float64") * self.value_ratio
+        frame = pd.DataFrame(
+            {"s": rows["snapshot"], "pred": p * v, "var": p * (1 - p) * v**2}
+        ).assign(actual=rows["won_value"].to_numpy())
+        per = frame.groupby("s")[["pred", "var", "actual"]].sum()
+        per = per[per["pred"] > 0]
+        if len(per) < 4:
+            return DEFAULT_SHOCK
+        ratio = np.log((per["actual"] + 1.0) / (per["pred"] + 1.0))
+        excess = float(ratio.var(ddof=1) - (per["var"] / per["pred"] ** 2).mean())
+        self._shocks[method] = float(np.clip(np.sqrt(max(excess, 0.0)), 0.03, 0.6))
+        return self._shocks[method]
+
+    @cached_property
+    def eventual_win(self) -> np.ndarray:
+        """Probability each open deal is won at all: the resolved-deal win rate of its cell."""
+        rows = self.training.rows if self.training else pd.DataFrame()
+        if rows.empty or len(self.deals) == 0:
+            return np.asarray(self.deals["stage_probability"].to_numpy(), dtype="float64")
+        rows = rows[rows["horizon"] == 0]
+        outcome = rows["id"].map(self.state.set_index("id")["stage_category"])
+        rows = rows.assign(won=outcome == "won", bucket=_bucket(rows["age_days"].to_numpy()))
+        rows = rows[outcome.to_numpy() != "open"]
+        if rows.empty:
+            return np.asarray(self.deals["stage_probability"].to_numpy(), dtype="float64")
+        base = float(rows["won"].mean())
+        stage = rows.groupby("stage_code")["won"].agg(["sum", "count"])
+        stage_rate = (stage["sum"] + SHRINK * base) / (stage["count"] + SHRINK)
+        cell = rows.groupby(["stage_code", "bucket"])["won"].agg(["sum", "count"])
+        parent = stage_rate.reindex(cell.index.get_level_values(0)).to_numpy()
+        cell_rate = (cell["sum"] + SHRINK * parent) / (cell["count"] + SHRINK)
+        keys = pd.MultiIndex.from_arrays(
+            [self.deals["stage_code"].to_numpy(), _bucket(self.deals["age_days"].to_numpy())]
+        )
+        out = cell_rate.reindex(keys).to_numpy()
+        out = np.where(np.isnan(out), stage_rate.reindex(self.deals["stage_code"]).to_numpy(), out)
+        return np.asarray(np.nan_to_num(out, nan=base), dtype="float64")
+
+    def close_period_index(self) -> np.ndarray:
+        return self._close_period_index()
+
+    def breakdown(self, forecast: MethodForecast, mask: np.ndarray) -> dict[str, np.ndarray]:
+        """The forecast for the subset of open deals in `mask` (a team), simulated on its own;
+        the run-rate part is shared out in proportion to the subset's pipeline part."""
+        if forecast.probabilities is None:
+            raise ValueError("a top-down forecast has no deal-level breakdown")
+        rng = np.random.default_rng([self.options.seed, 7, int(mask.sum())])
+        values = self.deals["amount"].to_numpy(dtype="float64")[mask]
+        if forecast.method != "stage_weighted":
+            values = values * self.value_ratio
+        probs = forecast.probabilities[mask]
+        pipeline = simulate.simulate_deals(probs, values, sims=self.options.sims, rng=rng)
+        total_pipe = np.maximum(forecast.from_pipeline, 1e-9)
+        share = (probs * values[:, None]).sum(axis=0) / total_pipe
+        mean, sd = self.run_rate_part
+        dist = simulate.combine(
+            pipeline, mean * share, sd * share, shock_sd=self.shock_sd("ml"), rng=rng
+        )
+        return {
+            "expected": dist.expected,
+            "p10": dist.quantile(0.1),
+            "p50": dist.quantile(0.5),
+            "p90": dist.quantile(0.9),
+            "from_pipeline": np.asarray(dist.pipeline.mean(axis=0)),
+            "run_rate": np.asarray(dist.run_rate.mean(axis=0)),
+        }
+
+    # --- distributions -------------------------------------------------------------------
+    def _rng(self, method: str) -> np.random.Generator:
+        salt = METHODS.index(method) if method in METHODS else 99
+        return np.random.default_rng([self.options.seed, salt])
+
+    def _from_probabilities(self, method: str, probs: np.ndarray) -> simulate.Distribution:
+        rng = self._rng(method)
+        values = self.deals["amount"].to_numpy(dtype="float64")
+        if method != "stage_weighted":
+            values = values * self.value_ratio
+        pipeline = simulate.simulate_deals(probs, values, sims=self.options.sims, rng=rng)
+        pipeline[:, 0] += self.booked
+        mean, sd = self.run_rate_part
+        return simulate.combine(pipeline, mean, sd, shock_sd=self.shock_sd(method), rng=rng)
+
+    def _top_down(self) -> simulate.Distribution:
+        rng = self._rng("run_rate")
+        series = self.training.bookings if self.training else np.zeros(0)
+        mean, sd = forecast_series(series, self.options.horizon, season=self.season)
+        total = np.maximum(rng.normal(mean, sd, size=(self.options.sims, len(mean))), 0.0)
+        return simulate.Distribution(pipeline=np.zeros_like(total), run_rate=total, total=total)
+
+    def forecast(self, method: str) -> MethodForecast:
+        """The forecast of `method` as of T."""
+        probs: np.ndarray | None
+        if method == "run_rate":
+            dist, probs = self._top_down(), None
+        elif method == "ensemble":
+            members = [self.forecast(m).distribution for m in ("historical", "ml", "run_rate")]
+            dist = simulate.average(members)
+            probs = (self.probabilities("historical") + self.probabilities("ml")) / 2
+        else:
+            probs = self.probabilities(method)
+            dist = self._from_probabilities(method, probs)
+        deals = self.deals[["id", "owner_id", "team_id", "amount", "close_date"]]
+        return MethodForecast(
+            method=method,
+            version=VERSIONS[method],
+            periods=self.periods,
+            expected=dist.expected,
+            p10=dist.quantile(0.1),
+            p50=dist.quantile(0.5),
+            p90=dist.quantile(0.9),
+            from_pipeline=np.asarray(dist.pipeline.mean(axis=0)),
+            run_rate=np.asarray(dist.run_rate.mean(axis=0)),
+            deals=deals,
+            probabilities=probs,
+            distribution=dist,
+        )
+
+
+def _matrix(rows: pd.DataFrame) -> np.ndarray:
+    matrix = rows[list(FEATURES)].to_numpy(dtype="float64")
+    cat = [FEATURES.index(c) for c in CATEGORICAL]
+    sub = matrix[:, cat]
+    sub[sub < 0] = np.nan
+    matrix[:, cat] = sub
+    return matrix

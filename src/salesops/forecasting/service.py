@@ -1,0 +1,268 @@
+"""Forecast runs and backtests on the operational store: load once, forecast, store.
+
+Each stored run carries its method, version, parameters, as-of date and the fingerprint of
+the inputs it saw (the pipeline as of that date and the history before it), so it can be
+reproduced: the same inputs and parameters give the same numbers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from salesops.db.types import as_utc
+from salesops.errors import NotFound, ValidationFailed
+from salesops.forecasting import backtest as backtesting
+from salesops.forecasting.engine import (
+    Context,
+    MethodForecast,
+    Options,
+    check_methods,
+)
+from salesops.forecasting.explain import top_reasons
+from salesops.forecasting.features import FeatureBuilder, with_horizon
+from salesops.forecasting.frames import fingerprint, load_history
+from salesops.forecasting.periods import periods_between
+from salesops.forecasting.snapshot import Prepared, prepare
+from salesops.models import DealPrediction, ForecastLine, ForecastRun, Team, User
+
+DEAL_LEVEL = ("stage_weighted", "historical", "ml", "ensemble")
+MAX_EXPLAINED = 500  # deals per run that get plain-language reasons (the riskiest by value)
+
+
+def money(value: float) -> Decimal:
+    return Decimal(str(round(float(value), 2))).quantize(Decimal("0.01"))
+
+
+def ratio(value: float) -> Decimal:
+    return Decimal(str(round(float(np.clip(value, 0.0, 1.0)), 4)))
+
+
+def load(session: Session) -> Prepared:
+    """Read the whole pipeline history once, ready for snapshots at any date."""
+    return prepare(load_history(session))
+
+
+def team_tree(session: Session) -> dict[int, list[int]]:
+    """Each team id with the ids of itself and every team below it."""
+    parents = dict(session.execute(select(Team.id, Team.parent_id)).tuples().all())
+    below: dict[int, list[int]] = {team: [team] for team in parents}
+    for team in parents:
+        cursor, seen = parents.get(team), {team}
+        while cursor is not None and cursor not in seen:
+            below.setdefault(cursor, [cursor]).append(team)
+            seen.add(cursor)
+            cursor = parents.get(cursor)
+    return below
+
+
+def input_fingerprint(context: Context, method: str, version: str) -> str:
+    """A hash of what a forecast at T saw: the state at T and every event and activity up to T.
+
+    From these the whole history before T can be rebuilt; nothing after T enters the hash, so
+    adding later events does not change it.
+    """
+    prep, t = context.prep, context.t
+    state = context.state.drop(columns=["stage_code"])
+    history = prep.history
+    events = history.events[history.events["at"] <= t]
+    acts = history.activities[history.activities["at"] <= t]
+    extra = json.dumps(
+        {"method": method, "version": version, **context.options.as_dict()}, sort_keys=True
+    )
+    return fingerprint(state, events, acts, history.stages, extra=extra)
+
+
+def _lines(
+    run: ForecastRun, forecast: MethodForecast, team_id: int | None, figures: dict[str, np.ndarray]
+) -> list[ForecastLine]:
+    return [
+        ForecastLine(
+            run=run,
+            team_id=team_id,
+            period_start=period.start,
+            period_end=period.last_day,
+            horizon=k,
+            expected=money(figures["expected"][k]),
+            p10=money(figures["p10"][k]),
+            p50=money(figures["p50"][k]),
+            p90=money(figures["p90"][k]),
+            from_pipeline=money(figures["from_pipeline"][k]),
+            run_rate=money(figures["run_rate"][k]),
+        )
+        for k, period in enumerate(forecast.periods)
+    ]
+
+
+def _predictions(run: ForecastRun, context: Context, forecast: MethodForecast) -> None:
+    probs = forecast.probabilities
+    if probs is None or len(context.deals) == 0:
+        return
+    deals = context.deals
+    in_horizon = np.clip(probs.sum(axis=1), 0.0, 1.0)
+    p_win = np.maximum(context.eventual_win, in_horizon)
+    close_idx = context.close_period_index()
+    rows = np.arange(len(deals))
+    p_close = np.where(close_idx >= 0, probs[rows, np.maximum(close_idx, 0)], 0.0)
+    p_slip = np.where(close_idx >= 0, 1.0 - p_close / np.maximum(p_win, 1e-9), 0.0)
+    likely = probs.argmax(axis=1)
+    reasons: dict[int, list[str]] = {}
+    if forecast.method in ("ml", "ensemble") and context.model is not None:
+        at_risk = deals["amount"].to_numpy() * (1.0 - in_horizon) * (close_idx >= 0)
+        chosen = np.argsort(-at_risk)[:MAX_EXPLAINED]
+        chosen = chosen[at_risk[chosen] > 0]
+        frame = with_horizon(deals.iloc[chosen], forecast.periods[:1])
+        training = context.training.rows if context.training else frame
+        for i, words in zip(chosen, top_reasons(frame, context.predict_ml, training), strict=True):
+            reasons[int(i)] = words
+    for i in range(len(deals)):
+        run_close = forecast.periods[int(likely[i])].last_day if in_horizon[i] >= 0.05 else None
+        run.predictions.append(
+            DealPrediction(
+                opportunity_id=int(deals["id"].iat[i]),
+                amount=money(deals["amount"].iat[i]),
+                p_win=ratio(p_win[i]),
+                p_win_in_horizon=ratio(in_horizon[i]),
+                p_slip=ratio(p_slip[i]),
+                expected_close_date=run_close,
+                reasons=reasons.get(i, []),
+            )
+        )
+
+
+def store_forecast(
+    session: Session,
+    context: Context,
+    forecast: MethodForecast,
+    *,
+    kind: str = "forecast",
+    teams: dict[int, list[int]] | None = None,
+    by: User | None = None,
+    actuals: list[float] | None = None,
+    with_predictions: bool = True,
+) -> ForecastRun:
+    """Persist one method's forecast as a run with its lines and per-deal predictions."""
+    run = ForecastRun(
+        kind=kind,
+        method=forecast.method,
+        version=forecast.version,
+        parameters=context.options.as_dict(),
+        as_of=as_utc(pd.Timestamp(context.t).to_pydatetime()),
+        grain=context.options.grain,
+        horizon=context.options.horizon,
+        input_fingerprint=input_fingerprint(context, forecast.method, forecast.version),
+        created_by_id=by.id if by else None,
+    )
+    company = {
+        "expected": forecast.expected,
+        "p10": forecast.p10,
+        "p50": forecast.p50,
+        "p90": forecast.p90,
+        "from_pipeline": forecast.from_pipeline,
+        "run_rate": forecast.run_rate,
+    }
+    lines = _lines(run, forecast, None, company)
+    if actuals is not None:
+        for line, actual in zip(lines, actuals, strict=True):
+            line.actual = money(actual)
+    if forecast.probabilities is not None and teams:
+        team_of = context.deals["team_id"].to_numpy()
+        for team_id, members in sorted(teams.items()):
+            mask = np.isin(team_of, members)
+            if mask.any():
+                _lines(run, forecast, team_id, context.breakdown(forecast, mask))
+    if with_predictions:
+        _predictions(run, context, forecast)
+    session.add(run)
+    session.flush()
+    return run
+
+
+def run_forecast(
+    session: Session,
+    *,
+    as_of: datetime,
+    methods: Iterable[str],
+    options: Options,
+    by: User | None = None,
+    prepared: Prepared | None = None,
+) -> list[ForecastRun]:
+    """Forecast bookings as of `as_of` with each method and store one run per method."""
+    chosen = check_methods(tuple(methods))
+    if options.horizon < 1 or options.horizon > 12:
+        raise ValidationFailed(f"horizon must be between 1 and 12 periods (got {options.horizon})")
+    prep = prepared or load(session)
+    context = Context(FeatureBuilder(prep, options.grain), as_utc(as_of), options)
+    teams = team_tree(session)
+    return [
+        store_forecast(session, context, context.forecast(method), teams=teams, by=by)
+        for method in chosen
+    ]
+
+
+def run_backtest(
+    session: Session,
+    *,
+    start: date,
+    end: date,
+    methods: Iterable[str],
+    options: Options,
+    save: bool = False,
+    prepared: Prepared | None = None,
+) -> list[backtesting.MethodScore]:
+    """Backtest each method at every period start in [start, end]; optionally store the runs."""
+    chosen = check_methods(tuple(methods))
+    if end < start:
+        raise ValidationFailed(f"--to {end} is before --from {start}")
+    prep = prepared or load(session)
+    if not save:
+        return backtesting.backtest(prep, start=start, end=end, methods=chosen, options=options)
+    builder = FeatureBuilder(prep, options.grain)
+    actuals = backtesting.Actuals(prep)
+    scores = [backtesting.MethodScore(method=m, version="") for m in chosen]
+    for period in periods_between(start, end, options.grain):
+        context = Context(builder, period.start_at, options)
+        for score in scores:
+            forecast = context.forecast(score.method)
+            score.version = forecast.version
+            before = len(score.rows)
+            backtesting.score_forecast(score, forecast, actuals, period.start)
+            store_forecast(
+                session,
+                context,
+                forecast,
+                kind="backtest",
+                actuals=[r.actual for r in score.rows[before:]],
+                with_predictions=False,
+            )
+    return scores
+
+
+def get_run(session: Session, run_id: int) -> ForecastRun:
+    run = session.get(ForecastRun, run_id)
+    if run is None:
+        raise NotFound(f"forecast run {run_id} does not exist")
+    return run
+
+
+def list_runs(
+    session: Session, *, method: str | None = None, kind: str | None = None, limit: int = 50
+) -> list[ForecastRun]:
+    """The newest runs first."""
+    query = select(ForecastRun).order_by(ForecastRun.id.desc()).limit(limit)
+    if method:
+        query = query.where(ForecastRun.method == method)
+    if kind:
+        query = query.where(ForecastRun.kind == kind)
+    return list(session.scalars(query))
+
+
+def company_lines(run: ForecastRun) -> list[ForecastLine]:
+    return [line for line in run.lines if line.team_id is None]

@@ -1,0 +1,83 @@
+"""Monte Carlo over deals: the distribution of bookings per period, and its quantiles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# Above this many deal x simulation draws the sum of independent deals is simulated from its
+# normal approximation (same mean and variance); below, every deal is drawn.
+EXACT_LIMIT = 4_000_000
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """Simulated bookings: `pipeline` and `run_rate` parts, `total` per (simulation, period)."""
+
+    pipeline: np.ndarray  # (sims, periods)
+    run_rate: np.ndarray
+    total: np.ndarray
+
+    def quantile(self, q: float) -> np.ndarray:
+        return np.asarray(np.quantile(self.total, q, axis=0), dtype="float64")
+
+    @property
+    def expected(self) -> np.ndarray:
+        return np.asarray(self.total.mean(axis=0))
+
+
+def simulate_deals(
+    probabilities: np.ndarray, values: np.ndarray, *, sims: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Bookings per (simulation, period) when deal i is won in period k with P[i, k].
+
+    Each deal is won at most once: its periods are exclusive outcomes, with "not won in the
+    horizon" taking the rest of the probability.
+    """
+    n, horizon = probabilities.shape
+    if n == 0:
+        return np.zeros((sims, horizon))
+    if n * sims <= EXACT_LIMIT:
+        cumulative = np.cumsum(probabilities, axis=1)
+        out = np.zeros((sims, horizon))
+        chunk = max(1, EXACT_LIMIT // max(n, 1) // 4)
+        for lo in range(0, sims, chunk):
+            draws = rng.random((min(chunk, sims - lo), n))
+            outcome = (draws[:, :, None] >= cumulative[None, :, :]).sum(axis=2)
+            for k in range(horizon):
+                out[lo : lo + len(draws), k] = ((outcome == k) * values[None, :]).sum(axis=1)
+        return out
+    mean = (probabilities * values[:, None]).sum(axis=0)
+    var = (probabilities * (1 - probabilities) * (values**2)[:, None]).sum(axis=0)
+    return np.maximum(rng.normal(mean, np.sqrt(var), size=(sims, horizon)), 0.0)
+
+
+def combine(
+    pipeline: np.ndarray,
+    run_rate_mean: np.ndarray,
+    run_rate_sd: np.ndarray,
+    *,
+    shock_sd: float,
+    rng: np.random.Generator,
+) -> Distribution:
+    """Add the run-rate part and a shared shock (deals are not independent: a bad quarter
+    hits many of them) to simulated pipeline bookings."""
+    sims, horizon = pipeline.shape
+    shock = np.exp(rng.normal(-0.5 * shock_sd**2, shock_sd, size=(sims, 1)))
+    rr = np.maximum(rng.normal(run_rate_mean, run_rate_sd, size=(sims, horizon)), 0.0)
+    piped = pipeline * shock
+    return Distribution(pipeline=piped, run_rate=rr, total=piped + rr)
+
+
+def average(distributions: list[Distribution]) -> Distribution:
+    """Combine forecasts by averaging their quantiles (sorted simulations, element-wise)."""
+
+    def mean_sorted(parts: list[np.ndarray]) -> np.ndarray:
+        return np.asarray(np.mean([np.sort(p, axis=0) for p in parts], axis=0))
+
+    return Distribution(
+        pipeline=mean_sorted([d.pipeline for d in distributions]),
+        run_rate=mean_sorted([d.run_rate for d in distributions]),
+        total=mean_sorted([d.total for d in distributions]),
+    )
