@@ -12,8 +12,8 @@ from salesops.cli.context import CliState, err_console
 from salesops.config import get_settings
 from salesops.demo.cli import demo_command
 from salesops.errors import SalesOpsError
-from salesops.forecasting.cli import forecast_app
 from salesops.ingest.cli import export_command, import_command
+from salesops.metrics.cli import metrics_app
 
 app = typer.Typer(
     name="salesops",
@@ -43,7 +43,7 @@ app.command("init")(core.init)
 app.command("status")(core.status)
 app.command("summary")(core.summary)
 app.command("demo")(demo_command)
-app.add_typer(forecast_app, name="forecast")
+app.add_typer(metrics_app, name="metrics")
 app.command("import")(import_command)
 app.command("export")(export_command)
 

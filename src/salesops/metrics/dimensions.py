@@ -1,0 +1,176 @@
+"""Dimensions: the human-readable labels a metric is sliced and filtered by.
+
+Each dimension is added to a fact as a label column (a rep's name, a team's name...). Team
+membership is effective-dated: a deal counts for the team its owner belonged to on the metric's
+date. Teams roll up the hierarchy: a deal of a sub-team also counts for every parent team, so
+team rows overlap (a parent's figure includes its sub-teams') and do not sum to the total.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import ibis
+import ibis.expr.datatypes as dt
+from ibis.expr.types import Table, Value
+
+from salesops.metrics.facts import FAR_FUTURE, NONE_LABEL, Context, Tables
+
+OPPORTUNITY_DIMENSIONS = (
+    "owner", "manager", "team", "territory", "region", "segment", "industry", "product",
+    "lead_source", "competitor", "opportunity_type", "stage", "forecast_category",
+)  # fmt: skip
+REP_DIMENSIONS = ("owner", "manager", "team", "region")
+FACT_DIMENSIONS: dict[str, tuple[str, ...]] = {
+    "opportunities": OPPORTUNITY_DIMENSIONS,
+    "stage_entries": (*OPPORTUNITY_DIMENSIONS[:-2], "stage"),
+    "leads": (*REP_DIMENSIONS, "lead_source"),
+    "quotas": REP_DIMENSIONS,
+    "contracts": ("segment", "industry", "region", "territory"),
+    "forecast_lines": ("team", "method"),
+}
+ALL_DIMENSIONS = tuple(dict.fromkeys(d for dims in FACT_DIMENSIONS.values() for d in dims))
+_COLUMN_DIMENSIONS = {
+    "lead_source": "lead_source",
+    "competitor": "competitor",
+    "opportunity_type": "type",
+    "forecast_category": "forecast_category",
+    "method": "method",
+}
+
+
+def label_column(dimension: str) -> str:
+    """The internal column holding a dimension's label (avoids clashing with fact columns)."""
+    return f"dim__{dimension}"
+
+
+def team_closure(ctx: Context) -> Table:
+    """(descendant team id, ancestor team name) for every team and each of its ancestors."""
+    parents = {team_id: parent for team_id, parent, _ in ctx.team_parents}
+    names = {team_id: name for team_id, _, name in ctx.team_parents}
+    rows_d: list[int] = []
+    rows_a: list[str] = []
+    for team_id in parents:
+        seen: set[int] = set()
+        current: int | None = team_id
+        while current is not None and current not in seen:
+            seen.add(current)
+            rows_d.append(team_id)
+            rows_a.append(names[current])
+            current = parents.get(current)
+    schema = ibis.schema({"cl_team_id": "int64", "cl_team_name": "string"})
+    return ibis.memtable({"cl_team_id": rows_d, "cl_team_name": rows_a}, schema=schema)
+
+
+def _label(value: Value) -> Value:
+    return value.cast("string").fill_null(NONE_LABEL)
+
+
+def add_dimensions(
+    t: Table,
+    dimensions: Iterable[str],
+    tables: Tables,
+    ctx: Context,
+    *,
+    on_date: str | None,
+) -> Table:
+    """Add a label column for each of `dimensions` to fact `t` (keyed by owner_id etc.)."""
+    dims = list(dict.fromkeys(dimensions))
+    reps = tables["reps"]
+    accounts = tables.get("accounts")
+    needs_account = {"segment", "industry", "region", "territory"} & set(dims)
+    if needs_account and "account_id" in t.columns and accounts is not None:
+        a = accounts.select(
+            acc_id=accounts.id.cast("int64"),
+            acc_segment=accounts.segment,
+            acc_industry=accounts.industry,
+            acc_region=accounts.region,
+            acc_territory_id=accounts.territory_id.cast("int64"),
+        )
+        t = t.left_join(a, t.account_id == a.acc_id).drop("acc_id")
+    for dim in dims:
+        col = label_column(dim)
+        if dim in _COLUMN_DIMENSIONS:
+            t = t.mutate(**{col: _label(t[_COLUMN_DIMENSIONS[dim]])})
+        elif dim == "stage":
+            stage_col = "entered_stage" if "entered_stage" in t.columns else "stage"
+            t = t.mutate(**{col: _label(t[stage_col])})
+        elif dim == "owner":
+            r = reps.select(o_id=reps.id.cast("int64"), o_name=reps.name)
+            t = t.left_join(r, t.owner_id == r.o_id)
+            t = t.mutate(**{col: _label(t.o_name)}).drop("o_id", "o_name")
+        elif dim == "manager":
+            r = reps.select(m_rep=reps.id.cast("int64"), m_mgr=reps.manager_id.cast("int64"))
+            m = reps.select(m_id=reps.id.cast("int64"), m_name=reps.name)
+            t = t.left_join(r, t.owner_id == r.m_rep).left_join(
+                m, lambda left, right: left.m_mgr == right.m_id
+            )
+            t = t.mutate(**{col: _label(t.m_name)}).drop("m_rep", "m_mgr", "m_id", "m_name")
+        elif dim == "region":
+            r = reps.select(g_id=reps.id.cast("int64"), g_region=reps.region)
+            t = t.left_join(r, t.owner_id == r.g_id)
+            region = t.g_region
+            if "acc_region" in t.columns:
+                region = region.fill_null(t.acc_region)
+            t = t.mutate(**{col: _label(region)}).drop("g_id", "g_region")
+        elif dim in ("segment", "industry"):
+            source = f"acc_{dim}"
+            value = t[source] if source in t.columns else ibis.null(dt.string)
+            t = t.mutate(**{col: _label(value)})
+        elif dim == "territory":
+            t = _territory(t, tables)
+        elif dim == "product":
+            p = tables["products"]
+            p = p.select(p_id=p.id.cast("int64"), p_name=p.name)
+            t = t.left_join(p, t.product_id == p.p_id)
+            t = t.mutate(**{col: _label(t.p_name)}).drop("p_id", "p_name")
+        elif dim == "team":
+            t = _team(t, tables, ctx, on_date)
+        else:
+            raise ValueError(f"unknown dimension {dim}")
+    return t
+
+
+def _territory(t: Table, tables: Tables) -> Table:
+    terr = tables["territories"]
+    terr = terr.select(tr_id=terr.id.cast("int64"), tr_name=terr.name)
+    key = t.territory_id if "territory_id" in t.columns else ibis.null(dt.int64)
+    if "acc_territory_id" in t.columns:
+        key = key.fill_null(t.acc_territory_id)
+    t = t.mutate(tr_key=key)
+    t = t.left_join(terr, t.tr_key == terr.tr_id)
+    return t.mutate(**{label_column("territory"): _label(t.tr_name)}).drop(
+        "tr_key", "tr_id", "tr_name"
+    )
+
+
+def _team(t: Table, tables: Tables, ctx: Context, on_date: str | None) -> Table:
+    col = label_column("team")
+    if "team_id" in t.columns:  # facts that name their team directly (forecast lines)
+        closure = team_closure(ctx)
+        t = t.left_join(closure, t.team_id == closure.cl_team_id)
+        return t.mutate(**{col: t.cl_team_name.fill_null("(company)")}).drop(
+            "cl_team_id", "cl_team_name"
+        )
+    tm = tables["team_memberships"]
+    tm = tm.select(
+        tm_rep=tm.rep_id.cast("int64"),
+        tm_team=tm.team_id.cast("int64"),
+        tm_from=tm.valid_from.cast("date"),
+        tm_to=tm.valid_to.cast("date").fill_null(ibis.literal(FAR_FUTURE)),
+    )
+    when = t[on_date] if on_date else ibis.literal(ctx.now.date())
+    t = t.mutate(tm_on=when)
+    t = t.left_join(tm, [t.owner_id == tm.tm_rep, tm.tm_from <= t.tm_on, t.tm_on < tm.tm_to])
+    closure = team_closure(ctx)
+    t = t.left_join(closure, t.tm_team == closure.cl_team_id)
+    return t.mutate(**{col: _label(t.cl_team_name)}).drop(
+        "tm_on", "tm_rep", "tm_team", "tm_from", "tm_to", "cl_team_id", "cl_team_name"
+    )
+
+
+def apply_filters(t: Table, filters: Mapping[str, Sequence[str]]) -> Table:
+    """Keep rows whose dimension labels are among the given values."""
+    for dim, values in filters.items():
+        t = t.filter(t[label_column(dim)].isin([str(v) for v in values]))
+    return t

@@ -1,0 +1,366 @@
+"""Where metrics run: DuckDB fed from the operational store, PostgreSQL, Parquet, any Ibis backend.
+
+The default engine copies the canonical tables from the operational database into an in-process
+DuckDB through Arrow. The large tables stay cached until a cheap fingerprint query (row counts,
+highest ids, a few column sums) sees the data change; the small reference tables are re-read on
+every query, so a renamed rep or a new FX rate shows at once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import ibis
+import pyarrow as pa
+from ibis.expr.types import Table
+from sqlalchemy import JSON, Boolean, Date, Integer, Numeric, String, Text, func, select, text
+from sqlalchemy import Table as SATable
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+
+from salesops.db.types import UTCDateTime, utc_now
+from salesops.errors import ConfigurationError, ValidationFailed
+from salesops.metrics.facts import Context, StageInfo
+from salesops.models import Base
+
+REQUIRED = (
+    "opportunities", "opportunity_events", "pipeline_stages", "reps", "teams",
+    "team_memberships", "accounts", "products", "territories", "fx_rates", "quotas",
+    "leads", "contracts",
+)  # fmt: skip
+OPTIONAL = ("forecast_runs", "forecast_lines")
+# Large tables are cached between queries; the others are re-read each time.
+LARGE = ("opportunities", "opportunity_events", "leads", "contracts", "accounts")
+_FINGERPRINT_SUMS = {
+    "opportunities": (
+        "amount", "stage_id", "owner_id", "coalesce(probability, 0)",
+        "coalesce(territory_id, 0)", "coalesce(product_id, 0)",
+        "coalesce(length(competitor), 0) + coalesce(length(lead_source), 0)",
+    ),
+    "opportunity_events": (),
+    "leads": ("coalesce(owner_id, 0)", "coalesce(converted_opportunity_id, 0)"),
+    "contracts": ("value", "length(status)", "coalesce(account_id, 0)"),
+    "accounts": (
+        "coalesce(territory_id, 0)",
+        "coalesce(length(segment), 0) + coalesce(length(industry), 0)"
+        " + coalesce(length(region), 0)",
+    ),
+}  # fmt: skip
+_FINGERPRINT_COUNTS = {
+    "opportunities": ("closed_at", "engaged_at", "competitor"),
+    "leads": ("converted_at",),
+}
+
+
+@dataclass
+class Source:
+    """An Ibis backend with the canonical tables and what the compiler must know about them."""
+
+    engine: str
+    backend: Any
+    tables: dict[str, Table]
+    ctx: Context
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    missing_fx: frozenset[str] = frozenset()
+
+
+def _arrow_type(column: Any) -> pa.DataType | None:
+    kind = column.type
+    if isinstance(kind, JSON):
+        return None
+    if isinstance(kind, UTCDateTime):
+        return pa.timestamp("us", tz="UTC")
+    if isinstance(kind, Numeric) or (hasattr(kind, "impl") and isinstance(kind.impl, Numeric)):
+        impl = kind.impl if hasattr(kind, "impl") else kind
+        return pa.decimal128(impl.precision or 18, impl.scale or 2)
+    if isinstance(kind, Boolean):
+        return pa.bool_()
+    if isinstance(kind, Integer):
+        return pa.int64()
+    if isinstance(kind, Date):
+        return pa.date32()
+    if isinstance(kind, String | Text):
+        return pa.string()
+    return pa.string()
+
+
+def _to_array(values: list[Any], kind: pa.DataType) -> pa.Array:
+    if pa.types.is_timestamp(kind):
+        if values and isinstance(next((v for v in values if v is not None), None), str):
+            return pa.array(values, pa.string()).cast(pa.timestamp("us")).cast(kind)
+        return pa.array(values, kind)
+    if pa.types.is_decimal(kind):
+        sample = next((v for v in values if v is not None), None)
+        if isinstance(sample, float | int):
+            return pa.array(values, pa.float64()).cast(kind)
+        return pa.array(values, kind)
+    if pa.types.is_date(kind) and isinstance(next((v for v in values if v), None), str):
+        return pa.array(values, pa.string()).cast(kind)
+    if pa.types.is_boolean(kind):
+        return pa.array([None if v is None else bool(v) for v in values], kind)
+    return pa.array(values, kind)
+
+
+def read_table(connection: Connection, table: SATable) -> pa.Table:
+    """One table of the operational store as Arrow, read raw (no per-value Python types)."""
+    columns = [(c, _arrow_type(c)) for c in table.columns]
+    columns = [(c, t) for c, t in columns if t is not None]
+    names = ", ".join(f'"{c.name}"' for c, _ in columns)
+    result = connection.exec_driver_sql(f'SELECT {names} FROM "{table.name}"')
+    rows = result.fetchall()
+    data: list[Any] = list(zip(*rows, strict=True)) if rows else [[] for _ in columns]
+    arrays = [
+        _to_array(list(values), kind) for (_, kind), values in zip(columns, data, strict=True)
+    ]
+    schema = pa.schema([pa.field(c.name, k) for c, k in columns])
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _fingerprint(connection: Connection, tables: Iterable[str]) -> tuple[Any, ...]:
+    parts: list[Any] = []
+    for name in tables:
+        exprs = ["count(*)", "max(id)"]
+        exprs += [f"sum({e})" for e in _FINGERPRINT_SUMS.get(name, ())]
+        exprs += [f"count({c})" for c in _FINGERPRINT_COUNTS.get(name, ())]
+        row = connection.exec_driver_sql(f'SELECT {", ".join(exprs)} FROM "{name}"').one()
+        parts.append((name, *(str(v) for v in row)))
+    return tuple(parts)
+
+
+_CACHE: OrderedDict[tuple[Any, ...], tuple[Any, dict[str, Table]]] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 2
+
+
+def _existing(connection: Connection) -> set[str]:
+    from sqlalchemy import inspect
+
+    return set(inspect(connection).get_table_names())
+
+
+def _duckdb() -> Any:
+    con = ibis.duckdb.connect()
+    con.raw_sql("SET TimeZone = 'UTC'")
+    return con
+
+
+def from_connection(
+    connection: Connection, *, reporting_currency: str, now: datetime | None = None
+) -> Source:
+    """A DuckDB source loaded from the operational store (large tables cached by fingerprint)."""
+    present = _existing(connection)
+    missing = [t for t in REQUIRED if t not in present]
+    if missing:
+        raise ConfigurationError(
+            f"the database lacks tables {', '.join(missing)}; run `salesops init`"
+        )
+    wanted = [*REQUIRED, *(t for t in OPTIONAL if t in present)]
+    key = (str(connection.engine.url), _fingerprint(connection, LARGE))
+    with _CACHE_LOCK:
+        cached = _CACHE.get(key)
+        if cached is not None:
+            _CACHE.move_to_end(key)
+    if cached is None:
+        con = _duckdb()
+        tables: dict[str, Table] = {}
+        for name in LARGE:
+            tables[name] = con.create_table(
+                name, read_table(connection, Base.metadata.tables[name])
+            )
+        with _CACHE_LOCK:
+            _CACHE[key] = (con, tables)
+            while len(_CACHE) > _CACHE_SIZE:
+                _CACHE.popitem(last=False)
+    else:
+        con, tables = cached
+    tables = dict(tables)
+    for name in wanted:
+        if name not in LARGE:
+            arrow = read_table(connection, Base.metadata.tables[name])
+            tables[name] = con.create_table(name, arrow, overwrite=True)
+    return _finish("duckdb", con, tables, reporting_currency, now)
+
+
+def open_parquet(
+    directory: Path, *, reporting_currency: str, now: datetime | None = None
+) -> Source:
+    """A DuckDB source over Parquet files: `<table>.parquet` or `<table>/*.parquet` per table."""
+    if not directory.is_dir():
+        raise ConfigurationError(f"{directory} is not a directory of Parquet files")
+    con = _duckdb()
+    tables: dict[str, Table] = {}
+    for name in (*REQUIRED, *OPTIONAL):
+        single = directory / f"{name}.parquet"
+        folder = directory / name
+        if single.exists():
+            tables[name] = con.read_parquet(str(single), table_name=name)
+        elif folder.is_dir() and any(folder.glob("*.parquet")):
+            tables[name] = con.read_parquet(str(folder / "*.parquet"), table_name=name)
+    missing = [t for t in REQUIRED if t not in tables]
+    if missing:
+        raise ConfigurationError(
+            f"{directory} lacks Parquet files for {', '.join(missing)}"
+            " (expected <table>.parquet or <table>/*.parquet)"
+        )
+    return _finish(f"parquet:{directory}", con, tables, reporting_currency, now)
+
+
+def from_backend(
+    backend: Any, *, engine: str, reporting_currency: str, now: datetime | None = None
+) -> Source:
+    """A source over any Ibis backend whose current database holds the canonical tables."""
+    present = set(backend.list_tables())
+    missing = [t for t in REQUIRED if t not in present]
+    if missing:
+        raise ConfigurationError(f"the {engine} database lacks tables {', '.join(missing)}")
+    tables = {name: backend.table(name) for name in (*REQUIRED, *OPTIONAL) if name in present}
+    return _finish(engine, backend, tables, reporting_currency, now)
+
+
+def postgres_from_session(
+    session: Session, *, reporting_currency: str, now: datetime | None = None
+) -> Source:
+    """Run inside the session's own PostgreSQL connection (sees its uncommitted rows too)."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        raise ConfigurationError("the postgres engine needs a PostgreSQL operational database")
+    backend = ibis.postgres.from_connection(connection.connection.driver_connection)
+    return from_backend(backend, engine="postgres", reporting_currency=reporting_currency, now=now)
+
+
+def _rows(backend: Any, expr: Any) -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = backend.to_pyarrow(expr).to_pylist()
+    return result
+
+
+def _finish(
+    engine: str, backend: Any, tables: dict[str, Table], currency: str, now: datetime | None
+) -> Source:
+    st = tables["pipeline_stages"]
+    stage_rows = _rows(
+        backend, st.select("id", "name", "sort_order", "category", "default_probability")
+    )
+    stages = tuple(
+        StageInfo(
+            int(r["id"]), r["name"], int(r["sort_order"]), r["category"],
+            Decimal(str(r["default_probability"] or 0)),
+        )
+        for r in sorted(stage_rows, key=lambda r: (r["sort_order"], r["id"]))
+    )  # fmt: skip
+    teams = tables["teams"]
+    team_rows = _rows(backend, teams.select("id", "parent_id", "name"))
+    currencies: set[str] = set()
+    for name in ("opportunities", "quotas", "contracts"):
+        t = tables[name]
+        currencies |= {r["currency"] for r in _rows(backend, t.select("currency").distinct())}
+    fx = tables["fx_rates"]
+    with_rates = {r["currency"] for r in _rows(backend, fx.select("currency").distinct())}
+    q = tables["quotas"]
+    bounds = _rows(backend, q.aggregate(lo=q.period_start.min(), hi=q.period_end.max()))[0]
+    quota_range = None
+    if bounds["lo"] is not None:
+        quota_range = (_as_date(bounds["lo"]), _as_date(bounds["hi"]))
+    moment = (now or utc_now()).astimezone(UTC).replace(tzinfo=None)
+    ctx = Context(
+        reporting_currency=currency,
+        stages=stages,
+        now=moment,
+        currencies=frozenset(c for c in currencies if c),
+        team_parents=tuple(
+            (int(r["id"]), None if r["parent_id"] is None else int(r["parent_id"]), r["name"])
+            for r in team_rows
+        ),
+        available=frozenset(tables),
+        quota_range=quota_range,
+    )
+    missing_fx = frozenset(c for c in ctx.currencies if c != currency and c not in with_rates)
+    return Source(engine, backend, tables, ctx, missing_fx=missing_fx)
+
+
+def _as_date(value: Any) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def export_parquet(connection: Connection, directory: Path) -> list[Path]:
+    """Write every canonical table the metrics read as `<directory>/<table>.parquet`."""
+    import pyarrow.parquet as pq
+
+    directory.mkdir(parents=True, exist_ok=True)
+    present = _existing(connection)
+    written = []
+    for name in (*REQUIRED, *OPTIONAL):
+        if name in present:
+            path = directory / f"{name}.parquet"
+            pq.write_table(read_table(connection, Base.metadata.tables[name]), path)
+            written.append(path)
+    return written
+
+
+def clear_cache() -> None:
+    """Forget every cached DuckDB copy of the operational store."""
+    with _CACHE_LOCK:
+        _CACHE.clear()
+
+
+def open_source(
+    spec: str | None,
+    *,
+    session: Session | None = None,
+    engine: Engine | None = None,
+    reporting_currency: str,
+    now: datetime | None = None,
+) -> Source:
+    """Open the engine named by `spec`: duckdb (default), postgres, parquet:DIR, or an Ibis URL."""
+    spec = (spec or "duckdb").strip()
+    if spec == "duckdb":
+        if session is not None:
+            return from_connection(
+                session.connection(), reporting_currency=reporting_currency, now=now
+            )
+        if engine is None:
+            raise ConfigurationError("the duckdb engine needs the operational database")
+        with engine.connect() as connection:
+            return from_connection(connection, reporting_currency=reporting_currency, now=now)
+    if spec == "postgres":
+        if session is not None:
+            return postgres_from_session(session, reporting_currency=reporting_currency, now=now)
+        if engine is None or engine.dialect.name != "postgresql":
+            raise ConfigurationError("the postgres engine needs a PostgreSQL operational database")
+        url = engine.url.set(drivername="postgres").render_as_string(hide_password=False)
+        backend = ibis.connect(url)
+        return from_backend(
+            backend, engine="postgres", reporting_currency=reporting_currency, now=now
+        )
+    if spec.startswith("parquet:"):
+        return open_parquet(Path(spec[8:]), reporting_currency=reporting_currency, now=now)
+    if "://" in spec:
+        try:
+            backend = ibis.connect(spec)
+        except Exception as exc:  # any backend's driver or connection error
+            raise ConfigurationError(f"cannot open Ibis backend {spec!r}: {exc}") from exc
+        return from_backend(
+            backend, engine=spec.split("://")[0], reporting_currency=reporting_currency, now=now
+        )
+    raise ValidationFailed(
+        f"unknown engine {spec!r} (use duckdb, postgres, parquet:DIR or an Ibis URL)"
+    )
+
+
+__all__ = [
+    "Source",
+    "clear_cache",
+    "export_parquet",
+    "from_backend",
+    "from_connection",
+    "open_parquet",
+    "open_source",
+    "read_table",
+]
+_ = (func, select, text)

@@ -1,0 +1,484 @@
+"""The semantic layer: wide fact tables built as Ibis expressions over the canonical tables.
+
+Every engine sees the same facts, whatever the backend stores: timestamps become naive UTC,
+money becomes decimal(18, 2) in the reporting currency, stages carry their category, order and
+funnel rank. Point in time (`as_of`) rewinds opportunities with the same rule as
+`salesops.pipeline.history`: the value of a field at T is the old value of the first event after
+T, else the current value; events exactly at T count as applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import ibis
+import ibis.expr.datatypes as dt
+from ibis.expr.types import Table, Value
+
+MONEY = dt.Decimal(18, 2)
+RATIO = dt.Decimal(7, 4)
+RATE = dt.Decimal(18, 8)
+FAR_PAST = date(1900, 1, 1)
+FAR_FUTURE = date(9999, 12, 31)
+NONE_LABEL = "(none)"
+
+Tables = Mapping[str, Table]
+
+_DIM_KEYS = ("owner_id", "account_id", "product_id", "territory_id")
+_OPP_ATTRS = ("type", "lead_source", "competitor", "amount_rc", "stage", "forecast_category")
+
+FACT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "opportunities": (
+        "id",
+        "name",
+        *_DIM_KEYS,
+        "currency",
+        "amount",
+        "amount_rc",
+        "stage",
+        "stage_order",
+        "stage_rank",
+        "stage_category",
+        "is_open",
+        "is_won",
+        "is_lost",
+        "is_closed",
+        "stage_probability",
+        "rep_probability",
+        "probability",
+        "forecast_category",
+        "close_date",
+        "type",
+        "lead_source",
+        "competitor",
+        "loss_reason",
+        "created_at",
+        "created_on",
+        "engaged_at",
+        "closed_at",
+        "closed_on",
+        "cycle_days",
+        "cycle_days_from_creation",
+        "last_event_at",
+        "days_since_last_event",
+        "max_rank_reached",
+    ),
+    "stage_entries": (
+        "id",
+        "opportunity_id",
+        *_DIM_KEYS,
+        *_OPP_ATTRS,
+        "entered_stage",
+        "entered_rank",
+        "entered_at",
+        "entered_on",
+        "exited_at",
+        "days_in_stage",
+        "advanced",
+        "is_won",
+        "is_open_stage",
+    ),
+    "leads": (
+        "id",
+        "owner_id",
+        "lead_source",
+        "campaign",
+        "status",
+        "created_at",
+        "created_on",
+        "converted_at",
+        "is_converted",
+        "converted_opportunity_id",
+        "is_won",
+    ),
+    "quotas": ("id", "owner_id", "period_start", "period_end", "amount_rc", "full_amount_rc"),
+}
+FACT_DATES: dict[str, tuple[str, ...]] = {
+    "opportunities": ("created_on", "closed_on", "close_date"),
+    "stage_entries": ("entered_on",),
+    "leads": ("created_on",),
+    "quotas": ("period",),
+}
+# Columns that cost a join over the event log: only built when a metric uses them.
+EVENT_COLUMNS = frozenset({"last_event_at", "days_since_last_event", "max_rank_reached"})
+
+
+@dataclass(frozen=True)
+class StageInfo:
+    """A pipeline stage as the compiler needs it (plain data, read once per query)."""
+
+    id: int
+    name: str
+    sort_order: int
+    category: str
+    probability: Decimal
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the compiler needs to know about the data besides the tables themselves."""
+
+    reporting_currency: str
+    stages: tuple[StageInfo, ...]
+    now: datetime
+    currencies: frozenset[str] = frozenset()
+    team_parents: tuple[tuple[int, int | None, str], ...] = ()
+    available: frozenset[str] = frozenset()
+    # First and last day covered by quotas: the calendar ramp analysis runs over.
+    quota_range: tuple[date, date] | None = None
+
+    def rank(self, stage: str) -> int:
+        """A stage's place in the funnel: open stages by order, won after all of them."""
+        for info in self.stages:
+            if info.name.lower() == stage.lower():
+                ranks = self.ranks()
+                if info.name in ranks:
+                    return ranks[info.name]
+        from salesops.errors import ValidationFailed
+
+        known = ", ".join(s.name for s in self.stages)
+        raise ValidationFailed(f"unknown or lost stage {stage!r} (stages: {known})")
+
+    def ranks(self) -> dict[str, int]:
+        """Funnel rank per stage name; lost stages have none (losing is not progress)."""
+        open_stages = sorted(
+            (s for s in self.stages if s.category == "open"), key=lambda s: s.sort_order
+        )
+        ranks = {s.name: i + 1 for i, s in enumerate(open_stages)}
+        for s in self.stages:
+            if s.category == "won":
+                ranks[s.name] = len(open_stages) + 1
+        return ranks
+
+    @property
+    def needs_fx(self) -> bool:
+        return bool(self.currencies - {self.reporting_currency})
+
+
+def ts(value: Value) -> Value:
+    """A timestamp as naive UTC (engines that store time zones are in a UTC session)."""
+    return value.cast(dt.Timestamp())
+
+
+def _map(value: Value, mapping: Mapping[Any, Any], out: dt.DataType) -> Value:
+    if not mapping:
+        return ibis.null(out)
+    return ibis.cases(
+        *[(value == key, ibis.literal(val, type=out)) for key, val in mapping.items()],
+        else_=ibis.null(out),
+    )
+
+
+def day_diff(later: Value, earlier: Value) -> Value:
+    """Whole days from `earlier` to `later` (both dates)."""
+    return later.delta(earlier, unit="day").cast("int64")
+
+
+def fx_ranges(tables: Tables) -> Table:
+    """FX rates with the date range each is valid for: from its date to the next rate's date."""
+    fx = tables["fx_rates"]
+    fx = fx.select(
+        fx_currency=fx.currency, rate_date=fx.rate_date.cast("date"), rate=fx.rate.cast(RATE)
+    )
+    window = ibis.window(group_by=fx.fx_currency, order_by=fx.rate_date)
+    fx = fx.mutate(
+        valid_to=fx.rate_date.lead().over(window),
+        first=ibis.row_number().over(window) == 0,
+    )
+    return fx.mutate(
+        valid_from=ibis.ifelse(fx.first, ibis.literal(FAR_PAST), fx.rate_date),
+        valid_to=fx.valid_to.fill_null(ibis.literal(FAR_FUTURE)),
+    )
+
+
+def convert(table: Table, ctx: Context, tables: Tables, amount: str, on: str, out: str) -> Table:
+    """Add `out`: `amount` in the reporting currency at the rate valid on date column `on`.
+
+    Each amount is multiplied by the rate valid that day (the latest rate on or before it, the
+    earliest rate for older dates) and rounded to the cent, so sums stay exact decimals.
+    """
+    if not ctx.needs_fx:
+        return table.mutate(**{out: table[amount].cast(MONEY)})
+    fx = fx_ranges(tables)
+    joined = table.left_join(
+        fx,
+        [
+            table.currency == fx.fx_currency,
+            fx.valid_from <= table[on],
+            table[on] < fx.valid_to,
+        ],
+    )
+    converted = ibis.ifelse(
+        joined.currency == ctx.reporting_currency,
+        joined[amount].cast(MONEY),
+        (joined[amount].cast(MONEY) * joined.rate).round(2).cast(MONEY),
+    )
+    return joined.mutate(**{out: converted}).drop(
+        "fx_currency", "rate_date", "rate", "valid_to", "first", "valid_from"
+    )
+
+
+def _rewind(base: Table, tables: Tables, ctx: Context, as_of: datetime) -> Table:
+    events = tables["opportunity_events"]
+    ev = events.select(
+        eid=events.id,
+        opportunity_id=events.opportunity_id,
+        field=events.field,
+        old_value=events.old_value,
+        new_value=events.new_value,
+        at=ts(events.at),
+    )
+    later = ev.filter(ev.at > as_of)
+    window = ibis.window(
+        group_by=[later.opportunity_id, later.field], order_by=[later.at, later.eid]
+    )
+    first = later.mutate(rn=ibis.row_number().over(window)).filter(lambda t: t.rn == 0)
+    f = first.field
+    old = first.old_value
+    rewound = first.group_by(rw_id=first.opportunity_id).aggregate(
+        old_stage=old.max(where=f == "stage"),
+        old_amount=old.max(where=f == "amount"),
+        has_close=(f == "close_date").cast("int64").max(),
+        old_close=old.max(where=f == "close_date"),
+        old_forecast=old.max(where=f == "forecast_category"),
+        old_owner=old.max(where=f == "owner"),
+    )
+    closed_names = [s.name for s in ctx.stages if s.category != "open"]
+    closes = ev.filter((ev.field == "stage") & ev.new_value.isin(closed_names) & (ev.at <= as_of))
+    closes = closes.group_by(cl_id=closes.opportunity_id).aggregate(last_close=closes.at.max())
+    t = base.filter(base.created_at <= as_of)
+    t = t.left_join(rewound, t.id == rewound.rw_id).left_join(closes, t.id == closes.cl_id)
+    stage = t.old_stage.fill_null(t.stage)
+    categories = {s.name: s.category for s in ctx.stages}
+    category = _map(stage, categories, dt.string).fill_null("open")
+    closed_at = ibis.cases(
+        (category == "open", ibis.null(dt.Timestamp())),
+        (t.closed_at <= as_of, t.closed_at),
+        else_=t.last_close.fill_null(t.closed_at),
+    )
+    return t.mutate(
+        stage=stage,
+        amount=t.old_amount.cast(MONEY).fill_null(t.amount),
+        close_date=ibis.ifelse(t.has_close == 1, t.old_close.cast("date"), t.close_date),
+        forecast_category=t.old_forecast.fill_null(t.forecast_category),
+        owner_id=t.old_owner.cast("int64").fill_null(t.owner_id),
+        closed_at=closed_at,
+    ).drop(
+        "rw_id",
+        "old_stage",
+        "old_amount",
+        "has_close",
+        "old_close",
+        "old_forecast",
+        "old_owner",
+        "cl_id",
+        "last_close",
+    )
+
+
+def opportunities(
+    tables: Tables,
+    ctx: Context,
+    *,
+    as_of: datetime | None = None,
+    columns: Collection[str] = (),
+) -> Table:
+    """The opportunities fact, as of `as_of` when given (else as it is now)."""
+    o = tables["opportunities"]
+    names = {s.id: s.name for s in ctx.stages}
+    base = o.select(
+        id=o.id.cast("int64"),
+        name=o.name,
+        owner_id=o.owner_id.cast("int64"),
+        account_id=o.account_id.cast("int64"),
+        product_id=o.product_id.cast("int64"),
+        territory_id=o.territory_id.cast("int64"),
+        currency=o.currency,
+        amount=o.amount.cast(MONEY),
+        stage=_map(o.stage_id, names, dt.string),
+        forecast_category=o.forecast_category,
+        close_date=o.close_date.cast("date"),
+        type=o.type,
+        lead_source=o.lead_source,
+        competitor=o.competitor,
+        loss_reason=o.loss_reason,
+        probability=o.probability.cast(RATIO),
+        created_at=ts(o.created_at),
+        engaged_at=ts(o.engaged_at),
+        closed_at=ts(o.closed_at),
+    )
+    if as_of is not None:
+        base = _rewind(base, tables, ctx, as_of)
+    categories = {s.name: s.category for s in ctx.stages}
+    stage_probability = _map(
+        base.stage, {s.name: s.probability for s in ctx.stages}, RATIO
+    ).fill_null(ibis.literal(Decimal(0), type=RATIO))
+    category = _map(base.stage, categories, dt.string).fill_null("open")
+    t = base.mutate(
+        stage_category=category,
+        stage_order=_map(base.stage, {s.name: s.sort_order for s in ctx.stages}, dt.int64),
+        stage_rank=_map(base.stage, ctx.ranks(), dt.int64),
+        stage_probability=stage_probability,
+        is_open=category == "open",
+        is_won=category == "won",
+        is_lost=category == "lost",
+        is_closed=category != "open",
+        created_on=base.created_at.date(),
+    )
+    t = t.mutate(
+        rep_probability=t.probability.fill_null(t.stage_probability),
+        closed_on=ibis.ifelse(
+            t.is_closed, t.closed_at.date().fill_null(t.close_date), ibis.null(dt.date)
+        ),
+    )
+    t = t.mutate(
+        cycle_days=day_diff(t.closed_on, t.engaged_at.date().fill_null(t.created_on)),
+        cycle_days_from_creation=day_diff(t.closed_on, t.created_on),
+        fx_on=t.closed_on.fill_null(t.close_date).fill_null(t.created_on),
+    )
+    t = convert(t, ctx, tables, "amount", "fx_on", "amount_rc").drop("fx_on")
+    wanted = set(columns)
+    if wanted & EVENT_COLUMNS:
+        t = _with_event_columns(t, tables, ctx, as_of)
+    return t
+
+
+def _events_until(tables: Tables, as_of: datetime | None) -> Table:
+    events = tables["opportunity_events"]
+    ev = events.select(
+        opportunity_id=events.opportunity_id.cast("int64"),
+        field=events.field,
+        new_value=events.new_value,
+        at=ts(events.at),
+        eid=events.id,
+    )
+    return ev.filter(ev.at <= as_of) if as_of is not None else ev
+
+
+def _with_event_columns(t: Table, tables: Tables, ctx: Context, as_of: datetime | None) -> Table:
+    ev = _events_until(tables, as_of)
+    rank = _map(ev.new_value, ctx.ranks(), dt.int64)
+    moves = ev.field.isin(["created", "stage"])
+    summary = ev.group_by(ev_id=ev.opportunity_id).aggregate(
+        last_event_at=ev.at.max(),
+        ev_rank=rank.max(where=moves),
+    )
+    now = as_of or ctx.now
+    j = t.left_join(summary, t.id == summary.ev_id)
+    last = j.last_event_at.fill_null(j.created_at)
+    return j.mutate(
+        last_event_at=last,
+        days_since_last_event=day_diff(ibis.literal(now.date()), last.date()),
+        max_rank_reached=ibis.greatest(j.ev_rank.fill_null(0), j.stage_rank.fill_null(0)),
+    ).drop("ev_id", "ev_rank")
+
+
+def stage_entries(tables: Tables, ctx: Context, *, as_of: datetime | None = None) -> Table:
+    """One row per opportunity and funnel stage it entered (first entry), from the event log.
+
+    `advanced` is true when the deal later entered a stage further down the funnel (a later
+    open stage or a won stage), however many stages it skipped; `days_in_stage` is the time to
+    the next stage change (null while the deal is still in the stage).
+    """
+    ev = _events_until(tables, as_of)
+    ev = ev.filter(ev.field.isin(["created", "stage"]))
+    ranks = ctx.ranks()
+    open_count = sum(1 for s in ctx.stages if s.category == "open")
+    ev = ev.mutate(entered_rank=_map(ev.new_value, ranks, dt.int64))
+    by_time = ibis.window(group_by=ev.opportunity_id, order_by=[ev.at, ev.eid])
+    after = ibis.window(group_by=ev.opportunity_id, order_by=[ev.at, ev.eid], rows=(1, None))
+    ev = ev.mutate(
+        exited_at=ev.at.lead().over(by_time),
+        rank_after=ev.entered_rank.max().over(after),
+    )
+    ev = ev.filter(ev.entered_rank.notnull())
+    first = ibis.window(group_by=[ev.opportunity_id, ev.new_value], order_by=[ev.at, ev.eid])
+    ev = ev.mutate(entry_no=ibis.row_number().over(first)).filter(lambda e: e.entry_no == 0)
+    opp = opportunities(tables, ctx, as_of=as_of)
+    opp = opp.select("id", *_DIM_KEYS, *_OPP_ATTRS, "is_won")
+    j = ev.join(opp, ev.opportunity_id == opp.id)
+    return j.select(
+        id=j.eid,
+        opportunity_id=j.opportunity_id,
+        **{k: j[k] for k in (*_DIM_KEYS, *_OPP_ATTRS, "is_won")},
+        entered_stage=j.new_value,
+        entered_rank=j.entered_rank,
+        entered_at=j.at,
+        entered_on=j.at.date(),
+        exited_at=j.exited_at,
+        days_in_stage=(j.exited_at.epoch_seconds() - j.at.epoch_seconds()) / 86400.0,
+        advanced=(j.rank_after.fill_null(0) > j.entered_rank),
+        is_open_stage=j.entered_rank <= open_count,
+    )
+
+
+def leads(tables: Tables, ctx: Context, *, as_of: datetime | None = None) -> Table:
+    """Leads, whether they converted into an opportunity and whether that deal was won."""
+    lead = tables["leads"]
+    t = lead.select(
+        id=lead.id.cast("int64"),
+        owner_id=lead.owner_id.cast("int64"),
+        lead_source=lead.source,
+        campaign=lead.campaign,
+        status=lead.status,
+        created_at=ts(lead.created_at),
+        converted_at=ts(lead.converted_at),
+        converted_opportunity_id=lead.converted_opportunity_id.cast("int64"),
+    )
+    if as_of is not None:
+        t = t.filter(t.created_at <= as_of).mutate(
+            converted_at=ibis.ifelse(
+                t.converted_at <= as_of, t.converted_at, ibis.null(dt.Timestamp())
+            )
+        )
+    opp = opportunities(tables, ctx, as_of=as_of).select(won_id="id", opp_won="is_won")
+    j = t.left_join(opp, t.converted_opportunity_id == opp.won_id)
+    converted = j.converted_opportunity_id.notnull() & (
+        j.converted_at.notnull() if as_of is not None else ibis.literal(True)
+    )
+    return j.mutate(
+        created_on=j.created_at.date(),
+        is_converted=converted,
+        is_won=converted & j.opp_won.fill_null(False),
+    ).drop("won_id", "opp_won")
+
+
+def quotas(tables: Tables, ctx: Context) -> Table:
+    """Rep quotas in the reporting currency; `full_amount_rc` is the quota before ramping."""
+    q = tables["quotas"]
+    q = q.filter(q.rep_id.notnull())
+    t = q.select(
+        id=q.id.cast("int64"),
+        owner_id=q.rep_id.cast("int64"),
+        period_start=q.period_start.cast("date"),
+        period_end=q.period_end.cast("date"),
+        amount=q.amount.cast(MONEY),
+        ramp_factor=q.ramp_factor.cast(RATIO),
+        currency=q.currency,
+    )
+    t = convert(t, ctx, tables, "amount", "period_start", "amount_rc")
+    return t.mutate(
+        full_amount_rc=ibis.ifelse(
+            t.ramp_factor > 0, t.amount_rc / t.ramp_factor, t.amount_rc
+        ).cast(dt.float64)
+    )
+
+
+def contracts(tables: Tables, ctx: Context) -> Table:
+    """Signed contracts (drafts excluded) with their annual value in the reporting currency."""
+    c = tables["contracts"]
+    c = c.filter(c.status != "draft")
+    t = c.select(
+        id=c.id.cast("int64"),
+        account_id=c.account_id.cast("int64"),
+        start_date=c.start_date.cast("date"),
+        end_date=c.end_date.cast("date"),
+        value=c.value.cast(MONEY),
+        currency=c.currency,
+        status=c.status,
+    )
+    return convert(t, ctx, tables, "value", "start_date", "value_rc")

@@ -1,0 +1,106 @@
+"""Calendar periods: grains, windows and the shifts used for period-over-period comparison."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from salesops.errors import ValidationFailed
+
+GRAIN_UNITS = {"week": "W", "month": "M", "quarter": "Q", "year": "Y"}
+
+
+@dataclass(frozen=True)
+class Window:
+    """Dates from `start` (inclusive) to `end` (exclusive); either side may be open."""
+
+    start: date | None = None
+    end: date | None = None
+
+    @classmethod
+    def inclusive(cls, start: date | None, last: date | None) -> Window:
+        """The window from `start` through `last`, both days included."""
+        if start and last and last < start:
+            raise ValidationFailed(f"the window ends ({last}) before it starts ({start})")
+        return cls(start, last + timedelta(days=1) if last else None)
+
+    @property
+    def bounded(self) -> bool:
+        return self.start is not None and self.end is not None
+
+
+def check_grain(grain: str | None) -> str | None:
+    if grain is not None and grain not in GRAIN_UNITS:
+        raise ValidationFailed(f"unknown grain {grain!r} (use {', '.join(GRAIN_UNITS)})")
+    return grain
+
+
+def add_months(day: date, months: int) -> date:
+    """`day` moved by whole months, clamped to the end of shorter months."""
+    month0 = day.month - 1 + months
+    year, month = day.year + month0 // 12, month0 % 12 + 1
+    for candidate in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, min(day.day, candidate))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def truncate(day: date, grain: str) -> date:
+    """The first day of the `grain` period containing `day` (weeks start on Monday)."""
+    if grain == "week":
+        return day - timedelta(days=day.weekday())
+    if grain == "month":
+        return day.replace(day=1)
+    if grain == "quarter":
+        return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    return date(day.year, 1, 1)
+
+
+def next_period(start: date, grain: str) -> date:
+    """The first day of the period after the one starting at `start`."""
+    if grain == "week":
+        return start + timedelta(days=7)
+    return add_months(start, {"month": 1, "quarter": 3, "year": 12}[grain])
+
+
+def periods(window: Window, grain: str | None) -> list[tuple[date, date]]:
+    """The [start, end) periods of `grain` covering a bounded window (one period if no grain)."""
+    if window.start is None or window.end is None:
+        raise ValidationFailed("this metric needs a bounded window (--from and --to)")
+    if grain is None:
+        return [(window.start, window.end)]
+    result = []
+    current = truncate(window.start, grain)
+    while current < window.end:
+        following = next_period(current, grain)
+        result.append((max(current, window.start), min(following, window.end)))
+        current = following
+    return result
+
+
+def shift(day: date, compare: str, grain: str | None, window: Window) -> date:
+    """`day` moved back to the comparison period (`previous` or `year`)."""
+    if compare == "year":
+        return day - timedelta(weeks=52) if grain == "week" else add_months(day, -12)
+    if grain is not None:
+        if grain == "week":
+            return day - timedelta(days=7)
+        return add_months(day, -{"month": 1, "quarter": 3, "year": 12}[grain])
+    if window.start is None or window.end is None:
+        raise ValidationFailed("--compare previous needs --from and --to (or a grain)")
+    return day - (window.end - window.start)
+
+
+def comparison_window(window: Window, compare: str, grain: str | None) -> Window:
+    """The window to compute so that every current row finds its comparison period."""
+    if compare not in ("previous", "year"):
+        raise ValidationFailed(f"unknown comparison {compare!r} (use previous or year)")
+    if window.start is None or window.end is None:
+        raise ValidationFailed("a comparison needs a bounded window (--from and --to)")
+    if compare == "year" or grain is None:
+        return Window(
+            shift(window.start, compare, grain, window), shift(window.end, compare, grain, window)
+        )
+    return Window(shift(truncate(window.start, grain), compare, grain, window), window.end)

@@ -1,0 +1,411 @@
+"""The metrics service: every screen, API and export asks for metrics through these functions.
+
+`source` is where the data is: a SQLAlchemy Session or Engine of the operational store (run on
+DuckDB fed through Arrow, the default), an engine spec string (`duckdb`, `postgres`,
+`parquet:DIR`, an Ibis URL) or an already opened `Source`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import ibis
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from salesops.config import get_settings
+from salesops.errors import ValidationFailed
+from salesops.metrics import compiler, periods
+from salesops.metrics.compiler import Query
+from salesops.metrics.definitions import Catalog, MetricDefinition, allowed_dimensions, load_catalog
+from salesops.metrics.dimensions import add_dimensions, apply_filters
+from salesops.metrics.engines import Source, open_source
+from salesops.metrics.periods import Window
+from salesops.metrics.schemas import FunnelStage, MetricInfo, MetricResult, MetricRow
+
+SourceLike = Session | Engine | str | Source
+CENT = Decimal("0.01")
+MONEY_UNITS = ("money", "money_per_day")
+
+
+@lru_cache(maxsize=4)
+def _catalog_for(user_dir: str | None) -> Catalog:
+    return load_catalog(Path(user_dir) if user_dir else None)
+
+
+def catalog() -> Catalog:
+    """The shipped catalog plus the metrics in `Settings.metrics_dir` (validated, cached)."""
+    directory = get_settings().metrics_dir
+    return _catalog_for(str(directory) if directory else None)
+
+
+def list_metrics() -> list[MetricInfo]:
+    """Every metric in the catalog, in catalog order."""
+    cat = catalog()
+    return [
+        MetricInfo(
+            name=m.name,
+            label=m.label,
+            unit=m.unit,
+            kind=m.kind,
+            description=m.description,
+            dimensions=tuple(allowed_dimensions(m, cat.metrics)),
+            grains=tuple(m.grains),
+        )
+        for m in cat
+    ]
+
+
+def get_definition(name: str) -> MetricDefinition:
+    """The definition of metric `name` (NotFound lists the known names)."""
+    return catalog().get(name)
+
+
+def open_engine(
+    source: SourceLike, *, engine: str | None = None, now: datetime | None = None
+) -> Source:
+    """Resolve `source` (and an optional engine spec) to an opened Source."""
+    if isinstance(source, Source):
+        return source
+    currency = get_settings().reporting_currency
+    if isinstance(source, str):
+        return open_source(source, reporting_currency=currency, now=now)
+    if isinstance(source, Session):
+        return open_source(engine, session=source, reporting_currency=currency, now=now)
+    return open_source(engine, engine=source, reporting_currency=currency, now=now)
+
+
+def _moment(value: date | datetime | None) -> datetime | None:
+    """A query's as-of moment as naive UTC; a bare date means the end of that day."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return aware.astimezone(UTC).replace(tzinfo=None)
+    return datetime.combine(value, time.max)
+
+
+def _filters(filters: Mapping[str, str | Sequence[str]] | None) -> dict[str, tuple[str, ...]]:
+    result = {}
+    for dim, values in (filters or {}).items():
+        result[dim] = (values,) if isinstance(values, str) else tuple(str(v) for v in values)
+    return result
+
+
+def _uses_money(metric: MetricDefinition, cat: Catalog) -> bool:
+    if metric.unit in MONEY_UNITS or metric.kind in ("retention", "ramp_time"):
+        return True
+    texts = [m.expr for m in (metric.measure, metric.numerator, metric.denominator) if m]
+    if any("amount_rc" in t for t in texts):
+        return True
+    refs = [*metric.inputs.values(), *([metric.of] if metric.of else [])]
+    return any(_uses_money(cat.get(r), cat) for r in refs)
+
+
+def _convert(metric: MetricDefinition, value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, float) and value != value:  # NaN from an empty aggregate
+        return None
+    if metric.unit in MONEY_UNITS:
+        return Decimal(str(value)).quantize(CENT)
+    if metric.unit == "count":
+        return int(value)
+    return float(value)
+
+
+def _part(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, Decimal):
+        return value
+    return value
+
+
+def _execute(src: Source, expr: ibis.Table) -> list[dict[str, Any]]:
+    with src.lock:
+        rows: list[dict[str, Any]] = src.backend.to_pyarrow(expr).to_pylist()
+    return rows
+
+
+def _as_date(value: Any) -> date | None:
+    if value is None:
+        return None
+    return value.date() if isinstance(value, datetime) else value
+
+
+def _run(
+    src: Source, metric: MetricDefinition, cat: Catalog, query: Query
+) -> tuple[list[MetricRow], str]:
+    expr = compiler.compile_metric(metric, cat, src.tables, src.ctx, query)
+    order = [*query.by, *(["period"] if query.grain else [])]
+    if order:
+        expr = expr.order_by(order)
+    rows = []
+    for raw in _execute(src, expr):
+        rows.append(
+            MetricRow(
+                dimensions={d: raw[d] for d in query.by},
+                period=_as_date(raw.get("period")) if query.grain else None,
+                value=_convert(metric, raw["value"]),
+                numerator=_part(raw.get("numerator")),
+                denominator=_part(raw.get("denominator")),
+            )
+        )
+    try:
+        sql = str(ibis.to_sql(expr, dialect=_dialect(src)))
+    except Exception:  # showing SQL is a courtesy; some backends cannot render it offline
+        sql = ""
+    return rows, sql
+
+
+def _dialect(src: Source) -> str:
+    name = getattr(src.backend, "name", "duckdb")
+    return str(name)
+
+
+def _compare(
+    rows: list[MetricRow], previous: list[MetricRow], query: Query, compare: str
+) -> list[MetricRow]:
+    def key(row: MetricRow, shifted: bool) -> tuple[Any, ...]:
+        period = row.period
+        if shifted and period is not None:
+            period = periods.shift(period, compare, query.grain, query.window)
+        return (*(row.dimensions[d] for d in query.by), period)
+
+    before = {key(r, False): r.value for r in previous}
+    result = []
+    for row in rows:
+        prev = before.get(key(row, True))
+        delta = pct = None
+        if prev is not None and row.value is not None:
+            delta = row.value - prev  # type: ignore[operator]
+            pct = float(delta) / abs(float(prev)) if prev else None
+        result.append(replace(row, previous=prev, delta=delta, pct_change=pct))
+    return result
+
+
+def compute(
+    source: SourceLike,
+    name: str,
+    *,
+    by: Sequence[str] = (),
+    grain: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    filters: Mapping[str, str | Sequence[str]] | None = None,
+    as_of: date | datetime | None = None,
+    compare: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    engine: str | None = None,
+    now: datetime | None = None,
+) -> MetricResult:
+    """Compute metric `name`: `start`..`end` are inclusive dates; `as_of` rewinds the pipeline."""
+    cat = catalog()
+    metric = cat.get(name)
+    query = Query(
+        by=tuple(dict.fromkeys(by)),
+        grain=periods.check_grain(grain),
+        window=Window.inclusive(start, end),
+        filters=_filters(filters),
+        as_of=_moment(as_of),
+        params=dict(params or {}),
+    )
+    compiler.check_query(metric, cat, query)
+    src = open_engine(source, engine=engine, now=now)
+    if src.missing_fx and _uses_money(metric, cat):
+        raise ValidationFailed(
+            f"no FX rate to {src.ctx.reporting_currency} for {', '.join(sorted(src.missing_fx))};"
+            " add rates to fx_rates"
+        )
+    if metric.kind == "retention" and not query.window.bounded:
+        raise ValidationFailed(f"{name} needs a window: give --from and --to")
+    rows, sql = _run(src, metric, cat, query)
+    if compare is not None:
+        window = periods.comparison_window(query.window, compare, query.grain)
+        previous, _ = _run(src, metric, cat, replace(query, window=window))
+        rows = _compare(rows, previous, query, compare)
+    return MetricResult(
+        metric=metric,
+        rows=tuple(rows),
+        by=query.by,
+        grain=query.grain,
+        start=start,
+        end=end,
+        as_of=query.as_of,
+        compare=compare,
+        filters=query.filters,
+        engine=src.engine,
+        currency=src.ctx.reporting_currency,
+        sql=sql,
+    )
+
+
+def query(source: SourceLike, name: str, **options: Any) -> Any:
+    """`compute(...)` returned as a pandas DataFrame (one row per result row)."""
+    return compute(source, name, **options).to_pandas()
+
+
+def compiled_sql(
+    name: str, *, source: SourceLike | None = None, dialect: str = "duckdb", **options: Any
+) -> str:
+    """The SQL that metric `name` compiles to (on `source`'s engine when given)."""
+    if source is not None:
+        return compute(source, name, **options).sql
+    from salesops.metrics import facts
+
+    cat = catalog()
+    metric = cat.get(name)
+    tables = _offline_tables()
+    ctx = facts.Context(
+        reporting_currency=get_settings().reporting_currency,
+        stages=_default_stages(),
+        now=datetime.now(UTC).replace(tzinfo=None),
+        available=frozenset(tables),
+        quota_range=(date(2025, 1, 1), date(2025, 12, 31)),
+    )
+    q = Query(
+        by=tuple(options.get("by", ())),
+        grain=options.get("grain"),
+        window=Window.inclusive(options.get("start"), options.get("end")),
+    )
+    if metric.kind == "retention" and not q.window.bounded:
+        q = replace(q, window=Window(date(2025, 1, 1), date(2026, 1, 1)))
+    expr = compiler.compile_metric(metric, cat, tables, ctx, q)
+    return str(ibis.to_sql(expr, dialect=dialect))
+
+
+def _default_stages() -> tuple[Any, ...]:
+    from salesops.metrics.facts import StageInfo
+    from salesops.pipeline.stages import DEFAULT_STAGES
+
+    return tuple(
+        StageInfo(i + 1, s.name, i + 1, s.category.value, s.probability)
+        for i, s in enumerate(DEFAULT_STAGES)
+    )
+
+
+def _offline_tables() -> dict[str, ibis.Table]:
+    """Unbound Ibis tables with the canonical schemas, to show SQL without a database."""
+    from salesops.metrics.engines import OPTIONAL, REQUIRED, _arrow_type
+    from salesops.models import Base
+
+    result = {}
+    for name in (*REQUIRED, *OPTIONAL):
+        table = Base.metadata.tables[name]
+        fields = {}
+        for column in table.columns:
+            kind = _arrow_type(column)
+            if kind is not None:
+                fields[column.name] = ibis.dtype(kind)
+        result[name] = ibis.table(ibis.schema(fields), name=name)
+    return result
+
+
+def funnel(
+    source: SourceLike,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    filters: Mapping[str, str | Sequence[str]] | None = None,
+    as_of: date | datetime | None = None,
+    engine: str | None = None,
+) -> list[FunnelStage]:
+    """The cohort funnel: per stage, deals that entered it in the window and how far they went."""
+    src = open_engine(source, engine=engine)
+    query = Query(
+        window=Window.inclusive(start, end), filters=_filters(filters), as_of=_moment(as_of)
+    )
+    rows = _execute(src, compiler.funnel(src.tables, src.ctx, query))
+    by_stage = {r["stage"]: r for r in rows}
+    result = []
+    for stage, _rank in sorted(src.ctx.ranks().items(), key=lambda kv: kv[1]):
+        r = by_stage.get(stage)
+        result.append(
+            FunnelStage(
+                stage=stage,
+                entered=int(r["entered"]) if r else 0,
+                advanced=int(r["advanced"]) if r else 0,
+                won=int(r["won"]) if r else 0,
+            )
+        )
+    return result
+
+
+def drill_down(
+    source: SourceLike,
+    name: str,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    filters: Mapping[str, str | Sequence[str]] | None = None,
+    period: date | None = None,
+    grain: str | None = None,
+    as_of: date | datetime | None = None,
+    params: Mapping[str, Any] | None = None,
+    engine: str | None = None,
+    limit: int | None = 1000,
+) -> list[dict[str, Any]]:
+    """The rows (deals, stage entries or leads) behind a number of an aggregate or ratio metric.
+
+    Give the same window and filters as the figure; with `grain`, `period` picks one period.
+    Each record carries the fact's id and the columns the metric uses.
+    """
+    cat = catalog()
+    metric = cat.get(name)
+    if metric.kind not in ("aggregate", "ratio"):
+        raise ValidationFailed(
+            f"{name} is a {metric.kind} metric; drill into its inputs"
+            f" ({', '.join(metric.inputs.values()) or metric.of or 'none'})"
+        )
+    if period is not None:
+        grain = periods.check_grain(grain) or "month"
+        start = period
+        end = periods.next_period(periods.truncate(period, grain), grain)
+        end = date.fromordinal(end.toordinal() - 1)
+    query = Query(
+        window=Window.inclusive(start, end),
+        filters=_filters(filters),
+        as_of=_moment(as_of),
+        params={**compiler.all_params(metric, cat), **(params or {})},
+    )
+    compiler.check_query(metric, cat, query)
+    src = open_engine(source, engine=engine)
+    t = compiler.prepared(metric, src.tables, src.ctx, query)
+    keep = [c for c in _DRILL_COLUMNS.get(metric.fact, ()) if c in t.columns]
+    expr = t.select(*keep).order_by(keep[0])
+    if limit is not None:
+        expr = expr.limit(limit)
+    return _execute(src, expr)
+
+
+_DRILL_COLUMNS = {
+    "opportunities": (
+        "id",
+        "name",
+        "owner_id",
+        "account_id",
+        "stage",
+        "amount",
+        "currency",
+        "amount_rc",
+        "close_date",
+        "created_at",
+        "closed_at",
+        "cycle_days",
+        "type",
+        "lead_source",
+        "competitor",
+    ),
+    "stage_entries": ("opportunity_id", "entered_stage", "entered_at", "exited_at", "advanced"),
+    "leads": ("id", "owner_id", "lead_source", "created_at", "converted_at", "is_converted"),
+    "quotas": ("id", "owner_id", "period_start", "period_end", "amount_rc"),
+}
+
+_ = (add_dimensions, apply_filters)
