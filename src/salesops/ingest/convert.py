@@ -6,9 +6,10 @@ raises ValueError with a reason a user can act on ("bad date '31/02/2017' (expec
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -100,7 +101,24 @@ def _check_year(value: date) -> None:
         raise ValueError(f"year {value.year} is out of range")
 
 
+def shift(value: date, months: int, days: int) -> date:
+    """`value` moved by whole months (clamped to the month's last day) and then days."""
+    if months:
+        month_index = value.year * 12 + value.month - 1 + months
+        year, month = divmod(month_index, 12)
+        last = calendar.monthrange(year, month + 1)[1]
+        value = value.replace(year=year, month=month + 1, day=min(value.day, last))
+    return value + timedelta(days=days) if days else value
+
+
 def _date(spec: FieldSpec, formats: tuple[str, ...]) -> Converter:
+    parse = _plain_date(formats)
+    if not spec.add_months and not spec.add_days:
+        return parse
+    return lambda text: shift(parse(text), spec.add_months, spec.add_days)
+
+
+def _plain_date(formats: tuple[str, ...]) -> Converter:
     def convert(text: str) -> date:
         for fmt in formats:
             try:

@@ -123,7 +123,12 @@ class OutputRunner:
             index.setdefault(name, position)
         self.index = index
         self.plan: list[tuple[FieldSpec, FieldDef, Getter, Callable[[str], Any]]] = []
-        for spec in output.fields.values():
+        fields = [
+            spec
+            for spec in output.fields.values()
+            if not (spec.optional and spec.source_columns() - index.keys())
+        ]
+        for spec in fields:
             fdef = self.tdef.fields[spec.name]
             self.plan.append(
                 (spec, fdef, _getter(spec, index, path.name), converter(spec, fdef, file.dates))
@@ -142,7 +147,8 @@ class OutputRunner:
         self.touched = bytearray()
         self.watermark = ctx.connection.execute(select(func.max(self.table.c.id))).scalar() or 0
         self.deferred: list[tuple[Any, str, str, int, list[str]]] = []
-        self.mapped_columns = [self.tdef.fields[s.name].column for s in output.fields.values()]
+        self.mapped_columns = [self.tdef.fields[s.name].column for s in fields]
+        self.snapshots: list[dict[str, Any]] = []
         self.is_opportunity = output.target == "opportunities"
         self.opp = (
             opportunity.OpportunityRules(ctx, output, index, file) if self.is_opportunity else None

@@ -279,7 +279,7 @@ def restore(
     exported_at = datetime.fromisoformat(str(manifest.get("exported_at")))
     summary = ImportSummary("salesops", exported_at, dry_run=dry_run)
     session.flush()
-    savepoint = session.begin_nested() if dry_run else None
+    savepoint = session.begin_nested()
     try:
         connection = session.connection()
         with bulk_mode(connection):
@@ -293,9 +293,13 @@ def restore(
                 if progress is not None:
                     progress(table.name, rows, int(entry.get("rows") or rows))
             reset_sequences(connection, list(Base.metadata.sorted_tables))
-    finally:
-        if savepoint is not None:
-            savepoint.rollback()
+    except BaseException:
+        savepoint.rollback()
+        raise
+    if dry_run:
+        savepoint.rollback()
+    else:
+        savepoint.commit()
     return summary
 
 

@@ -61,6 +61,9 @@ class FieldSpec:
     lookup_by: str = "external_id"
     missing: str = "reject"  # an unknown reference is rejected, or left empty ("null")
     derive: tuple[str, str] | None = None  # (reference field, attribute) when empty
+    optional: bool = False  # the column may be absent from the file: the field is then unset
+    add_months: int = 0  # dates: shift, e.g. a quarter's end from its start (3 months, -1 day)
+    add_days: int = 0
 
     def source_columns(self) -> set[str]:
         names = set(self.columns)
@@ -99,9 +102,11 @@ class OutputSpec:
     location: str = ""
 
     def source_columns(self) -> set[str]:
+        """The columns the file must have (optional fields left out)."""
         names: set[str] = set()
         for spec in self.fields.values():
-            names |= spec.source_columns()
+            if not spec.optional:
+                names |= spec.source_columns()
         for template in self.key:
             names.update(PLACEHOLDER.findall(template))
         if self.lifecycle and self.lifecycle.open_amount:
@@ -181,6 +186,12 @@ class _Parser:
             return tuple(value)
         self.problem(where, "expected text or a list of texts")
         return ()
+
+    def whole(self, value: Any, where: str) -> int:
+        if not isinstance(value, int) or isinstance(value, bool):
+            self.problem(where, f"expected a whole number, got {value!r}")
+            return 0
+        return value
 
     def decimal(self, value: Any, where: str) -> Decimal | None:
         if value is None:
@@ -434,7 +445,7 @@ class _Parser:
         allowed = {
             "column", "template", "value", "columns", "pattern", "map", "strict", "default",
             "required", "format", "decimal_separator", "thousands_separator", "scale", "min",
-            "time", "lookup", "missing", "derive",
+            "time", "lookup", "missing", "derive", "optional", "add_months", "add_days",
         }  # fmt: skip
         self.keys(data, allowed, where)
         sources = [k for k in ("column", "template", "value", "columns") if k in data]
@@ -507,6 +518,9 @@ class _Parser:
             lookup_by=lookup,
             missing=missing,
             derive=derive,
+            optional=bool(data.get("optional", False)),
+            add_months=self.whole(data.get("add_months", 0), f"{where}.add_months"),
+            add_days=self.whole(data.get("add_days", 0), f"{where}.add_days"),
         )
 
 

@@ -108,7 +108,7 @@ class OpportunityRules:
         stage = self.ctx.stages.by_id.get(cols.get("stage_id") or -1)
         if stage is None:
             return []
-        if "currency" not in self.fields:
+        if cols.get("currency") is None:
             cols["currency"] = self.ctx.mapping.currency
         if cols.get("forecast_category") is None:
             cols["forecast_category"] = stage.forecast_category

@@ -155,7 +155,10 @@ def _csv_records(
     def records() -> Iterator[tuple[int, list[str]]]:
         if len(delimiter) != 1:
             raise _fail(path, f"a quoted CSV needs a one-character delimiter, not {delimiter!r}")
-        reader = csv.reader(text, delimiter=delimiter, quotechar=quote or None, strict=True)
+        if quote:
+            reader = csv.reader(text, delimiter=delimiter, quotechar=quote, strict=True)
+        else:
+            reader = csv.reader(text, delimiter=delimiter, quoting=csv.QUOTE_NONE, strict=True)
         line = 1
         while True:
             try:

@@ -173,12 +173,17 @@ def run_import(
             problems.extend(_check_columns(spec, source_file))
         if problems:
             raise ValidationFailed("cannot import", problems)
-        savepoint = session.begin_nested() if dry_run else None
+        # A savepoint makes the import all-or-nothing even inside a caller's larger transaction.
+        savepoint = session.begin_nested()
         try:
             _import_files(session, resolved, summary, opened, rejects, progress)
-        finally:
-            if savepoint is not None:
-                savepoint.rollback()
+        except BaseException:
+            savepoint.rollback()
+            raise
+        if dry_run:
+            savepoint.rollback()
+        else:
+            savepoint.commit()
     finally:
         for _, source_file in opened:
             source_file.close()

@@ -33,6 +33,7 @@ IMPORTABLE = (
     "team_memberships",
     "account_owners",
     "territory_assignments",
+    "opportunity_history",
 )
 # The columns that identify a row of a link table (tables without an import key).
 NATURAL_KEYS = {
@@ -94,9 +95,29 @@ def _required(column: Column[object]) -> bool:
     return not column.nullable and column.default is None and column.server_default is None
 
 
+HISTORY = "opportunity_history"
+
+
+def _history_target() -> TargetDef:
+    """Snapshots of an opportunity over time (Salesforce OpportunityHistory) -> events."""
+    table = Base.metadata.tables["opportunity_events"]
+    fields = [
+        FieldDef("opportunity", "opportunity_id", "ref", True, None, "opportunities"),
+        FieldDef("at", "at", "datetime", True),
+        FieldDef("stage", "stage_id", "stage"),
+        FieldDef("amount", "amount", "money"),
+        FieldDef("close_date", "close_date", "date"),
+        FieldDef("forecast_category", "forecast_category", "str", False, 20),
+        FieldDef("by", "by_user_id", "ref", False, None, "users"),
+    ]
+    return TargetDef(HISTORY, table, {f.name: f for f in fields}, ("opportunity_id", "at"))
+
+
 @cache
 def target(name: str) -> TargetDef:
     """The definition of importable table `name` (KeyError if it cannot be imported)."""
+    if name == HISTORY:
+        return _history_target()
     if name not in IMPORTABLE:
         raise KeyError(name)
     table = Base.metadata.tables[name]
