@@ -7,6 +7,7 @@ import sys
 import typer
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from salesops.auth.cli import tokens_app, users_app
 from salesops.cli import core
 from salesops.cli.context import CliState, err_console
 from salesops.config import get_settings
@@ -14,6 +15,7 @@ from salesops.demo.cli import demo_command
 from salesops.errors import SalesOpsError
 from salesops.ingest.cli import export_command, import_command
 from salesops.metrics.cli import metrics_app
+from salesops.web.cli import serve
 
 app = typer.Typer(
     name="salesops",
@@ -46,6 +48,9 @@ app.command("demo")(demo_command)
 app.add_typer(metrics_app, name="metrics")
 app.command("import")(import_command)
 app.command("export")(export_command)
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
+app.command("serve")(serve)
 
 
 def main() -> None:

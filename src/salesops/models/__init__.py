@@ -2,6 +2,7 @@
 
 from salesops.models.accounts import Account, AccountOwner, Contact
 from salesops.models.activities import Activity
+from salesops.models.auth import LoginAttempt, WebSession
 from salesops.models.base import Base, Imported, Timestamped, import_key
 from salesops.models.catalog import Product
 from salesops.models.contracts import Contract
@@ -49,6 +50,7 @@ __all__ = [
     "Imported",
     "Lead",
     "LeadStatus",
+    "LoginAttempt",
     "Opportunity",
     "OpportunityEvent",
     "OpportunityType",
@@ -64,5 +66,6 @@ __all__ = [
     "TerritoryAssignment",
     "Timestamped",
     "User",
+    "WebSession",
     "import_key",
 ]

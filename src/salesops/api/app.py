@@ -1,0 +1,76 @@
+"""The application factory: REST API under /api/v1, the dashboard under /."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from salesops import __version__
+from salesops.api import auth as auth_api
+from salesops.api import errors, org
+from salesops.config import Settings, get_settings
+from salesops.crm import api as crm_api
+from salesops.db import make_engine, session_factory
+from salesops.pipeline import api as pipeline_api
+
+API_PREFIX = "/api/v1"
+SWAGGER_JS = "swagger-ui-bundle-5.35.0.js"
+SWAGGER_CSS = "swagger-ui-5.35.0.css"
+
+
+def api_router() -> APIRouter:
+    """Every REST endpoint, relative to /api/v1."""
+    router = APIRouter()
+    router.include_router(auth_api.router)
+    router.include_router(pipeline_api.router)
+    router.include_router(pipeline_api.stages_router)
+    router.include_router(crm_api.router)
+    router.include_router(org.router)
+    return router
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    sessions: sessionmaker[Session] | None = None,
+    web: bool = True,
+) -> FastAPI:
+    """Build the app; it connects lazily, on the first request."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="salesops",
+        version=__version__,
+        description="Sales Operations on your own data: CRM records, pipeline, metrics.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    if sessions is None:
+        sessions = session_factory(engine or make_engine(settings.database_url))
+    app.state.session_factory = sessions
+    app.state.settings = settings
+    errors.install(app)
+    app.include_router(api_router(), prefix=API_PREFIX)
+    app.mount("/static", StaticFiles(packages=[("salesops.web", "static")]), name="static")
+
+    @app.get(f"{API_PREFIX}/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        # Swagger UI vendored in the package: the docs page works offline, with no CDN.
+        return get_swagger_ui_html(
+            openapi_url=f"{API_PREFIX}/openapi.json",
+            title="salesops API",
+            swagger_js_url=f"/static/vendor/{SWAGGER_JS}",
+            swagger_css_url=f"/static/vendor/{SWAGGER_CSS}",
+            swagger_favicon_url="/static/favicon.svg",
+        )
+
+    if web:
+        from salesops.web.routes import mount
+
+        mount(app)
+    return app

@@ -1,0 +1,243 @@
+"""REST endpoints for the caller, API tokens, users (admins) and the audit log (admins)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from salesops.api.crud import ERRORS
+from salesops.api.deps import CurrentUser, SessionDep
+from salesops.api.schemas import Page
+from salesops.audit import service as audit
+from salesops.auth import service as auth
+from salesops.errors import NotFound, PermissionDenied
+from salesops.models import ApiToken, Role, User
+
+router = APIRouter(responses=ERRORS)
+
+
+class UserRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    username: str
+    email: str | None
+    full_name: str | None
+    role: str
+    is_active: bool
+    created_at: datetime
+
+
+class Me(BaseModel):
+    user: UserRead
+    rep_id: int | None
+    sees_all: bool
+    visible_rep_ids: list[int] | None
+
+
+class TokenRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    user_id: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field("", max_length=80)
+
+
+class TokenCreated(TokenRead):
+    token: str = Field(description="the secret; shown only in this response")
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=1, max_length=80)
+    role: Role
+    password: str | None = None
+    email: str | None = None
+    full_name: str | None = None
+
+
+class UserUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role | None = None
+    is_active: bool | None = None
+    password: str | None = None
+    email: str | None = None
+    full_name: str | None = None
+
+
+class AuditRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: datetime
+    user_id: int | None
+    action: str
+    entity: str
+    entity_id: str | None
+    changes: dict[str, Any]
+
+
+@router.get("/me", response_model=Me, tags=["auth"], summary="Who am I and what do I see")
+def me(who: CurrentUser) -> Any:
+    return {
+        "user": who.user,
+        "rep_id": who.scope.own_rep_id,
+        "sees_all": who.scope.sees_all,
+        "visible_rep_ids": who.scope.owner_ids(),
+    }
+
+
+@router.get("/tokens", response_model=list[TokenRead], tags=["auth"], summary="API tokens")
+def tokens(
+    session: SessionDep, who: CurrentUser, all_users: bool = Query(False, alias="all")
+) -> list[ApiToken]:
+    """Your own tokens; admins may pass `all=true` for everyone's."""
+    if all_users:
+        who.scope.require_admin("list other users' tokens")
+        return auth.list_tokens(session)
+    return auth.list_tokens(session, user=who.user)
+
+
+@router.post(
+    "/tokens", response_model=TokenCreated, status_code=201, tags=["auth"], summary="New token"
+)
+def create_token(body: TokenCreate, session: SessionDep, who: CurrentUser) -> Any:
+    created = auth.create_token(session, who.user, name=body.name)
+    audit.record(
+        session,
+        user_id=who.user.id,
+        action="create",
+        entity="api_token",
+        entity_id=created.record.id,
+        changes={"name": {"old": None, "new": body.name}},
+    )
+    return {**TokenRead.model_validate(created.record).model_dump(), "token": created.secret}
+
+
+@router.delete("/tokens/{token_id}", status_code=204, tags=["auth"], summary="Revoke a token")
+def revoke_token(token_id: int, session: SessionDep, who: CurrentUser) -> Response:
+    record = session.get(ApiToken, token_id)
+    if record is None or (record.user_id != who.user.id and who.scope.role != Role.ADMIN):
+        raise NotFound(f"API token {token_id} does not exist")
+    auth.revoke_token(session, token_id)
+    audit.record(
+        session,
+        user_id=who.user.id,
+        action="revoke",
+        entity="api_token",
+        entity_id=token_id,
+        changes={},
+    )
+    return Response(status_code=204)
+
+
+@router.get("/users", response_model=list[UserRead], tags=["users"], summary="All users")
+def users(session: SessionDep, who: CurrentUser) -> list[User]:
+    who.scope.require_admin("list users")
+    return auth.list_users(session)
+
+
+def _user_values(user: User) -> dict[str, Any]:
+    return {
+        "username": user.username,
+        "role": user.role,
+        "is_active": user.is_active,
+        "email": user.email,
+        "full_name": user.full_name,
+    }
+
+
+@router.post(
+    "/users", response_model=UserRead, status_code=201, tags=["users"], summary="Create a user"
+)
+def create_user(body: UserCreate, session: SessionDep, who: CurrentUser) -> User:
+    who.scope.require_admin("create users")
+    user = auth.create_user(
+        session,
+        body.username,
+        role=body.role.value,
+        password=body.password,
+        email=body.email,
+        full_name=body.full_name,
+    )
+    audit.record(
+        session,
+        user_id=who.user.id,
+        action="create",
+        entity="user",
+        entity_id=user.id,
+        changes=audit.diff({}, _user_values(user)),
+    )
+    return user
+
+
+@router.patch("/users/{user_id}", response_model=UserRead, tags=["users"], summary="Change")
+def update_user(user_id: int, body: UserUpdate, session: SessionDep, who: CurrentUser) -> User:
+    who.scope.require_admin("change users")
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} does not exist")
+    if user.id == who.user.id and (body.is_active is False or body.role not in (None, Role.ADMIN)):
+        raise PermissionDenied("you cannot disable or demote yourself")
+    before = _user_values(user)
+    if body.role is not None:
+        auth.set_role(session, user, body.role.value)
+    if body.is_active is not None:
+        (auth.enable_user if body.is_active else auth.disable_user)(session, user)
+    if body.password is not None:
+        auth.set_password(session, user, body.password)
+    if body.email is not None:
+        user.email = body.email or None
+    if body.full_name is not None:
+        user.full_name = body.full_name or None
+    changes = audit.diff(before, _user_values(user))
+    if body.password is not None:
+        changes["password"] = {"old": "***", "new": "***"}
+    audit.record(
+        session,
+        user_id=who.user.id,
+        action="update",
+        entity="user",
+        entity_id=user.id,
+        changes=changes,
+    )
+    return user
+
+
+@router.get("/audit", response_model=Page[AuditRead], tags=["audit"], summary="Audit log")
+def audit_log(
+    session: SessionDep,
+    who: CurrentUser,
+    entity: str | None = None,
+    entity_id: str | None = None,
+    user_id: int | None = None,
+    since: datetime | None = None,
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0),
+) -> Any:
+    """Every write, newest first (admins only)."""
+    page = audit.list_entries(
+        session,
+        scope=who.scope,
+        entity=entity,
+        entity_id=entity_id,
+        user_id=user_id,
+        since=since,
+        limit=limit,
+        offset=offset,
+    )
+    return {"items": page.items, "total": page.total, "limit": limit, "offset": offset}

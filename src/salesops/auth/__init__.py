@@ -1,0 +1,1 @@
+"""Who is calling and what they may see: passwords, sessions, API tokens, roles and scoping."""

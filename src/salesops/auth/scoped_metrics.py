@@ -1,0 +1,46 @@
+"""Metrics under row-level scoping: the metrics service, run on tables the caller may see.
+
+The metrics service takes any `Source`; this wraps one so that every fact it builds (deals,
+stage entries, leads, quotas, contracts, forecasts) only contains the caller's rows. Because the
+restriction is on the input tables, every metric, funnel, waterfall and drill-down obeys it
+without the metric compiler knowing about users.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sqlalchemy.orm import Session
+
+from salesops import metrics
+from salesops.auth.scoping import Scope
+from salesops.metrics import Source
+
+
+def restrict(source: Source, scope: Scope) -> Source:
+    """`source` with only the rows `scope` may see (the same source when it sees everything)."""
+    if scope.rep_ids is None:
+        return source
+    reps = sorted(scope.rep_ids) or [-1]
+    teams = sorted(scope.team_ids or ()) or [-1]
+    tables = dict(source.tables)
+    opps = tables["opportunities"]
+    opps = opps.filter(opps.owner_id.isin(reps))
+    tables["opportunities"] = opps
+    events = tables["opportunity_events"]
+    tables["opportunity_events"] = events.filter(events.opportunity_id.isin(opps.id))
+    leads = tables["leads"]
+    tables["leads"] = leads.filter(leads.owner_id.isin(reps))
+    quotas = tables["quotas"]
+    tables["quotas"] = quotas.filter(quotas.rep_id.isin(reps) | quotas.team_id.isin(teams))
+    contracts = tables["contracts"]
+    tables["contracts"] = contracts.filter(contracts.account_id.isin(opps.account_id))
+    if "forecast_lines" in tables:
+        lines = tables["forecast_lines"]
+        tables["forecast_lines"] = lines.filter(lines.team_id.isin(teams))
+    return replace(source, tables=tables)
+
+
+def open_scoped(session: Session, scope: Scope, *, engine: str | None = None) -> Source:
+    """Open the metrics source for one request, restricted to what `scope` may see."""
+    return restrict(metrics.open_engine(session, engine=engine), scope)

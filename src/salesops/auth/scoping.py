@@ -1,0 +1,207 @@
+"""Row-level scoping: which records a user may see and change, decided once per request.
+
+Every service that lists, reads or changes records takes a `Scope` and filters by it, so the
+API, the dashboard, metrics and exports obey the same rules:
+
+- `sales_rep`: records they own (through the rep linked to their user).
+- `manager`: their own records, their reports' down the `reps.manager_id` chain, and the
+  records of current members of the teams they manage and every sub-team.
+- `ops_rep`, `analyst`, `director`, `admin`: read everything.
+
+Changing records: reps and managers change what they can see, `analyst` changes nothing,
+`ops_rep`, `director` and `admin` change anything. Organisation and plans (reps, teams,
+territories, quotas) are changed by `ops_rep`, `director` and `admin`; users, tokens and the
+audit log belong to `admin`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, exists, false, or_, select, true
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from salesops.errors import NotFound, PermissionDenied
+from salesops.models import (
+    Account,
+    AccountOwner,
+    Activity,
+    Contact,
+    Contract,
+    Lead,
+    Opportunity,
+    Quota,
+    Rep,
+    Role,
+    Team,
+    TeamMembership,
+    User,
+)
+
+READ_ALL_ROLES = frozenset({Role.OPS_REP, Role.ANALYST, Role.DIRECTOR, Role.ADMIN})
+WRITE_ALL_ROLES = frozenset({Role.OPS_REP, Role.DIRECTOR, Role.ADMIN})
+PLANNING_ROLES = frozenset({Role.OPS_REP, Role.DIRECTOR, Role.ADMIN})
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one user may see: `rep_ids` is None when they see every rep's records."""
+
+    user_id: int | None
+    username: str
+    role: Role
+    own_rep_id: int | None
+    rep_ids: frozenset[int] | None
+    team_ids: frozenset[int] | None
+
+    @property
+    def sees_all(self) -> bool:
+        return self.rep_ids is None
+
+    def owner_ids(self) -> list[int] | None:
+        """The rep ids whose records are visible, sorted, or None for all (for metrics)."""
+        return None if self.rep_ids is None else sorted(self.rep_ids)
+
+    def sees_rep(self, rep_id: int | None) -> bool:
+        return self.rep_ids is None or (rep_id is not None and rep_id in self.rep_ids)
+
+    # --- permissions -------------------------------------------------------------------------
+
+    def require_role(self, roles: Iterable[Role], action: str) -> None:
+        if self.role not in roles:
+            raise PermissionDenied(f"the {self.role.value} role cannot {action}")
+
+    def require_record_write(self, action: str = "change records") -> None:
+        """Anyone but an analyst may change the records they can see."""
+        if self.role == Role.ANALYST:
+            raise PermissionDenied(f"the analyst role is read-only: it cannot {action}")
+
+    def require_owner(self, rep_id: int | None, action: str = "assign records") -> None:
+        """A record may only be given to a rep inside the caller's scope."""
+        if not self.sees_rep(rep_id):
+            raise PermissionDenied(f"you cannot {action} to rep {rep_id}, outside your scope")
+
+    def require_planning(self, action: str = "change the organisation or plans") -> None:
+        self.require_role(PLANNING_ROLES, action)
+
+    def require_admin(self, action: str = "manage users") -> None:
+        self.require_role({Role.ADMIN}, action)
+
+    # --- query filters -----------------------------------------------------------------------
+
+    def _in(self, column: InstrumentedAttribute[Any]) -> ColumnElement[bool]:
+        assert self.rep_ids is not None
+        return column.in_(sorted(self.rep_ids)) if self.rep_ids else false()
+
+    def opportunities(self) -> ColumnElement[bool]:
+        return true() if self.sees_all else self._in(Opportunity.owner_id)
+
+    def leads(self) -> ColumnElement[bool]:
+        return true() if self.sees_all else self._in(Lead.owner_id)
+
+    def reps(self) -> ColumnElement[bool]:
+        return true() if self.sees_all else self._in(Rep.id)
+
+    def accounts(self, account_id: InstrumentedAttribute[Any] | None = None) -> ColumnElement[bool]:
+        """Accounts the caller owns now, or on which they own a deal."""
+        if self.sees_all:
+            return true()
+        target = Account.id if account_id is None else account_id
+        today = date.today()
+        owned = exists().where(
+            AccountOwner.account_id == target,
+            self._in(AccountOwner.rep_id),
+            AccountOwner.valid_from <= today,
+            or_(AccountOwner.valid_to.is_(None), AccountOwner.valid_to > today),
+        )
+        dealt = exists().where(Opportunity.account_id == target, self._in(Opportunity.owner_id))
+        return or_(owned, dealt)
+
+    def contacts(self) -> ColumnElement[bool]:
+        return true() if self.sees_all else self.accounts(Contact.account_id)
+
+    def contracts(self) -> ColumnElement[bool]:
+        return true() if self.sees_all else self.accounts(Contract.account_id)
+
+    def activities(self) -> ColumnElement[bool]:
+        if self.sees_all:
+            return true()
+        visible_opp = exists().where(
+            Opportunity.id == Activity.opportunity_id, self._in(Opportunity.owner_id)
+        )
+        return or_(self._in(Activity.rep_id), visible_opp)
+
+    def quotas(self) -> ColumnElement[bool]:
+        if self.sees_all:
+            return true()
+        teams = sorted(self.team_ids or ())
+        return or_(self._in(Quota.rep_id), Quota.team_id.in_(teams) if teams else false())
+
+    def teams(self) -> ColumnElement[bool]:
+        """Everyone sees the organisation chart; it holds no pipeline."""
+        return true()
+
+
+def _descendants(roots: Iterable[int], children: dict[int, list[int]]) -> set[int]:
+    seen: set[int] = set()
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.extend(children.get(node, ()))
+    return seen
+
+
+def scope_for(session: Session, user: User, *, today: date | None = None) -> Scope:
+    """The scope of `user`, from their role and their place in the organisation."""
+    role = Role(user.role)
+    own_rep_id = session.scalar(select(Rep.id).where(Rep.user_id == user.id))
+    if role in READ_ALL_ROLES:
+        return Scope(user.id, user.username, role, own_rep_id, None, None)
+    if own_rep_id is None:
+        return Scope(user.id, user.username, role, None, frozenset(), frozenset())
+    if role == Role.SALES_REP:
+        return Scope(user.id, user.username, role, own_rep_id, frozenset({own_rep_id}), frozenset())
+    today = today or date.today()
+    reports: dict[int, list[int]] = defaultdict(list)
+    for rep_id, manager_id in session.execute(select(Rep.id, Rep.manager_id)):
+        if manager_id is not None:
+            reports[manager_id].append(rep_id)
+    rep_ids = _descendants([own_rep_id], reports)
+    subteams: dict[int, list[int]] = defaultdict(list)
+    managed: list[int] = []
+    for team_id, parent_id, manager_id in session.execute(
+        select(Team.id, Team.parent_id, Team.manager_id)
+    ):
+        if parent_id is not None:
+            subteams[parent_id].append(team_id)
+        if manager_id in rep_ids:
+            managed.append(team_id)
+    team_ids = _descendants(managed, subteams)
+    if team_ids:
+        members = session.scalars(
+            select(TeamMembership.rep_id).where(
+                TeamMembership.team_id.in_(sorted(team_ids)),
+                TeamMembership.valid_from <= today,
+                or_(TeamMembership.valid_to.is_(None), TeamMembership.valid_to > today),
+            )
+        )
+        rep_ids.update(members)
+    return Scope(user.id, user.username, role, own_rep_id, frozenset(rep_ids), frozenset(team_ids))
+
+
+def system_scope() -> Scope:
+    """Unrestricted scope for trusted callers (CLI commands run by the operator)."""
+    return Scope(None, "system", Role.ADMIN, None, None, None)
+
+
+def not_visible(entity: str, record_id: object) -> NotFound:
+    """The error for a record outside the caller's scope: the same as for a missing one, so
+    that guessing ids reveals nothing."""
+    return NotFound(f"{entity} {record_id} does not exist")

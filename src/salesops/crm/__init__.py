@@ -1,0 +1,1 @@
+"""CRM records (accounts, contacts, leads, activities, contracts...) behind row-level scoping."""

@@ -1,0 +1,291 @@
+"""Generic scoped CRUD over the canonical tables: list, read, create, update, delete.
+
+Each table is described once by a `Resource` (which rows a scope sees, which fields filter and
+sort, who may write). Every write is checked against the caller's scope and recorded in the
+audit log with old and new values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Generic, Literal, TypeVar
+
+from sqlalchemy import ColumnElement, String, cast, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnClause
+
+from salesops.audit import service as audit
+from salesops.auth.scoping import Scope, not_visible
+from salesops.db.types import as_utc
+from salesops.errors import Conflict, Problem, ValidationFailed
+from salesops.models import Base
+
+M = TypeVar("M", bound=Base)
+MAX_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class Resource(Generic[M]):
+    """How one table is exposed: scoping, filters, search, sorting and write rules."""
+
+    name: str
+    model: type[M]
+    visible: Callable[[Scope], ColumnElement[bool]]
+    filter_fields: tuple[str, ...] = ()
+    range_fields: tuple[str, ...] = ()
+    search_fields: tuple[str, ...] = ()
+    sort_fields: tuple[str, ...] = ("id",)
+    default_sort: str = "id"
+    # "records": reps and managers write inside their scope; "planning": ops/director/admin.
+    write: Literal["records", "planning", "admin"] = "records"
+    # The field naming the owning rep: checked on write, defaulted to the caller's own rep.
+    owner_field: str | None = None
+    # A field naming an account: the account must be visible to the caller.
+    account_field: str | None = None
+    read_only_fields: frozenset[str] = field(
+        default_factory=lambda: frozenset({"id", "created_at"})
+    )
+
+    def column(self, name: str) -> ColumnClause[Any]:
+        return getattr(self.model, name)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Page(Generic[M]):
+    """One page of a list: the rows, how many match in total, and where the page starts."""
+
+    items: list[M]
+    total: int
+    limit: int
+    offset: int
+
+
+def values_of(obj: Base) -> dict[str, Any]:
+    """The column values of a row, by attribute name."""
+    return {col.key: getattr(obj, col.key) for col in obj.__mapper__.column_attrs}
+
+
+def _coerce(resource: Resource[Any], name: str, raw: object) -> Any:
+    """Turn a query-string value into the Python type of column `name`."""
+    if not isinstance(raw, str):
+        return raw
+    if raw == "" or raw.lower() == "null":
+        return None
+    python_type = resource.column(name).type.python_type
+    try:
+        if python_type is bool:
+            return raw.lower() in {"1", "true", "yes"}
+        if python_type is datetime:
+            return as_utc(datetime.fromisoformat(raw))
+        if python_type is date:
+            return date.fromisoformat(raw)
+        if python_type is Decimal:
+            return Decimal(raw)
+        if python_type is int:
+            return int(raw)
+    except (ValueError, InvalidOperation) as exc:
+        raise ValidationFailed(
+            "invalid filter", [Problem(f"{raw!r} is not a valid {python_type.__name__}", name)]
+        ) from exc
+    return raw
+
+
+def _sort_clause(resource: Resource[Any], sort: str | None) -> list[Any]:
+    key = (sort or resource.default_sort).strip()
+    descending = key.startswith("-")
+    name = key.lstrip("-+")
+    if name not in resource.sort_fields:
+        allowed = ", ".join(resource.sort_fields)
+        raise ValidationFailed(
+            "invalid sort", [Problem(f"{name!r} is not sortable (sortable: {allowed})", "sort")]
+        )
+    column = resource.column(name)
+    primary = column.desc() if descending else column.asc()
+    tiebreak = resource.column("id")
+    return [primary, tiebreak.desc() if descending else tiebreak.asc()]
+
+
+def filter_clauses(
+    resource: Resource[Any], filters: Mapping[str, str], search: str | None
+) -> list[ColumnElement[bool]]:
+    """WHERE clauses for `field=value`, `field_from`/`field_to` ranges and a text search."""
+    clauses: list[ColumnElement[bool]] = []
+    problems: list[Problem] = []
+    for key, raw in filters.items():
+        if key in resource.filter_fields:
+            values = [_coerce(resource, key, part) for part in str(raw).split(",")]
+            column = resource.column(key)
+            if values == [None]:
+                clauses.append(column.is_(None))
+            elif len(values) == 1:
+                clauses.append(column == values[0])
+            else:
+                clauses.append(column.in_(values))
+        elif key.endswith(("_from", "_to")) and key.rsplit("_", 1)[0] in resource.range_fields:
+            name, end = key.rsplit("_", 1)
+            value = _coerce(resource, name, raw)
+            column = resource.column(name)
+            clauses.append(column >= value if end == "from" else column <= value)
+        else:
+            problems.append(Problem(f"unknown filter {key!r}", key))
+    if problems:
+        allowed = list(resource.filter_fields) + [f"{f}_from/{f}_to" for f in resource.range_fields]
+        raise ValidationFailed(f"invalid filters (allowed: {', '.join(allowed)})", problems)
+    if search and resource.search_fields:
+        pattern = f"%{search.strip().lower()}%"
+        clauses.append(
+            or_(
+                *(
+                    func.lower(cast(resource.column(f), String)).like(pattern)
+                    for f in resource.search_fields
+                )
+            )
+        )
+    return clauses
+
+
+def list_records(
+    session: Session,
+    resource: Resource[M],
+    *,
+    scope: Scope,
+    filters: Mapping[str, str] | None = None,
+    search: str | None = None,
+    sort: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    where: Sequence[ColumnElement[bool]] = (),
+) -> Page[M]:
+    """A page of the rows of `resource` the scope may see, filtered and sorted."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValidationFailed(
+            "invalid page", [Problem(f"limit must be between 1 and {MAX_LIMIT}", "limit")]
+        )
+    if offset < 0:
+        raise ValidationFailed("invalid page", [Problem("offset must not be negative", "offset")])
+    query = select(resource.model).where(
+        resource.visible(scope), *filter_clauses(resource, filters or {}, search), *where
+    )
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(*_sort_clause(resource, sort)).limit(limit).offset(offset)
+    )
+    return Page(list(rows.unique()), total, limit, offset)
+
+
+def get_record(session: Session, resource: Resource[M], record_id: int, *, scope: Scope) -> M:
+    """The row `record_id`, or NotFound when it does not exist or is outside the scope."""
+    row = session.scalar(
+        select(resource.model).where(resource.column("id") == record_id, resource.visible(scope))
+    )
+    if row is None:
+        raise not_visible(resource.name, record_id)
+    return row
+
+
+def _require_write(resource: Resource[Any], scope: Scope, action: str) -> None:
+    if resource.write == "planning":
+        scope.require_planning(f"{action} {resource.name}s")
+    elif resource.write == "admin":
+        scope.require_admin(f"{action} {resource.name}s")
+    else:
+        scope.require_record_write(f"{action} {resource.name}s")
+
+
+def _check_links(session: Session, resource: Resource[Any], scope: Scope, obj: Base) -> None:
+    """The owner and account a record points at must be inside the caller's scope."""
+    if resource.owner_field:
+        scope.require_owner(getattr(obj, resource.owner_field), f"give a {resource.name}")
+    if resource.account_field and not scope.sees_all:
+        account_id = getattr(obj, resource.account_field)
+        if account_id is not None:
+            from salesops.crm.resources import ACCOUNTS
+
+            get_record(session, ACCOUNTS, account_id, scope=scope)
+
+
+def _flush(session: Session, resource: Resource[Any]) -> None:
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
+        raise Conflict(f"{resource.name} conflicts with existing data: {reason}") from exc
+
+
+def _assign(resource: Resource[Any], obj: Base, values: Mapping[str, Any]) -> None:
+    columns = {c.key for c in obj.__mapper__.column_attrs}
+    problems = [
+        Problem("unknown or read-only field", key)
+        for key in values
+        if key not in columns or key in resource.read_only_fields
+    ]
+    if problems:
+        raise ValidationFailed(f"cannot set these {resource.name} fields", problems)
+    for key, value in values.items():
+        setattr(obj, key, value)
+
+
+def create_record(
+    session: Session, resource: Resource[M], values: Mapping[str, Any], *, scope: Scope
+) -> M:
+    """Create a row; a rep's records default to being theirs."""
+    _require_write(resource, scope, "create")
+    obj = resource.model()
+    values = dict(values)
+    if resource.owner_field and values.get(resource.owner_field) is None:
+        values[resource.owner_field] = scope.own_rep_id
+    _assign(resource, obj, values)
+    _check_links(session, resource, scope, obj)
+    session.add(obj)
+    _flush(session, resource)
+    audit.record(
+        session,
+        user_id=scope.user_id,
+        action="create",
+        entity=resource.name,
+        entity_id=getattr(obj, "id", None),
+        changes=audit.diff({}, values_of(obj)),
+    )
+    return obj
+
+
+def update_record(
+    session: Session, resource: Resource[M], obj: M, values: Mapping[str, Any], *, scope: Scope
+) -> M:
+    """Change fields of a row the scope can see, keeping it inside the scope."""
+    _require_write(resource, scope, "change")
+    before = values_of(obj)
+    _assign(resource, obj, values)
+    _check_links(session, resource, scope, obj)
+    _flush(session, resource)
+    changes = audit.diff(before, values_of(obj))
+    if changes:
+        audit.record(
+            session,
+            user_id=scope.user_id,
+            action="update",
+            entity=resource.name,
+            entity_id=getattr(obj, "id", None),
+            changes=changes,
+        )
+    return obj
+
+
+def delete_record(session: Session, resource: Resource[M], obj: M, *, scope: Scope) -> None:
+    """Delete a row the scope can see (refused while other records still point at it)."""
+    _require_write(resource, scope, "delete")
+    before = values_of(obj)
+    session.delete(obj)
+    _flush(session, resource)
+    audit.record(
+        session,
+        user_id=scope.user_id,
+        action="delete",
+        entity=resource.name,
+        entity_id=before.get("id"),
+        changes=audit.diff(before, {}),
+    )

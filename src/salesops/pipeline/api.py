@@ -1,0 +1,212 @@
+"""REST endpoints for opportunities: every change goes through the pipeline service."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from salesops.api.crud import ERRORS, filter_help, list_filters
+from salesops.api.deps import CurrentUser, SessionDep
+from salesops.api.schemas import Page, read_schema
+from salesops.crm.records import MAX_LIMIT
+from salesops.crm.resources import OPPORTUNITIES
+from salesops.models import Opportunity, OpportunityType, PipelineStage
+from salesops.pipeline import access
+
+router = APIRouter(prefix="/opportunities", tags=["opportunities"], responses=ERRORS)
+
+_OpportunityFields: Any = read_schema(Opportunity, "OpportunityFields")
+
+
+class StageRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    category: str
+    sort_order: int
+    default_probability: Decimal
+    forecast_category: str
+
+
+class OpportunityRead(_OpportunityFields):  # type: ignore[misc]
+    """An opportunity with its stage spelled out."""
+
+    stage: StageRead
+
+
+class OpportunityCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    amount: Decimal = Field(ge=0)
+    close_date: date
+    owner_id: int | None = Field(None, description="rep id; defaults to the caller's own rep")
+    account_id: int | None = None
+    product_id: int | None = None
+    stage: str | None = Field(None, description="stage name or id; defaults to the first")
+    currency: str = Field("USD", min_length=3, max_length=3)
+    type: OpportunityType = OpportunityType.NEW
+    lead_source: str | None = None
+    competitor: str | None = None
+    probability: Decimal | None = Field(None, ge=0, le=1)
+
+
+class OpportunityUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    amount: Decimal | None = Field(None, ge=0)
+    close_date: date | None = None
+    owner_id: int | None = None
+    stage: str | None = None
+    forecast_category: str | None = None
+    probability: Decimal | None = Field(None, ge=0, le=1)
+    competitor: str | None = None
+    lead_source: str | None = None
+    loss_reason: str | None = None
+
+
+class StageMove(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    stage: str = Field(description="stage name or id")
+    loss_reason: str | None = None
+
+
+class CloseRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    won: bool
+    loss_reason: str | None = None
+
+
+class EventRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    field: str
+    old_value: str | None
+    new_value: str | None
+    at: datetime
+    by_user_id: int | None
+    source: str
+
+
+@router.get("", response_model=Page[OpportunityRead], summary="List opportunities")
+def list_(
+    request: Request,
+    session: SessionDep,
+    who: CurrentUser,
+    limit: int = Query(50, ge=1, le=MAX_LIMIT),
+    offset: int = Query(0, ge=0),
+    sort: str | None = Query(None),
+    q: str | None = Query(None),
+    status: Literal["open", "won", "lost", "closed"] | None = Query(None),
+) -> Any:
+    filters = {k: v for k, v in list_filters(request).items() if k != "status"}
+    page = access.list_opportunities(
+        session,
+        scope=who.scope,
+        filters=filters,
+        status=status,
+        search=q,
+        sort=sort,
+        limit=limit,
+        offset=offset,
+    )
+    return {"items": page.items, "total": page.total, "limit": limit, "offset": offset}
+
+
+list_.__doc__ = filter_help(OPPORTUNITIES) + " `status` is open, won, lost or closed."
+
+
+@router.get(
+    "/export.csv",
+    summary="Export opportunities as CSV",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def export_csv(
+    request: Request,
+    session: SessionDep,
+    who: CurrentUser,
+    status: Literal["open", "won", "lost", "closed"] | None = Query(None),
+) -> StreamingResponse:
+    """Every opportunity you may see, with the same filters as the list (no paging)."""
+    filters = {k: v for k, v in list_filters(request).items() if k != "status"}
+    rows = list(access.export_rows(session, scope=who.scope, filters=filters, status=status))
+
+    def lines() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(access.EXPORT_COLUMNS)
+        for row in rows:
+            writer.writerow(row)
+            if buffer.tell() > 65536:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    return StreamingResponse(
+        lines(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="opportunities.csv"'},
+    )
+
+
+@router.get("/{opp_id}", response_model=OpportunityRead, summary="Read one opportunity")
+def get(opp_id: int, session: SessionDep, who: CurrentUser) -> Opportunity:
+    return access.get_visible(session, opp_id, scope=who.scope)
+
+
+@router.get("/{opp_id}/events", response_model=list[EventRead], summary="Event timeline")
+def events(opp_id: int, session: SessionDep, who: CurrentUser) -> Any:
+    return access.events(session, access.get_visible(session, opp_id, scope=who.scope))
+
+
+@router.post("", response_model=OpportunityRead, status_code=201, summary="Create")
+def create(body: OpportunityCreate, session: SessionDep, who: CurrentUser) -> Opportunity:
+    values = body.model_dump()
+    return access.create(session, scope=who.scope, **values)
+
+
+@router.patch("/{opp_id}", response_model=OpportunityRead, summary="Change fields")
+def patch(
+    opp_id: int, body: OpportunityUpdate, session: SessionDep, who: CurrentUser
+) -> Opportunity:
+    opp = access.get_visible(session, opp_id, scope=who.scope)
+    return access.update(session, opp, scope=who.scope, **body.model_dump(exclude_unset=True))
+
+
+@router.post("/{opp_id}/stage", response_model=OpportunityRead, summary="Move to a stage")
+def move(opp_id: int, body: StageMove, session: SessionDep, who: CurrentUser) -> Opportunity:
+    opp = access.get_visible(session, opp_id, scope=who.scope)
+    return access.move_stage(
+        session, opp, body.stage, scope=who.scope, loss_reason=body.loss_reason
+    )
+
+
+@router.post("/{opp_id}/close", response_model=OpportunityRead, summary="Close won or lost")
+def close(opp_id: int, body: CloseRequest, session: SessionDep, who: CurrentUser) -> Opportunity:
+    opp = access.get_visible(session, opp_id, scope=who.scope)
+    return access.close(session, opp, scope=who.scope, won=body.won, loss_reason=body.loss_reason)
+
+
+stages_router = APIRouter(prefix="/stages", tags=["opportunities"], responses=ERRORS)
+
+
+@stages_router.get("", response_model=list[StageRead], summary="Pipeline stages in order")
+def list_stages(session: SessionDep, who: CurrentUser) -> list[PipelineStage]:
+    from salesops.pipeline import stages
+
+    return stages.ordered(session)

@@ -1,0 +1,1 @@
+"""The server-rendered dashboard (Jinja2 + htmx + Plotly, all assets vendored)."""

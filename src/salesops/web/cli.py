@@ -1,0 +1,36 @@
+"""`salesops serve`: the REST API and the dashboard in one process."""
+
+from __future__ import annotations
+
+import typer
+
+from salesops.cli.context import console, state
+from salesops.config import get_settings
+
+
+def serve(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", "--host", help="interface to listen on"),
+    port: int = typer.Option(8000, "--port", help="TCP port"),
+    proxy_headers: bool = typer.Option(
+        False, "--proxy-headers", help="trust X-Forwarded-* (behind an HTTPS proxy)"
+    ),
+) -> None:
+    """Serve the dashboard at / and the REST API at /api/v1 (docs at /api/v1/docs)."""
+    import uvicorn
+
+    from salesops.api import create_app
+
+    cli = state(ctx)
+    cli.require_schema()
+    settings = get_settings().model_copy(update={"database_url": cli.database_url})
+    console.print(
+        f"salesops at http://{host}:{port}/  (API docs: http://{host}:{port}/api/v1/docs)"
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        proxy_headers=proxy_headers,
+        log_level="info",
+    )

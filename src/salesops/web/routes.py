@@ -1,0 +1,33 @@
+"""Mount the dashboard on the app: static assets, sign-in, dashboards and record pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
+
+from salesops.web import auth_routes, dashboard, records
+
+
+def plotly_js_path() -> Path:
+    """Plotly's browser bundle, as shipped inside the plotly wheel (never a CDN)."""
+    import plotly
+
+    return Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+
+
+def mount(app: FastAPI) -> None:
+    """Add the dashboard's routes to `app` (the API and /static are mounted by create_app)."""
+
+    @app.get("/assets/plotly.min.js", include_in_schema=False)
+    def plotly_js() -> FileResponse:
+        return FileResponse(
+            plotly_js_path(),
+            media_type="text/javascript",
+            headers={"Cache-Control": "public, max-age=604800"},
+        )
+
+    app.include_router(auth_routes.router)
+    app.include_router(dashboard.router)
+    app.include_router(records.router)

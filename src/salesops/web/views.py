@@ -1,0 +1,237 @@
+"""What the dashboard pages show, asked of the metrics service (no metric math here: every
+figure, delta and ratio comes back from `salesops.metrics`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from salesops import metrics
+from salesops.metrics import Source
+from salesops.metrics.periods import add_months
+from salesops.models import Rep, Team, Territory
+from salesops.web.filters import Filters
+
+OVERVIEW_KPIS = (
+    "bookings",
+    "pipeline_value",
+    "weighted_pipeline",
+    "pipeline_coverage",
+    "win_rate",
+    "sales_cycle_length",
+    "average_deal_size",
+    "quota_attainment",
+)
+
+
+@dataclass(frozen=True)
+class Kpi:
+    name: str
+    label: str
+    unit: str
+    value: Any
+    previous: Any
+    pct_change: float | None
+    higher_is_better: bool
+    href: str
+
+    @property
+    def trend(self) -> str:
+        """'up' when the change is good news, 'down' when bad, 'flat' otherwise."""
+        if self.pct_change is None or abs(self.pct_change) < 0.0005:
+            return "flat"
+        return "up" if (self.pct_change > 0) == self.higher_is_better else "down"
+
+
+def metric_filters(session: Session, f: Filters) -> dict[str, str]:
+    """The dashboard filters as the metrics service's dimension filters (human labels)."""
+    out: dict[str, str] = {}
+    if f.team is not None and (team := session.get(Team, f.team)) is not None:
+        out["team"] = team.name
+    if f.territory is not None and (terr := session.get(Territory, f.territory)) is not None:
+        out["territory"] = terr.name
+    if f.segment:
+        out["segment"] = f.segment
+    if f.rep is not None and (rep := session.get(Rep, f.rep)) is not None:
+        out["owner"] = rep.name
+    return out
+
+
+def _allowed(name: str, filters: Mapping[str, str]) -> dict[str, str]:
+    """Only the filters a metric can be sliced by (quotas know no segment, for instance)."""
+    info = {m.name: m for m in metrics.list_metrics()}[name]
+    return {k: v for k, v in filters.items() if k in info.dimensions}
+
+
+def compute(
+    src: Source, name: str, f: Filters, filters: Mapping[str, str], **options: Any
+) -> metrics.MetricResult:
+    options.setdefault("start", f.start)
+    options.setdefault("end", f.end)
+    return metrics.compute(src, name, filters=_allowed(name, filters), **options)
+
+
+def kpis(
+    src: Source, f: Filters, filters: Mapping[str, str], names: Sequence[str] = OVERVIEW_KPIS
+) -> list[Kpi]:
+    """Each KPI over the period with its change against the previous period."""
+    result = []
+    for name in names:
+        definition = metrics.get_definition(name)
+        res = compute(src, name, f, filters, compare="previous")
+        row = res.rows[0] if res.rows else None
+        result.append(
+            Kpi(
+                name=name,
+                label=definition.label,
+                unit=definition.unit,
+                value=row.value if row else None,
+                previous=row.previous if row else None,
+                pct_change=row.pct_change if row else None,
+                higher_is_better=definition.higher_is_better,
+                href=f"/deals?{f.query(metric=name)}"
+                if definition.kind in ("aggregate", "ratio")
+                else "",
+            )
+        )
+    return result
+
+
+def trend_window(f: Filters) -> tuple[date, date]:
+    """Twelve months ending with the selected period."""
+    start = add_months(date(f.end.year, f.end.month, 1), -11)
+    return start, f.end
+
+
+def series(
+    src: Source,
+    name: str,
+    f: Filters,
+    filters: Mapping[str, str],
+    *,
+    by: Sequence[str] = (),
+    grain: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    **options: Any,
+) -> list[metrics.MetricRow]:
+    res = compute(
+        src,
+        name,
+        f,
+        filters,
+        by=by,
+        grain=grain,
+        start=start or f.start,
+        end=end or f.end,
+        **options,
+    )
+    return list(res.rows)
+
+
+def leaderboard(src: Source, f: Filters, filters: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Per rep: bookings, quota, attainment, win rate and open pipeline, best attainment first."""
+    columns = {
+        "bookings": "bookings",
+        "quota": "quota_amount",
+        "attainment": "quota_attainment",
+        "win_rate": "win_rate",
+        "pipeline": "pipeline_value",
+        "deals_won": "won_deals",
+    }
+    table: dict[str, dict[str, Any]] = {}
+    for key, name in columns.items():
+        for row in series(src, name, f, filters, by=["owner"]):
+            owner = row.dimensions["owner"]
+            table.setdefault(owner, {"owner": owner})[key] = row.value
+    rows = list(table.values())
+    rows.sort(
+        key=lambda r: (
+            r.get("attainment") is None,
+            -(r.get("attainment") or 0),
+            -(r.get("bookings") or 0),
+        )
+    )
+    return rows
+
+
+def health(src: Source, f: Filters, filters: Mapping[str, str], today: date) -> dict[str, Any]:
+    """Stalled deals, deals past their close date, and close dates pushed out this period."""
+    yesterday = today - timedelta(days=1)
+    stalled = compute(src, "stalled_deals", f, filters, start=None, end=None)
+    past_due_count = compute(src, "open_opportunities", f, filters, start=None, end=yesterday)
+    past_due_value = compute(src, "pipeline_value", f, filters, start=None, end=yesterday)
+    moves = waterfall(src, f, filters, today)
+    return {
+        "stalled": stalled.total,
+        "stalled_days": metrics.get_definition("stalled_deals").params.get("stalled_days", 30),
+        "past_due": past_due_count.total,
+        "past_due_value": past_due_value.total,
+        "pushed_out": next((s for s in moves.steps if s.label == "pushed_out"), None)
+        if moves
+        else None,
+        "waterfall": moves,
+    }
+
+
+def waterfall(
+    src: Source, f: Filters, filters: Mapping[str, str], today: date
+) -> metrics.Waterfall | None:
+    """How the pipeline closing in the period moved from the period's start until today."""
+    end = min(f.end, today)
+    if end <= f.start:
+        return None
+    result = metrics.pipeline_waterfall(
+        src,
+        f.start,
+        end,
+        close_from=f.start,
+        close_to=f.end,
+        filters=_allowed("pipeline_value", filters),
+    )
+    return result[0] if result else None
+
+
+def funnel(src: Source, f: Filters, filters: Mapping[str, str]) -> list[metrics.FunnelStage]:
+    return metrics.funnel(
+        src, start=f.start, end=f.end, filters=_allowed("stage_conversion", filters)
+    )
+
+
+def stage_order(src: Source) -> list[str]:
+    """Stage names in funnel order, as the metrics source knows them."""
+    return [s.name for s in sorted(src.ctx.stages, key=lambda s: (s.sort_order, s.id))]
+
+
+DRILL_LIMIT = 10_000
+DRILL_DIMENSIONS = ("stage", "forecast_category", "owner", "lead_source", "competitor")
+
+
+def drill_ids(
+    src: Source,
+    f: Filters,
+    filters: Mapping[str, str],
+    metric: str,
+    params: Mapping[str, str],
+) -> list[int]:
+    """The ids of the deals behind a figure, as the metrics service defines them."""
+    dims = {k: params[k] for k in DRILL_DIMENSIONS if params.get(k)}
+    options: dict[str, Any] = {"start": f.start, "end": f.end}
+    if params.get("month"):
+        options.update(period=date.fromisoformat(params["month"]), grain="month")
+    if params.get("as_of"):
+        options["as_of"] = date.fromisoformat(params["as_of"])
+    if metric == "stage_conversion" and "stage" in dims:
+        # The cohort of a stage is a parameter of stage_conversion, not a slice.
+        options["params"] = {"from_stage": dims.pop("stage")}
+    if metric in ("stalled_deals",):
+        options.update(start=None, end=None)
+    rows = metrics.drill_down(
+        src, metric, filters={**_allowed(metric, filters), **dims}, limit=DRILL_LIMIT, **options
+    )
+    key = "opportunity_id" if rows and "opportunity_id" in rows[0] else "id"
+    return list(dict.fromkeys(int(r[key]) for r in rows))

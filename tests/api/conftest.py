@@ -1,0 +1,3 @@
+from tests.appsupport import app, client_as, org, session
+
+__all__ = ["app", "client_as", "org", "session"]

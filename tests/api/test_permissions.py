@@ -1,0 +1,178 @@
+"""The permission matrix: each role sees exactly its records, through every way of asking."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.orgchart import Org
+
+Client = Callable[[str], TestClient]
+
+# Who sees whose deals (see tests/orgchart.py for the organisation).
+VISIBLE_DEALS = {
+    "ann": ("ann",),
+    "bob": ("bob",),
+    "cat": ("cat",),
+    "dan": ("dan",),
+    "mia": ("mia", "ann", "bob", "dan"),
+    "will": ("will", "cat"),
+}
+EVERYONE = ("director", "analyst", "ops_rep", "admin")
+
+
+def _ids(client: TestClient, path: str, **params: object) -> set[int]:
+    reply = client.get(path, params={"limit": 500, **params})
+    assert reply.status_code == 200, reply.text
+    return {row["id"] for row in reply.json()["items"]}
+
+
+@pytest.mark.parametrize("who", [*VISIBLE_DEALS, *EVERYONE])
+def test_each_role_lists_exactly_the_opportunities_it_may_see(
+    client_as: Client, org: Org, who: str
+) -> None:
+    expected = org.opp_ids(*VISIBLE_DEALS[who]) if who in VISIBLE_DEALS else org.all_opp_ids
+    assert _ids(client_as(who), "/api/v1/opportunities") == expected
+    assert len(org.all_opp_ids) == 7
+
+
+@pytest.mark.parametrize(
+    ("who", "accounts"),
+    [
+        ("ann", {"acme"}),
+        ("bob", set()),
+        ("cat", {"globex", "initech"}),
+        ("mia", {"acme"}),
+        ("will", {"globex", "initech"}),
+        ("analyst", {"acme", "globex", "initech"}),
+    ],
+)
+def test_accounts_are_visible_through_ownership_or_a_visible_deal(
+    client_as: Client, org: Org, who: str, accounts: set[str]
+) -> None:
+    assert _ids(client_as(who), "/api/v1/accounts") == {org.accounts[a] for a in accounts}
+
+
+def test_reps_and_leads_are_scoped_like_deals(client_as: Client, org: Org) -> None:
+    ann, mia = client_as("ann"), client_as("mia")
+    assert _ids(ann, "/api/v1/reps") == {org.reps["ann"].id}
+    assert _ids(mia, "/api/v1/reps") == {org.reps[n].id for n in ("mia", "ann", "bob", "dan")}
+    assert _ids(ann, "/api/v1/leads") == {org.leads["ann"].id}
+    assert _ids(mia, "/api/v1/leads") == {org.leads["ann"].id}
+    assert _ids(client_as("director"), "/api/v1/leads") == {lead.id for lead in org.leads.values()}
+
+
+def test_a_rep_cannot_read_or_change_another_reps_deal_by_guessing_its_id(
+    client_as: Client, org: Org
+) -> None:
+    ann = client_as("ann")
+    cats_deal = org.opps["cat"][0].id
+    assert ann.get(f"/api/v1/opportunities/{cats_deal}").status_code == 404
+    assert ann.get(f"/api/v1/opportunities/{cats_deal}/events").status_code == 404
+    assert ann.patch(f"/api/v1/opportunities/{cats_deal}", json={"amount": "1"}).status_code == 404
+    assert (
+        ann.post(f"/api/v1/opportunities/{cats_deal}/close", json={"won": True}).status_code == 404
+    )
+    assert (
+        ann.post(f"/api/v1/opportunities/{cats_deal}/stage", json={"stage": "Proposal"}).status_code
+        == 404
+    )
+    missing = ann.get("/api/v1/opportunities/999999")
+    # Someone else's deal and a deal that does not exist look exactly alike.
+    assert missing.status_code == 404
+    assert missing.json()["error"]["type"] == "not_found"
+    globex = org.accounts["globex"]
+    assert ann.patch(f"/api/v1/accounts/{globex}", json={"name": "Mine"}).status_code == 404
+    assert ann.delete(f"/api/v1/leads/{org.leads['cat'].id}").status_code == 404
+    director = client_as("director")
+    assert director.get(f"/api/v1/opportunities/{cats_deal}").json()["amount"] == "1000.00"
+
+
+def test_a_rep_cannot_hand_a_deal_or_lead_to_someone_outside_their_scope(
+    client_as: Client, org: Org
+) -> None:
+    ann = client_as("ann")
+    own = org.opps["ann"][0].id
+    reply = ann.patch(f"/api/v1/opportunities/{own}", json={"owner_id": org.reps["cat"].id})
+    assert reply.status_code == 404
+    reply = ann.post("/api/v1/leads", json={"first_name": "X", "owner_id": org.reps["cat"].id})
+    assert reply.status_code == 403
+    # A manager may reassign inside their team.
+    mia = client_as("mia")
+    reply = mia.patch(f"/api/v1/opportunities/{own}", json={"owner_id": org.reps["bob"].id})
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["owner_id"] == org.reps["bob"].id
+
+
+def test_filters_search_and_pagination_never_widen_the_scope(client_as: Client, org: Org) -> None:
+    ann = client_as("ann")
+    assert _ids(ann, "/api/v1/opportunities", owner_id=org.reps["cat"].id) == set()
+    assert _ids(ann, "/api/v1/opportunities", q="cat deal") == set()
+    assert _ids(ann, "/api/v1/opportunities", account_id=org.accounts["initech"]) == set()
+    mia = client_as("mia")
+    pages: set[int] = set()
+    for offset in (0, 2, 4):
+        reply = mia.get("/api/v1/opportunities", params={"limit": 2, "offset": offset})
+        body = reply.json()
+        assert body["total"] == 5
+        pages |= {row["id"] for row in body["items"]}
+    assert pages == org.opp_ids("mia", "ann", "bob", "dan")
+
+
+def test_a_csv_export_holds_only_the_callers_deals(client_as: Client, org: Org) -> None:
+    reply = client_as("will").get("/api/v1/opportunities/export.csv")
+    assert reply.status_code == 200
+    assert reply.headers["content-type"].startswith("text/csv")
+    lines = reply.text.strip().splitlines()
+    assert lines[0].startswith("id,name,")
+    assert {int(line.split(",")[0]) for line in lines[1:]} == org.opp_ids("will", "cat")
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [("analyst", 403), ("ann", 201), ("ops_rep", 201), ("director", 201)],
+)
+def test_who_may_create_a_deal(client_as: Client, org: Org, who: str, status: int) -> None:
+    body = {
+        "name": "New deal",
+        "amount": "5000",
+        "close_date": "2025-06-30",
+        "owner_id": org.reps["ann"].id,
+    }
+    assert client_as(who).post("/api/v1/opportunities", json=body).status_code == status
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [("ann", 403), ("mia", 403), ("analyst", 403), ("ops_rep", 201), ("director", 201)],
+)
+def test_only_ops_directors_and_admins_change_plans(
+    client_as: Client, org: Org, who: str, status: int
+) -> None:
+    body = {
+        "rep_id": org.reps["ann"].id,
+        "period_start": "2025-01-01",
+        "period_end": "2025-03-31",
+        "amount": "100000",
+    }
+    assert client_as(who).post("/api/v1/quotas", json=body).status_code == status
+
+
+@pytest.mark.parametrize("who", ["director", "analyst", "ops_rep", "mia", "ann"])
+def test_only_admins_read_the_audit_log_and_manage_users(client_as: Client, who: str) -> None:
+    client = client_as(who)
+    assert client.get("/api/v1/audit").status_code == 403
+    assert client.get("/api/v1/users").status_code == 403
+    reply = client.post("/api/v1/users", json={"username": "x", "role": "admin"})
+    assert reply.status_code == 403
+    assert reply.json()["error"]["type"] == "permission_denied"
+
+
+def test_me_reports_the_scope(client_as: Client, org: Org) -> None:
+    body = client_as("mia").get("/api/v1/me").json()
+    assert body["user"]["role"] == "manager"
+    assert body["rep_id"] == org.reps["mia"].id
+    assert set(body["visible_rep_ids"]) == {org.reps[n].id for n in ("mia", "ann", "bob", "dan")}
+    assert client_as("analyst").get("/api/v1/me").json()["sees_all"] is True
