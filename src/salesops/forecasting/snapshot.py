@@ -74,7 +74,12 @@ def prepare(history: History) -> Prepared:
     order = np.array(list(stages["sort_order"]) + [0] * len(extra), dtype="int64")
     prob = np.array(list(stages["default_probability"]) + [0.0] * len(extra), dtype="float64")
     stage_code = {name: i for i, name in enumerate(stage_names)}
-    cats = sorted(set(opps["forecast_category"].dropna()) | {"pipeline"})
+    cat_events = events[events["field"] == "forecast_category"]
+    cats = sorted(
+        set(opps["forecast_category"].dropna())
+        | set(cat_events["old_value"].dropna())
+        | {"pipeline"}
+    )
     cat_code = {name: i for i, name in enumerate(cats)}
 
     ev = events[events["field"].isin(list(_FIELDS))].copy()
