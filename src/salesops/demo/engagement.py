@@ -195,7 +195,7 @@ def activity_rows(
     ).astype(np.int64)
     rep = org.rep_id(org.occ_rep[org.occupancy_at(s.seat[deal], ts)])
     # Leads: a couple of touches while they were worked.
-    lead_n = 1 + rng.poisson(0.8, len(leads["id"]))
+    lead_n = 1 + rng.poisson(0.5, len(leads["id"]))
     lead = np.repeat(np.arange(len(leads["id"])), lead_n)
     lead_ts = leads["created"][lead] + (
         rng.random(len(lead)) * np.maximum(leads["until"][lead] - leads["created"][lead], HOUR)

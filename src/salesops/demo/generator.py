@@ -74,9 +74,9 @@ class DemoSpec:
 
     @property
     def start(self) -> date:
-        """First day of the history: HISTORY_YEARS before the day after `end`."""
+        """First day of the history: HISTORY_YEARS (plus a warm-up) before `end`."""
         after = self.end + timedelta(days=1)
-        return after.replace(year=after.year - P.HISTORY_YEARS)
+        return after.replace(year=after.year - P.HISTORY_YEARS) - timedelta(P.WARMUP_DAYS)
 
 
 @dataclass

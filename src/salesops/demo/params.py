@@ -8,6 +8,8 @@ from datetime import date
 DEFAULT_END = date(2026, 10, 31)
 DEFAULT_SEED = 42
 HISTORY_YEARS = 3
+# Deals start this many days earlier still, so the first quarters are not an empty ramp-up.
+WARMUP_DAYS = 120
 CHUNK = 20_000  # opportunities generated per chunk; fixed so output never depends on the sink
 MIN_OPPORTUNITIES = 100
 MAX_OPPORTUNITIES = 20_000_000
@@ -146,7 +148,7 @@ REVENUE_PER_EMPLOYEE_MEDIAN = 220_000
 COMPLEXITY_BASE = (1.3, 2.6, 4.0)
 CONTACTS_MEAN = (1.5, 3.0, 5.0)
 PARENT_SHARE = 0.12  # of Mid-Market and Enterprise accounts that belong to a group
-ACTIVITY_GAP_DAYS = (12.0, 16.0, 20.0)  # one touch every this many days of an open deal
+ACTIVITY_GAP_DAYS = (14.0, 20.0, 26.0)  # one touch every this many days of an open deal
 ACTIVITY_MAX = 25
 ACTIVITY_KIND_SHARE = (("call", 0.35), ("email", 0.45), ("meeting", 0.2))
 LEAD_AGE_DAYS = 14.0  # mean days from lead creation to conversion
