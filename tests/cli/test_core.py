@@ -9,7 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from salesops.cli.lazy import LazyGroup
+from salesops.cli.main import app
 from tests.conftest import require_postgres
 from tests.databases import fresh_postgres_url, fresh_sqlite_url
 
@@ -106,3 +109,26 @@ def test_help_lists_the_commands() -> None:
     assert result.returncode == 0
     for command in ("init", "status", "demo", "summary"):
         assert command in result.stdout
+
+
+@pytest.mark.parametrize("name", sorted(LazyGroup.lazy))
+def test_every_registered_command_loads_and_explains_itself(name: str) -> None:
+    result = CliRunner().invoke(app, [name, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.output
+    assert name in result.output
+
+
+def test_the_root_help_does_not_import_the_domain_packages() -> None:
+    code = (
+        "import sys\n"
+        "from salesops.cli.main import app\n"
+        "from typer.testing import CliRunner\n"
+        "CliRunner().invoke(app, ['--help'])\n"
+        "heavy = [m for m in ('ibis', 'pandas', 'sklearn', 'fastapi') if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == ""

@@ -1,26 +1,53 @@
-"""The `salesops` command: a Typer root that mounts each domain's sub-commands."""
+"""The `salesops` command: a Typer root that mounts each domain's sub-commands lazily."""
 
 from __future__ import annotations
 
 import sys
 
+import click
 import typer
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from salesops.auth.cli import tokens_app, users_app
-from salesops.cli import core
 from salesops.cli.context import CliState, err_console
+from salesops.cli.lazy import LazyCommand, LazyGroup
 from salesops.config import get_settings
-from salesops.demo.cli import demo_command
 from salesops.errors import SalesOpsError
-from salesops.ingest.cli import export_command, import_command
-from salesops.metrics.cli import metrics_app
-from salesops.web.cli import serve
+
+# Each domain registers its commands here: name -> where it lives and its one-line help.
+LazyGroup.lazy = {
+    "init": LazyCommand(
+        "salesops.cli.core:init", "Create or upgrade the schema and the default stages."
+    ),
+    "status": LazyCommand(
+        "salesops.cli.core:status", "Schema version, rows per table and their date ranges."
+    ),
+    "summary": LazyCommand(
+        "salesops.cli.core:summary", "Open pipeline by stage and bookings by quarter."
+    ),
+    "demo": LazyCommand("salesops.demo.cli:demo_command", "Build the deterministic demo company."),
+    "import": LazyCommand(
+        "salesops.ingest.cli:import_command", "Import CRM exports (Salesforce, HubSpot, CSV...)."
+    ),
+    "export": LazyCommand(
+        "salesops.ingest.cli:export_command", "Export every table (Parquet or CSV + manifest)."
+    ),
+    "metrics": LazyCommand(
+        "salesops.metrics.cli:metrics_app", "Governed KPI catalog: list, show, waterfall."
+    ),
+    "forecast": LazyCommand(
+        "salesops.forecasting.cli:forecast_app", "Forecast runs, backtests, calls and risk."
+    ),
+    "users": LazyCommand("salesops.auth.cli:users_app", "Create and manage users and roles."),
+    "tokens": LazyCommand("salesops.auth.cli:tokens_app", "Create and revoke API tokens."),
+    "serve": LazyCommand("salesops.web.cli:serve", "Serve the REST API and the dashboard."),
+}
 
 app = typer.Typer(
     name="salesops",
+    cls=LazyGroup,
     help="salesops: Sales Operations on your own data (pipeline, metrics, forecasts, plans).",
     no_args_is_help=True,
+    add_completion=False,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -41,18 +68,6 @@ def root(
     ctx.obj = CliState(database_url=database_url or get_settings().database_url)
 
 
-app.command("init")(core.init)
-app.command("status")(core.status)
-app.command("summary")(core.summary)
-app.command("demo")(demo_command)
-app.add_typer(metrics_app, name="metrics")
-app.command("import")(import_command)
-app.command("export")(export_command)
-app.add_typer(users_app, name="users")
-app.add_typer(tokens_app, name="tokens")
-app.command("serve")(serve)
-
-
 def main() -> None:
     """Entry point: run the CLI, turning expected errors into one line and an exit code."""
     try:
@@ -71,13 +86,9 @@ def main() -> None:
         sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except typer.Abort:
+    except (typer.Abort, click.Abort):
         err_console.print("aborted")
         sys.exit(1)
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
