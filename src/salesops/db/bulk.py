@@ -52,18 +52,32 @@ class BulkInserter:
 
     def rows(self, records: Sequence[dict[str, Any]]) -> list[Any]:
         """The driver-ready parameters for `records`."""
-        plan = list(zip(self.names, self.processors, self.defaults, strict=True))
+        present: set[str] = set()
+        for record in records:
+            present.update(record)
+        # Columns no record sets get their default once per batch, already processed.
+        plan: list[tuple[str, Any, Any, bool]] = []
+        for name, process, default in zip(self.names, self.processors, self.defaults, strict=True):
+            value = default() if default else None
+            if name in present:
+                plan.append((name, process, value, True))
+            else:
+                plan.append(
+                    (name, None, process(value) if process and value is not None else value, False)
+                )
         result: list[Any] = []
+        append = result.append
         for record in records:
             values = []
-            for name, process, default in plan:
-                value = record[name] if name in record else (default() if default else None)
-                values.append(
-                    process(value) if process is not None and value is not None else value
-                )
-            result.append(
-                tuple(values) if self.positional else dict(zip(self.names, values, strict=True))
-            )
+            for name, process, fallback, dynamic in plan:
+                if dynamic:
+                    value = record.get(name, fallback)
+                    if process is not None and value is not None:
+                        value = process(value)
+                    values.append(value)
+                else:
+                    values.append(fallback)
+            append(tuple(values) if self.positional else dict(zip(self.names, values, strict=True)))
         return result
 
     def insert(self, records: Sequence[dict[str, Any]]) -> int:

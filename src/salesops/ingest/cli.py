@@ -17,7 +17,7 @@ from rich.progress import (
 from rich.table import Table
 
 from salesops.cli.context import console, err_console, state
-from salesops.db import as_utc, session_scope
+from salesops.db import as_utc, session_scope, utc_now
 from salesops.errors import ValidationFailed
 from salesops.ingest.export import FORMATS, export_database
 from salesops.ingest.service import run_import
@@ -112,6 +112,9 @@ def import_command(
                 tasks[label] = bar.add_task(label, total=total or None)
             bar.update(tasks[label], completed=done, total=total or None)
 
+        if rejects is None:
+            stamp = utc_now().strftime("%Y%m%dT%H%M%S")
+            rejects = Path.cwd() / f"salesops-rejects-{source}-{stamp}.csv"
         with session_scope(engine) as session:
             summary = run_import(
                 session,

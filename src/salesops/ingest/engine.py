@@ -128,15 +128,45 @@ class OutputRunner:
             for spec in output.fields.values()
             if not (spec.optional and spec.source_columns() - index.keys())
         ]
-        for spec in fields:
+        # The hot loop: a plain column needs no getter, map, pattern or default handling.
+        self.fast: list[
+            tuple[int, str, str, Callable[[str], Any], bool, int, dict[str, str] | None]
+        ] = []
+        for number, spec in enumerate(fields):
             fdef = self.tdef.fields[spec.name]
-            self.plan.append(
-                (spec, fdef, _getter(spec, index, path.name), converter(spec, fdef, file.dates))
+            convert = converter(spec, fdef, file.dates)
+            self.plan.append((spec, fdef, _getter(spec, index, path.name), convert))
+            plain = (
+                spec.column is not None
+                and spec.pattern is None
+                and not (spec.value_map and spec.strict)
+                and not spec.columns
+            )
+            position = index[spec.column] if plain and spec.column is not None else -1
+            is_ref = fdef.kind in {"ref", "stage"}
+            self.fast.append(
+                (position, spec.name, fdef.column, convert, is_ref, number, spec.value_map or None)
             )
             if spec.derive:
                 ref_table = self.tdef.fields[spec.derive[0]].ref
                 assert ref_table is not None
                 ctx.resolver.want(ref_table, spec.derive[1])
+        self.ref_plan = [(s, d) for s, d, _, _ in self.plan if d.kind in {"ref", "stage"}]
+        self.derive_plan = [(s, d) for s, d, _, _ in self.plan if s.derive]
+        self.required = [f for f in self.tdef.fields.values() if f.required]
+        table_columns = set(self.table.columns.keys())
+        self.needs_check = (
+            output.target == "quotas"
+            or bool(self.tdef.natural_key)
+            or bool({"valid_from", "start_date"} & table_columns)
+        )
+        plain_key = (
+            len(output.key) == 1
+            and output.key[0] != "$hash"
+            and PLACEHOLDER.fullmatch(output.key[0]) is not None
+            and output.key[0][1:-1] in index
+        )
+        self.key_position = index[output.key[0][1:-1]] if plain_key else -1
         self.key_getters = [
             _template_getter((k,), index, path.name) for k in output.key if k != "$hash"
         ]
@@ -162,6 +192,11 @@ class OutputRunner:
         )
 
     def _key(self, values: list[str], line: int) -> str:
+        position = self.key_position
+        if position >= 0:
+            key = values[position].strip() if position < len(values) else ""
+            if key and len(key) <= 120:
+                return key
         if self.hash_key:
             digest = hashlib.sha1("\x1f".join(v.strip() for v in values).encode()).hexdigest()[:20]
             count = self.occurrences.get(digest, 0) + 1
@@ -180,54 +215,80 @@ class OutputRunner:
         if self.tdef.imported:
             record.key = self._key(values, line)
         cols = record.cols
-        problems = []
-        for spec, fdef, get, convert in self.plan:
-            if spec.columns:
-                cols[fdef.column] = {
-                    c: values[self.index[c]].strip()
-                    for c in spec.columns
-                    if self.index[c] < len(values)
-                }
-                continue
-            text = get(values, line)
-            if text and spec.pattern is not None:
-                match = spec.pattern.search(text)
-                text = (
-                    (match.group(1) if match.groups() else match.group(0)).strip() if match else ""
-                )
-            if spec.value_map and text:
-                mapped = spec.value_map.get(text.casefold())
-                if mapped is not None:
-                    text = mapped
-                elif spec.strict:
-                    problems.append(f"{spec.name}: unexpected value {text!r}")
+        refs = record.refs
+        problems: list[str] = []
+        width = len(values)
+        plan = self.plan
+        for position, name, column, convert, is_ref, number, value_map in self.fast:
+            if position >= 0:
+                text = values[position].strip() if position < width else ""
+                if text and value_map is not None:
+                    text = value_map.get(text.casefold(), text)
+                if text:
+                    if is_ref:
+                        refs[name] = text
+                        continue
+                    try:
+                        cols[column] = convert(text)
+                    except ValueError as exc:
+                        problems.append(f"{name}: {exc}")
                     continue
-            if not text and spec.default is not None:
-                if spec.default == AS_OF:
-                    value: Any = self.ctx.as_of.date() if fdef.kind == "date" else self.ctx.as_of
-                    record.insert_only[fdef.column] = value
-                    continue
-                text = spec.default
-            if not text:
-                if fdef.kind in {"ref", "stage"} or spec.derive:
-                    cols.setdefault(fdef.column, None)
-                    continue
-                if spec.required:
-                    problems.append(f"{spec.name}: required but empty")
-                cols[fdef.column] = None
-                continue
-            if fdef.kind in {"ref", "stage"}:
-                record.refs[spec.name] = text
-                continue
-            try:
-                cols[fdef.column] = convert(text)
-            except ValueError as exc:
-                problems.append(f"{spec.name}: {exc}")
+            self._slow_field(record, plan[number], line, problems)
         if self.opp is not None:
             problems.extend(self.opp.build(record, values))
         if problems:
             raise Rejected("; ".join(problems))
         return record
+
+    def _slow_field(
+        self,
+        record: Record,
+        entry: tuple[FieldSpec, FieldDef, Getter, Callable[[str], Any]],
+        line: int,
+        problems: list[str],
+    ) -> None:
+        spec, fdef, get, convert = entry
+        values = record.values
+        cols = record.cols
+        if spec.columns:
+            cols[fdef.column] = {
+                c: values[self.index[c]].strip()
+                for c in spec.columns
+                if self.index[c] < len(values)
+            }
+            return
+        text = get(values, line)
+        if text and spec.pattern is not None:
+            match = spec.pattern.search(text)
+            text = (match.group(1) if match.groups() else match.group(0)).strip() if match else ""
+        if spec.value_map and text:
+            mapped = spec.value_map.get(text.casefold())
+            if mapped is not None:
+                text = mapped
+            elif spec.strict:
+                problems.append(f"{spec.name}: unexpected value {text!r}")
+                return
+        if not text and spec.default is not None:
+            if spec.default == AS_OF:
+                value: Any = self.ctx.as_of.date() if fdef.kind == "date" else self.ctx.as_of
+                record.insert_only[fdef.column] = value
+                return
+            text = spec.default
+        if not text:
+            if fdef.kind in {"ref", "stage"} or spec.derive:
+                cols.setdefault(fdef.column, None)
+                return
+            if spec.required:
+                problems.append(f"{spec.name}: required but empty")
+            cols[fdef.column] = None
+            return
+        if fdef.kind in {"ref", "stage"}:
+            record.refs[spec.name] = text
+            return
+        try:
+            cols[fdef.column] = convert(text)
+        except ValueError as exc:
+            problems.append(f"{spec.name}: {exc}")
 
     # -- resolving ------------------------------------------------------------------------
     def resolve(self, records: list[Record]) -> list[Record]:
@@ -252,8 +313,10 @@ class OutputRunner:
         attrs: dict[str, dict[str, Any]] = {}
         later: list[tuple[Any, str, str, int, list[str]]] = []
         problems = []
-        for spec, fdef, _, _ in self.plan:
-            text = record.refs.get(spec.name)
+        cols = record.cols
+        refs = record.refs
+        for spec, fdef in self.ref_plan:
+            text = refs.get(spec.name)
             if text is None:
                 continue
             if fdef.kind == "stage":
@@ -261,38 +324,37 @@ class OutputRunner:
                 if stage is None:
                     problems.append(f"unknown stage {text!r} (known: {self.ctx.stages.known()})")
                 else:
-                    record.cols[fdef.column] = stage.id
+                    cols[fdef.column] = stage.id
                 continue
             assert fdef.ref is not None
             hit = found[(fdef.ref, spec.lookup_by)].get(text)
             if hit is not None:
-                record.cols[fdef.column] = hit[0]
+                cols[fdef.column] = hit[0]
                 attrs[spec.name] = hit[1]
             elif fdef.ref == self.output.target and spec.lookup_by == "external_id":
-                record.cols[fdef.column] = None
+                cols[fdef.column] = None
                 later.append((record.key, fdef.column, text, record.line, record.values))
             elif spec.missing == "null":
-                record.cols[fdef.column] = None
+                cols[fdef.column] = None
             else:
                 problems.append(f"unknown {spec.name} {text!r}")
-        for spec, fdef, _, _ in self.plan:
-            if spec.derive and record.cols.get(fdef.column) is None:
-                source = attrs.get(spec.derive[0], {})
-                record.cols[fdef.column] = source.get(spec.derive[1])
+        for spec, fdef in self.derive_plan:
+            if cols.get(fdef.column) is None:
+                assert spec.derive is not None
+                cols[fdef.column] = attrs.get(spec.derive[0], {}).get(spec.derive[1])
         if self.opp is not None:
             problems.extend(self.opp.prepare(record, attrs))
-        for fdef in self.tdef.fields.values():
-            if fdef.required and fdef.column in record.cols and record.cols[fdef.column] is None:
-                problems.append(f"{fdef.name}: required but empty")
-            elif (
-                fdef.required
-                and fdef.column not in record.cols
-                and fdef.column not in record.insert_only
-            ):
+        for fdef in self.required:
+            column = fdef.column
+            if column in cols:
+                if cols[column] is None:
+                    problems.append(f"{fdef.name}: required but empty")
+            elif column not in record.insert_only:
                 problems.append(f"{fdef.name}: required but not given")
-        extra = self._check(record)
-        if extra:
-            problems.append(extra)
+        if self.needs_check:
+            extra = self._check(record)
+            if extra:
+                problems.append(extra)
         if problems:
             raise Rejected("; ".join(problems))
         self.deferred.extend(later)

@@ -104,6 +104,8 @@ def _csv_text(value: Any, column: Column[Any]) -> str:
         return "true" if value else "false"
     if isinstance(value, datetime | date):
         return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
     return str(value)
 
 
@@ -190,7 +192,7 @@ def _parse_csv(text: str, column: Column[Any]) -> Any:
         return int(text)
     if isinstance(kind, Float):
         return float(text)
-    if isinstance(kind, Numeric):
+    if isinstance(kind, Numeric | Money | Ratio):
         return Decimal(text)
     if isinstance(kind, LargeBinary):
         return bytes.fromhex(text)

@@ -105,7 +105,8 @@ class OutputSpec:
         """The columns the file must have (optional fields left out)."""
         names: set[str] = set()
         for spec in self.fields.values():
-            if not spec.optional:
+            # With alternative templates a missing column just makes that alternative empty.
+            if not spec.optional and len(spec.template) < 2:
                 names |= spec.source_columns()
         for template in self.key:
             names.update(PLACEHOLDER.findall(template))

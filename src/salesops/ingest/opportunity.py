@@ -85,6 +85,7 @@ class OpportunityRules:
         )
         self.close_date_known = lifecycle.close_date_known if lifecycle else True
         self.open_amount = lifecycle.open_amount if lifecycle else None
+        self.knows_history = bool(self.history) or self.open_stage is not None
 
     # -- while building and resolving a record --------------------------------------------
     def build(self, record: Record, values: list[str]) -> list[str]:
@@ -179,6 +180,10 @@ class OpportunityRules:
                 continue
             created = cols.get("created_at") or record.insert_only["created_at"]
             timeline = self._timeline(record, stage, created)
+            if not self.knows_history:
+                # Only the current state is known, not how the deal got there: no event is
+                # invented (created_at still says since when the deal existed).
+                continue
             events.append(
                 self._event(opp_id, EventField.CREATED, None, timeline[0][1].name, created)
             )

@@ -100,6 +100,8 @@ def sniff_delimiter(text: str) -> str:
 def _check_not_binary(sample: bytes, path: Path) -> None:
     if not sample:
         raise _fail(path, "the file is empty (not even a header row)")
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise _fail(path, "the file is UTF-16; save it as UTF-8 (or Latin-1) and import again")
     if sample.startswith(BINARY_MAGIC) or b"\x00" in sample[:8192]:
         raise _fail(path, "this is a binary file, not CSV text (for Excel, use a .xlsx file)")
 

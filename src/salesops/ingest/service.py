@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import tempfile
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ from salesops.ingest.rejects import RejectSink
 from salesops.ingest.resolve import RefResolver, StageRegistry
 from salesops.ingest.sources import builtin_mapping, builtin_names
 from salesops.ingest.summary import FileRead, ImportSummary
+from salesops.ingest.targets import HISTORY
 from salesops.models import PipelineStage
 from salesops.pipeline import stages
 from salesops.pipeline.stages import StageSpec
@@ -221,7 +223,8 @@ def _import_files(
                 )
         if sink.count:
             stamp = utc_now().strftime("%Y%m%dT%H%M%S")
-            target = rejects or Path.cwd() / f"salesops-rejects-{mapping.source_system}-{stamp}.csv"
+            name = f"salesops-rejects-{mapping.source_system}-{stamp}.csv"
+            target = rejects or Path(tempfile.gettempdir()) / name
             summary.rejects_path = sink.write(target)
     finally:
         sink.close()
@@ -230,8 +233,13 @@ def _import_files(
 def _import_file(
     ctx: Context, spec: FileSpec, source: SourceFile, progress: Progress | None
 ) -> int:
+    from salesops.ingest.history import HistoryRunner
+
     runners = [
-        OutputRunner(ctx, spec, output, source.path, source.columns) for output in spec.outputs
+        (HistoryRunner if output.target == HISTORY else OutputRunner)(
+            ctx, spec, output, source.path, source.columns
+        )
+        for output in spec.outputs
     ]
     rows = 0
     chunk: list[tuple[int, list[str]]] = []
