@@ -334,14 +334,11 @@ def simulate(rng: np.random.Generator, org: Org, acc: Accounts, seeds: Seeds) ->
     c.add(reopen, t_re, CLOSE_DATE, t_re // DAY + 45)
     c.add(reopen, end2, CLOSE_DATE, end2 // DAY)
 
-    # Owners: every change of the seat's holder while the deal is open.
-    valid = np.ones(n, bool)
-    for j in range(1, 5):
-        o = np.minimum(occ0 + j, len(org.occ_seat) - 1)
-        valid &= (
-            (occ0 + j < len(org.occ_seat)) & (org.occ_seat[o] == seat) & (org.occ_from[o] < end)
-        )
-        c.add(valid, org.occ_from[o], OWNER, org.occ_rep[o])
+    # Owners: when the rep leaves, the team manager takes over the open deals (and keeps
+    # them: a new hire starts with an empty pipeline and builds their own).
+    o = np.minimum(occ0 + 1, len(org.occ_seat) - 1)
+    leaves = (occ0 + 1 < len(org.occ_seat)) & (org.occ_seat[o] == seat) & org.occ_vacancy[o]
+    c.add(leaves & (org.occ_from[o] < end), org.occ_from[o], OWNER, org.occ_rep[o])
 
     initial = {
         STAGE: s0,

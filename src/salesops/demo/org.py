@@ -298,7 +298,7 @@ def build_org(
     tenure_scale = P.MEAN_TENURE_MONTHS * 30.44 * DAY
     for k in range(n_seats):
         t = int(open_ts[k])
-        hire = t - int(rng.random() * 5 * 365 * DAY) if t == start_ts else t
+        hire = t - int(rng.random() * 5 * 365 * DAY) if t < start_ts + DAY else t
         while t <= cut_ts:
             idx = len(rep_rows)
             term = t + int(rng.exponential(tenure_scale))
@@ -317,7 +317,7 @@ def build_org(
                     "seat": k,
                 }
             )
-            occ.append((k, t, min(term, int(FAR)), idx, False))
+            occ.append((k, t, term if term <= cut_ts else int(FAR), idx, False))
             if term > cut_ts:
                 break
             gap = int(rng.integers(P.VACANCY_DAYS[0], P.VACANCY_DAYS[1] + 1)) * DAY
@@ -415,7 +415,9 @@ def build_org(
     for seat, t_from, t_to, holder, vac in occ:
         if vac:
             continue
-        d_from, d_to = t_from // DAY, (t_to // DAY if t_to < FAR else NULL_INT)
+        # The first holder of a seat was usually hired before the history starts.
+        d_from = int(min(t_from, hire_ts[holder]) // DAY)
+        d_to = t_to // DAY if t_to < FAR else NULL_INT
         if (
             team_before[seat] != team_after[seat]
             and d_from < reorg_day

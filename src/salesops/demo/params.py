@@ -62,7 +62,7 @@ SEGMENT_ADVANCE = (1.03, 1.0, 0.96)
 TYPE_ADVANCE = {"new": 1.0, "expansion": 1.08, "renewal": 1.22}
 COMPETITOR_ADVANCE = 0.97
 # Median days for the whole funnel by segment; each stage takes a share of it.
-CYCLE_MEDIAN_DAYS = (28.0, 65.0, 120.0)
+CYCLE_MEDIAN_DAYS = (38.0, 75.0, 135.0)
 STAGE_TIME_SHARE = (0.15, 0.2, 0.25, 0.25, 0.15)
 DURATION_SIGMA = 0.55
 COMPLEXITY_CYCLE = 0.12  # each buying-complexity point above 3 lengthens cycles by 12%
