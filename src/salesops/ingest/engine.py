@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, tuple_, update
 
-from salesops.db.bulk import BulkInserter
+from salesops.db.bulk import BulkInserter, existing_keys
 from salesops.ingest import opportunity
 from salesops.ingest.convert import converter
 from salesops.ingest.mapping import PLACEHOLDER, FieldSpec, FileSpec, Mapping, OutputSpec
@@ -393,14 +393,13 @@ class OutputRunner:
         width = len(self.columns)
         for line, values in chunk:
             self.counts.read += 1
-            record = Record(line, values)
             if (
                 len(values) != width
                 and self.columns
                 and not (len(values) > width and not any(v.strip() for v in values[width:]))
             ):
                 self.reject(
-                    record,
+                    Record(line, values),
                     f"row has {len(values)} fields but the file has {width} columns"
                     " (truncated or misquoted?)",
                 )
@@ -408,7 +407,7 @@ class OutputRunner:
             try:
                 records.append(self.build(line, values))
             except Rejected as exc:
-                self.reject(record, str(exc))
+                self.reject(Record(line, values), str(exc))
         records = self.resolve(records)
         if not self.tdef.imported:
             for record in records:
@@ -431,6 +430,11 @@ class OutputRunner:
         selected = [self.table.c[c] for c in sorted(columns)]
         found: dict[Any, dict[str, Any]] = {}
         keys = [r.key for r in records]
+        if self.tdef.imported:
+            present = existing_keys(
+                self.ctx.connection, self.table, self.ctx.mapping.source_system, keys
+            )
+            keys = [k for k in keys if k in present]
         for start in range(0, len(keys), IN_CHUNK):
             chunk = keys[start : start + IN_CHUNK]
             if self.tdef.imported:
@@ -491,7 +495,7 @@ class OutputRunner:
         self.ctx.inserter(self.output.target).insert(rows)
         self.counts.inserted += len(rows)
         self.ctx.resolver.forget(self.output.target)
-        if self.opp is not None:
+        if self.opp is not None and self.opp.knows_history:
             self.opp.after_insert(records, self._existing_ids([r.key for r in records]))
 
     def _existing_ids(self, keys: list[Any]) -> dict[Any, int]:

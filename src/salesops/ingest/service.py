@@ -8,10 +8,10 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
-from salesops.db.bulk import bulk_mode
+from salesops.db.bulk import bulk_mode, indexes_deferred
 from salesops.db.types import as_utc, utc_now
 from salesops.errors import Problem, ValidationFailed
 from salesops.ingest.engine import Context, OutputRunner
@@ -22,12 +22,13 @@ from salesops.ingest.resolve import RefResolver, StageRegistry
 from salesops.ingest.sources import builtin_mapping, builtin_names
 from salesops.ingest.summary import FileRead, ImportSummary
 from salesops.ingest.targets import HISTORY
-from salesops.models import PipelineStage
+from salesops.models import Base, PipelineStage
 from salesops.pipeline import stages
 from salesops.pipeline.stages import StageSpec
 
 Progress = Callable[[str, int, int], None]
 CHUNK_ROWS = 5_000
+BIG_INPUT_BYTES = 8 * 1024 * 1024
 DATA_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm"}
 
 
@@ -215,7 +216,7 @@ def _import_files(
         stages=StageRegistry(connection),
     )
     try:
-        with bulk_mode(connection):
+        with bulk_mode(connection), indexes_deferred(connection, _deferrable(ctx, opened)):
             for spec, source_file in opened:
                 rows = _import_file(ctx, spec, source_file, progress)
                 summary.files.append(
@@ -228,6 +229,23 @@ def _import_files(
             summary.rejects_path = sink.write(target)
     finally:
         sink.close()
+
+
+def _deferrable(ctx: Context, opened: list[tuple[FileSpec, SourceFile]]) -> list[Table]:
+    """Tables whose indexes are worth rebuilding once: empty now, and a large input coming."""
+    if sum(source.size for _, source in opened) < BIG_INPUT_BYTES:
+        return []
+    targets = {o.target for spec, _ in opened for o in spec.outputs}
+    if HISTORY in targets:  # history import looks events up by opportunity
+        return []
+    if "opportunities" in targets:
+        targets.add("opportunity_events")
+    tables = []
+    for name in sorted(targets & set(Base.metadata.tables)):
+        table = Base.metadata.tables[name]
+        if ctx.connection.execute(select(table.c.id).limit(1)).first() is None:
+            tables.append(table)
+    return tables
 
 
 def _import_file(
