@@ -278,7 +278,7 @@ class Context:
             categorical_features=[FEATURES.index(c) for c in CATEGORICAL],
             random_state=self.options.seed,
         )
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _threads(len(fit_rows)):
             warnings.simplefilter("ignore")
             model.fit(_matrix(fit_rows), fit_rows["label"].to_numpy())
         iso = None
@@ -293,7 +293,8 @@ class Context:
         if self.model is None:
             return self._lookup(rows)
         model, iso = self.model
-        p = model.predict_proba(_matrix(rows))[:, 1]
+        with _threads(len(rows)):
+            p = model.predict_proba(_matrix(rows))[:, 1]
         return np.asarray(iso.predict(p) if iso is not None else p, dtype="float64")
 
     def _ml(self) -> np.ndarray:
@@ -431,6 +432,13 @@ class Context:
             probabilities=probs,
             distribution=dist,
         )
+
+
+def _threads(rows: int) -> Any:
+    """One thread for small inputs: OpenMP start-up costs more than it saves on a few rows."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1 if rows < 20_000 else None, user_api="openmp")
 
 
 def _matrix(rows: pd.DataFrame) -> np.ndarray:

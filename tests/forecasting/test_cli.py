@@ -1,0 +1,163 @@
+"""`salesops forecast ...` end to end on a committed database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+from sqlalchemy.orm import Session
+
+from salesops.cli.main import main
+from salesops.pipeline import stages
+from tests.conftest import require_postgres
+from tests.databases import fresh_postgres_url, fresh_sqlite_url, migrated_engine
+from tests.forecasting.company import add_quotas, build_company
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if request.param == "postgresql":
+        require_postgres()
+        db_url = fresh_postgres_url("forecast_cli")
+    else:
+        db_url = fresh_sqlite_url(tmp_path_factory.mktemp("fc"), "forecast_cli")
+    engine = migrated_engine(db_url)
+    with Session(engine) as session:
+        stages.ensure_stages(session)
+        company = build_company(session, weeks=80)
+        add_quotas(session, company, start=date(2025, 1, 1), quarters=2)
+        session.commit()
+    engine.dispose()
+    return db_url
+
+
+def run(url: str, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    argv = sys.argv
+    sys.argv = ["salesops", "--database-url", url, *args]
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    finally:
+        sys.argv = argv
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_backtest_json_has_one_object_per_method_with_scores_and_periods(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(
+        url,
+        capsys,
+        "forecast",
+        "backtest",
+        "--method",
+        "historical",
+        "--method",
+        "run_rate",
+        "--grain",
+        "quarter",
+        "--from",
+        "2024-07-01",
+        "--to",
+        "2025-01-01",
+        "--format",
+        "json",
+        "--sims",
+        "300",
+    )
+    assert code == 0, err
+    result = json.loads(out)
+    assert [r["method"] for r in result] == ["historical", "run_rate"]
+    for r in result:
+        assert {"method", "wape", "bias", "mape", "coverage_p10_p90", "brier", "periods"} <= set(r)
+        assert [p["period"] for p in r["periods"]] == ["2024-Q3", "2024-Q4", "2025-Q1"]
+        actual = sum(p["actual"] for p in r["periods"])
+        error = sum(abs(p["forecast"] - p["actual"]) for p in r["periods"])
+        assert r["wape"] == pytest.approx(error / actual, rel=1e-6)
+    assert result[0]["brier"] is not None
+    assert result[1]["brier"] is None  # top-down: no deal-level probabilities
+
+
+def test_table_output_and_unknown_methods(url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        url,
+        capsys,
+        "forecast",
+        "backtest",
+        "--method",
+        "stage_weighted",
+        "--from",
+        "2024-10-01",
+        "--to",
+        "2025-01-01",
+        "--sims",
+        "200",
+    )
+    assert code == 0
+    assert "WAPE" in out
+    assert "stage_weighted" in out
+    code, _, err = run(url, capsys, "forecast", "backtest", "--method", "magic")
+    assert code == 2
+    assert "unknown method(s) magic" in err
+    assert "Traceback" not in err
+
+
+def test_run_then_calls_then_risk(url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(
+        url,
+        capsys,
+        "forecast",
+        "run",
+        "--as-of",
+        "2025-01-01",
+        "--method",
+        "ml",
+        "--horizon",
+        "2",
+        "--sims",
+        "300",
+        "--format",
+        "json",
+    )
+    assert code == 0, err
+    [made] = json.loads(out)
+    assert made["method"] == "ml"
+    assert [ln["period_start"] for ln in made["lines"]] == ["2025-01-01", "2025-04-01"]
+
+    code, out, err = run(
+        url,
+        capsys,
+        "forecast",
+        "call",
+        "--rep",
+        "Rep 0",
+        "--period",
+        "2025-Q1",
+        "--commit",
+        "1000",
+        "--best-case",
+        "2000",
+        "--pipeline",
+        "3000",
+    )
+    assert code == 0, err
+    assert "commit 1,000" in out
+    code, out, _ = run(url, capsys, "forecast", "calls", "--period", "2025-Q1", "--format", "json")
+    [region] = json.loads(out)
+    assert region["commit"] == "1000.00"
+    code, out, _ = run(url, capsys, "forecast", "calls", "--period", "2025-Q1")
+    assert "Team 0" in out
+
+    code, out, err = run(url, capsys, "forecast", "risk", "--format", "json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["run_id"] == made["run_id"]
+    assert {"deals", "coverage", "shortfalls"} <= set(report)
+    code, out, _ = run(url, capsys, "forecast", "risk")
+    assert "risky deals" in out

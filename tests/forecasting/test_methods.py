@@ -1,0 +1,187 @@
+"""The pure cores, checked against figures computed by hand on tiny histories."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from salesops.forecasting import evaluate, simulate
+from salesops.forecasting.engine import Context, Options
+from salesops.forecasting.features import FeatureBuilder
+from salesops.forecasting.frames import History, normalise
+from salesops.forecasting.periods import following, period_of, periods_between, shift
+from salesops.forecasting.snapshot import prepare
+from salesops.forecasting.timeseries import forecast_series
+from salesops.pipeline.stages import DEFAULT_STAGES
+
+STAGES = pd.DataFrame(
+    {
+        "name": [s.name for s in DEFAULT_STAGES],
+        "sort_order": range(1, len(DEFAULT_STAGES) + 1),
+        "category": [s.category.value for s in DEFAULT_STAGES],
+        "default_probability": [float(s.probability) for s in DEFAULT_STAGES],
+    }
+)
+
+
+def ts(text: str) -> pd.Timestamp:
+    return pd.Timestamp(text)
+
+
+def history(deals: list[dict[str, object]], events: list[dict[str, object]]) -> History:
+    opps = pd.DataFrame(
+        [{"owner_id": 1, "team_id": 1, "forecast_category": "pipeline", **d} for d in deals]
+    )
+    ev = pd.DataFrame(events, columns=["opportunity_id", "field", "old_value", "new_value", "at"])
+    ev["id"] = range(1, len(ev) + 1)
+    return normalise(History(opps, ev, STAGES.copy()))
+
+
+def context(h: History, at: datetime, **options: object) -> Context:
+    opts = Options(**{"grain": "month", "horizon": 1, "sims": 4000, **options})  # type: ignore[arg-type]
+    return Context(FeatureBuilder(prepare(h), opts.grain), at, opts)
+
+
+def test_stage_weighted_puts_each_deal_in_its_close_period_at_its_stage_probability() -> None:
+    deals = [
+        {"id": 1, "stage": "Prospecting", "amount": 100, "close_date": "2024-04-20"},
+        {"id": 2, "stage": "Proposal", "amount": 200, "close_date": "2024-05-10"},
+        {"id": 3, "stage": "Negotiation", "amount": 300, "close_date": "2024-03-15"},
+        {"id": 4, "stage": "Negotiation", "amount": 999, "close_date": "2024-09-30"},
+    ]
+    for d in deals:
+        d["created_at"] = "2024-03-01"
+    ctx = context(history(deals, []), datetime(2024, 4, 1, tzinfo=UTC), horizon=2)
+    probs = ctx.probabilities("stage_weighted")
+    # Deal 3 is overdue, so it is expected now; deal 4 closes after the horizon.
+    assert probs.tolist() == [[0.05, 0.0], [0.0, 0.45], [0.70, 0.0], [0.0, 0.0]]
+    forecast = ctx.forecast("stage_weighted")
+    # No closed deal yet: nothing to learn a run rate from, so only the pipeline counts.
+    assert forecast.expected == pytest.approx([100 * 0.05 + 300 * 0.70, 200 * 0.45], rel=0.05)
+    assert forecast.p10[0] <= forecast.p50[0] <= forecast.p90[0]
+
+
+def test_historical_conversion_learns_win_rates_by_stage_and_age_with_shrinkage() -> None:
+    created, later = "2024-02-20 09:00", "2024-03-25 09:00"
+    deals = [
+        {
+            "id": 1,
+            "stage": "Closed Won",
+            "amount": 100,
+            "created_at": created,
+            "closed_at": "2024-03-15 12:00",
+        },
+        {"id": 2, "stage": "Discovery", "amount": 100, "created_at": created},
+        {"id": 3, "stage": "Discovery", "amount": 100, "created_at": created},
+        {"id": 4, "stage": "Discovery", "amount": 100, "created_at": created},
+        {
+            "id": 5,
+            "stage": "Closed Won",
+            "amount": 100,
+            "created_at": created,
+            "closed_at": "2024-03-10 12:00",
+        },
+        {
+            "id": 6,
+            "stage": "Closed Won",
+            "amount": 100,
+            "created_at": created,
+            "closed_at": "2024-03-10 12:00",
+        },
+        {"id": 7, "stage": "Discovery", "amount": 100, "created_at": later},
+    ]
+    events = [
+        (1, "Discovery", "2024-03-15 12:00"),
+        (5, "Proposal", "2024-03-10 12:00"),
+        (6, "Proposal", "2024-03-10 12:00"),
+    ]
+    ctx = context(
+        history(
+            deals,
+            [
+                {
+                    "opportunity_id": i,
+                    "field": "stage",
+                    "old_value": old,
+                    "new_value": "Closed Won",
+                    "at": at,
+                }
+                for i, old, at in events
+            ],
+        ),
+        datetime(2024, 4, 1, tzinfo=UTC),
+    )
+    # Learnt from the 2024-03-01 snapshot: 1 of 4 Discovery deals and 2 of 2 Proposal deals
+    # won in March; overall 3 of 6. Shrinkage with 10 pseudo-deals:
+    overall = 3 / 6
+    discovery = (1 + 10 * overall) / (4 + 10)
+    discovery_young = (1 + 10 * discovery) / (4 + 10)
+    probs = dict(zip(ctx.deals["id"], ctx.probabilities("historical")[:, 0], strict=True))
+    # Deals 2-4 are now 41 days old, an age never seen in Discovery: the stage rate applies.
+    assert probs[2] == pytest.approx(discovery)
+    assert probs[7] == pytest.approx(discovery_young)
+    assert discovery_young == pytest.approx(0.377551, abs=1e-6)
+
+
+def test_monte_carlo_matches_the_exact_distribution_of_one_deal() -> None:
+    rng = np.random.default_rng(0)
+    sims = simulate.simulate_deals(np.array([[0.3]]), np.array([100.0]), sims=20000, rng=rng)
+    assert sims[:, 0].mean() == pytest.approx(30, abs=1.5)
+    assert set(np.unique(sims)) == {0.0, 100.0}
+    assert np.quantile(sims, 0.1) == 0
+    assert np.quantile(sims, 0.9) == 100
+
+
+def test_many_deals_use_the_normal_approximation_with_the_same_mean_and_variance() -> None:
+    rng = np.random.default_rng(0)
+    n = 100_000
+    probs, values = np.full((n, 1), 0.2), np.full(n, 10.0)
+    sims = simulate.simulate_deals(probs, values, sims=5000, rng=rng)
+    assert sims.mean() == pytest.approx(n * 10 * 0.2, rel=0.001)
+    assert sims.std() == pytest.approx(np.sqrt(n * 100 * 0.2 * 0.8), rel=0.05)
+
+
+def test_each_deal_is_won_at_most_once_across_periods() -> None:
+    rng = np.random.default_rng(1)
+    sims = simulate.simulate_deals(np.array([[0.5, 0.5]]), np.array([1.0]), sims=2000, rng=rng)
+    assert set(sims.sum(axis=1)) == {1.0}
+    assert sims[:, 0].mean() == pytest.approx(0.5, abs=0.05)
+
+
+def test_accuracy_metrics_match_hand_computed_figures() -> None:
+    fc, actual = np.array([110.0, 90.0, 50.0]), np.array([100.0, 100.0, 0.0])
+    assert evaluate.wape(fc, actual) == pytest.approx((10 + 10 + 50) / 200)
+    assert evaluate.bias(fc, actual) == pytest.approx((10 - 10 + 50) / 200)
+    assert evaluate.mape(fc, actual) == pytest.approx(0.1)  # the zero period is left out
+    assert evaluate.coverage(fc - 15, fc + 15, actual) == pytest.approx(2 / 3)
+    p, won = np.array([0.9, 0.2, 0.05, 0.95]), np.array([1, 0, 1, 1])
+    assert evaluate.brier(p, won) == pytest.approx((0.01 + 0.04 + 0.9025 + 0.0025) / 4)
+    table = evaluate.calibration(p, won)
+    assert [(b.low, b.deals, b.observed) for b in table] == [
+        (0.0, 1, 1.0),
+        (0.2, 1, 0.0),
+        (0.9, 2, 1.0),
+    ]
+    assert evaluate.wape(fc, np.zeros(3)) is None
+
+
+def test_periods_are_calendar_months_and_quarters() -> None:
+    q = period_of(date(2024, 11, 17), "quarter")
+    assert (q.start, q.end, q.label) == (date(2024, 10, 1), date(2025, 1, 1), "2024-Q4")
+    assert shift(date(2024, 11, 1), 3, "month") == date(2025, 2, 1)
+    assert shift(date(2024, 1, 1), -1, "quarter") == date(2023, 10, 1)
+    assert [p.label for p in following(date(2024, 12, 5), 2, "month")] == ["2024-12", "2025-01"]
+    assert len(periods_between(date(2023, 1, 1), date(2024, 12, 1), "month")) == 24
+
+
+def test_short_seasonal_histories_forecast_the_same_position_of_past_seasons() -> None:
+    mean, sd = forecast_series(np.array([10.0, 20.0, 30.0, 12.0, 22.0, 32.0]), 2, season=3)
+    assert mean.tolist() == pytest.approx([11.0, 21.0])
+    assert (sd > 0).all()
+    flat, _ = forecast_series(np.array([5.0, 5.0]), 1, season=3)
+    assert flat.tolist() == [5.0]
+    empty, spread = forecast_series(np.zeros(0), 1, season=3)
+    assert (empty.tolist(), spread.tolist()) == ([0.0], [0.0])
