@@ -145,3 +145,22 @@ def test_closed_deals_have_closed_at_and_open_ones_do_not(company: dict[str, pd.
     closed = opps[category != "open"]
     assert (closed["closed_at"] > closed["created_at"]).all()
     assert (opps["engaged_at"].dropna() >= opps.loc[opps["engaged_at"].notna(), "created_at"]).all()
+
+
+def test_events_and_activities_are_by_the_deal_owner_of_the_time(
+    company: dict[str, pd.DataFrame],
+) -> None:
+    events, opps = company["opportunity_events"], company["opportunities"].set_index("id")
+    user_of = company["reps"].set_index("id")["user_id"]
+    moved = set(events.loc[events["field"] == "owner", "opportunity_id"])
+    assert moved
+    steady = events[~events["opportunity_id"].isin(moved) & (events["field"] != "owner")]
+    owners = opps.loc[steady["opportunity_id"], "owner_id"].map(user_of).to_numpy()
+    assert (steady["by_user_id"].to_numpy() == owners).all()
+    handed = events[(events["field"] == "owner")]
+    assert handed["by_user_id"].isna().all()
+    activities = company["activities"]
+    on_steady = activities[activities["opportunity_id"].notna()]
+    on_steady = on_steady[~on_steady["opportunity_id"].isin(moved)]
+    expected = opps.loc[on_steady["opportunity_id"].astype(int), "owner_id"].to_numpy()
+    assert (on_steady["rep_id"].to_numpy() == expected).all()

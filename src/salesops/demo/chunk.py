@@ -23,11 +23,12 @@ from salesops.demo.deals import (
     STAGE,
     Lives,
     Seeds,
+    owner_at,
     primaries,
     simulate,
 )
 from salesops.demo.org import Org
-from salesops.demo.sinks import MONEY, NULL_INT, Column, _decimal
+from salesops.demo.sinks import MONEY, NULL_INT, Column, decimal_array
 
 FIELD_NAMES = ("created", "stage", "forecast_category", "amount", "close_date", "owner")
 Rows = dict[str, tuple[dict[str, Column], int]]
@@ -186,7 +187,7 @@ def _strings(field: I64, values: I64, org: Org) -> pa.Array:
         elif f == FORECAST:
             text = forecast_names.take(pa.array(v))
         elif f == AMOUNT:
-            text = _decimal(v, MONEY).cast(pa.string())
+            text = decimal_array(v, MONEY).cast(pa.string())
         elif f == CLOSE_DATE:
             text = pa.array(v.astype(np.int32), pa.int32()).cast(pa.date32()).cast(pa.string())
         else:
@@ -275,8 +276,7 @@ def chunk_rows(
     opp, ts, field, old, new = opp[order], ts[order], field[order], old[order], new[order]
     m = len(opp)
     old_text = pc.if_else(pa.array(field == 0), pa.nulls(m, pa.string()), _strings(field, old, org))
-    occ = org.occupancy_at(s.seat[opp], ts)
-    by = np.where(field == OWNER, NULL_INT, org.user_id(org.occ_rep[occ]))
+    by = np.where(field == OWNER, NULL_INT, org.user_id(owner_at(lives, opp, ts)))
     events: dict[str, Column] = {
         "id": ids.opportunity_events + 1 + np.arange(m),
         "opportunity_id": new_id[opp],

@@ -367,6 +367,15 @@ def simulate(rng: np.random.Generator, org: Org, acc: Accounts, seeds: Seeds) ->
     )
 
 
+def owner_at(lives: Lives, deal: I64, ts: I64) -> I64:
+    """The rep owning each `deal` at each `ts` (deals change owner at most once)."""
+    changed = np.full(len(lives.stage), np.iinfo(np.int64).max, dtype=np.int64)
+    moves = lives.ev_field == OWNER
+    changed[lives.ev_opp[moves]] = lives.ev_ts[moves]
+    result: I64 = np.where(ts >= changed[deal], lives.owner[deal], lives.owner0[deal])
+    return result
+
+
 def _chains(c: _Candidates, initial: dict[int, I64], n: int, cut: int) -> dict[str, I64]:
     """Turn candidates up to `cut` into events (old value = previous new value) and finals."""
     opp = np.concatenate([p[0] for p in c.parts])

@@ -10,7 +10,7 @@ from salesops.demo import vocab
 from salesops.demo.accounts import COUNTRY_KEYS, Accounts
 from salesops.demo.calendar import DAY, HOUR, I64, quarters, to_workday
 from salesops.demo.chunk import Counters, Rows
-from salesops.demo.deals import Lives
+from salesops.demo.deals import Lives, owner_at
 from salesops.demo.org import Org
 from salesops.demo.sinks import NULL_INT, Column
 
@@ -193,7 +193,7 @@ def activity_rows(
     contact = acc.contact_first[account] + (
         rng.random(len(deal)) * acc.contact_count[account]
     ).astype(np.int64)
-    rep = org.rep_id(org.occ_rep[org.occupancy_at(s.seat[deal], ts)])
+    rep = org.rep_id(owner_at(lives, deal, ts))
     # Leads: a couple of touches while they were worked.
     lead_n = 1 + rng.poisson(0.5, len(leads["id"]))
     lead = np.repeat(np.arange(len(leads["id"])), lead_n)

@@ -56,8 +56,9 @@ def arrow_type(column: Any) -> pa.DataType:
     raise TypeError(f"no Arrow type for {column.table.name}.{column.name} ({kind!r})")
 
 
-def _decimal(units: npt.NDArray[np.int64], typ: pa.DataType) -> pa.Array:
-    # A decimal128 is a little-endian 128-bit integer: the units, sign-extended.
+def decimal_array(units: npt.NDArray[np.int64], typ: pa.DataType) -> pa.Array:
+    """Decimals from integer units (cents for money). A decimal128 is a little-endian 128-bit
+    integer: the units, sign-extended."""
     raw = np.empty((len(units), 2), dtype=np.int64)
     raw[:, 0] = units
     raw[:, 1] = np.where(units < 0, -1, 0)
@@ -75,7 +76,7 @@ def _from_numpy(values: npt.NDArray[Any], typ: pa.DataType) -> pa.Array:
     elif typ == pa.date32():
         array = pa.array(safe.astype(np.int32), pa.int32()).cast(pa.date32())
     elif typ in (MONEY, RATIO):
-        array = _decimal(safe, typ)
+        array = decimal_array(safe, typ)
     else:
         array = pa.array(safe, typ)
     if mask.any():
