@@ -15,6 +15,7 @@ from salesops.api import errors, org
 from salesops.config import Settings, get_settings
 from salesops.crm import api as crm_api
 from salesops.db import make_engine, session_factory
+from salesops.forecasting import api as forecasting_api
 from salesops.pipeline import api as pipeline_api
 
 API_PREFIX = "/api/v1"
@@ -30,6 +31,7 @@ def api_router() -> APIRouter:
     router.include_router(pipeline_api.stages_router)
     router.include_router(crm_api.router)
     router.include_router(org.router)
+    router.include_router(forecasting_api.router)
     return router
 
 

@@ -436,7 +436,7 @@ class Context:
 
 def _threads(rows: int) -> Any:
     """One thread for small inputs: OpenMP start-up costs more than it saves on a few rows."""
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
     return threadpool_limits(limits=1 if rows < 20_000 else None, user_api="openmp")
 

@@ -34,7 +34,11 @@ ZERO = Decimal("0.00")
 Z90 = 1.2815515655446004
 
 
-def latest_run(session: Session, *, methods: Iterable[str] = ("ensemble", "ml")) -> ForecastRun:
+def latest_run(
+    session: Session,
+    *,
+    methods: Iterable[str] = ("ensemble", "ml", "historical", "stage_weighted"),
+) -> ForecastRun:
     """The newest live run of the first of `methods` that has one."""
     for method in methods:
         run = session.scalars(
