@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, Connection, Integer, Table, bindparam, insert
+from sqlalchemy import Column, Connection, Dialect, Integer, Table, bindparam, insert
+
+from salesops.db.types import UTCDateTime
 
 # Page cache for one bulk import on SQLite: big enough that index pages stay in memory.
 SQLITE_BULK_CACHE_KIB = 256 * 1024
+ZERO = timedelta(0)
 
 
 def _default_of(column: Column[Any]) -> Callable[[], Any] | None:
@@ -27,6 +31,22 @@ def _default_of(column: Column[Any]) -> Callable[[], Any] | None:
     if default.is_callable:
         return lambda: arg(None)  # SQLAlchemy wraps callables to take an execution context
     return None
+
+
+def _processor(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    """The column's bind processor; for UTC timestamps on SQLite a much faster equivalent."""
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    if dialect.name != "sqlite" or not isinstance(column.type, UTCDateTime) or process is None:
+        return process
+    original = process
+
+    def utc_text(value: Any) -> Any:
+        # SQLAlchemy stores SQLite timestamps as 'YYYY-MM-DD HH:MM:SS.ffffff' (naive UTC).
+        if isinstance(value, datetime) and value.utcoffset() == ZERO:
+            return value.isoformat(" ", "microseconds")[:26]
+        return original(value)
+
+    return utc_text
 
 
 class BulkInserter:
@@ -45,9 +65,7 @@ class BulkInserter:
         if self.positional:
             self.columns = [by_name[name] for name in order]
         self.names = [c.name for c in self.columns]
-        self.processors = [
-            c.type.dialect_impl(dialect).bind_processor(dialect) for c in self.columns
-        ]
+        self.processors = [_processor(c, dialect) for c in self.columns]
         self.defaults = [_default_of(c) for c in self.columns]
 
     def rows(self, records: Sequence[dict[str, Any]]) -> list[Any]:

@@ -234,7 +234,7 @@ class OutputRunner:
                         problems.append(f"{name}: {exc}")
                     continue
             self._slow_field(record, plan[number], line, problems)
-        if self.opp is not None:
+        if self.opp is not None and self.opp.history:
             problems.extend(self.opp.build(record, values))
         if problems:
             raise Rejected("; ".join(problems))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import gc
 import tempfile
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -215,6 +216,10 @@ def _import_files(
         resolver=RefResolver(connection, mapping.source_system),
         stages=StageRegistry(connection),
     )
+    # The import allocates millions of short-lived objects and no reference cycles: the
+    # cyclic garbage collector would only rescan the live chunk again and again.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         with bulk_mode(connection), indexes_deferred(connection, _deferrable(ctx, opened)):
             for spec, source_file in opened:
@@ -229,6 +234,8 @@ def _import_files(
             summary.rejects_path = sink.write(target)
     finally:
         sink.close()
+        if collecting:
+            gc.enable()
 
 
 def _deferrable(ctx: Context, opened: list[tuple[FileSpec, SourceFile]]) -> list[Table]:

@@ -1,0 +1,50 @@
+"""The bulk writer stores exactly what the ORM would have stored."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from salesops.db.bulk import BulkInserter, existing_keys
+from salesops.models import Product
+
+
+def test_bulk_inserted_rows_read_back_like_orm_rows(session: Session) -> None:
+    connection = session.connection()
+    stamp = datetime(2025, 3, 31, 23, 59, 59, 123456, tzinfo=UTC)
+    berlin = datetime(2025, 1, 1, 9, 30, tzinfo=timezone(timedelta(hours=1)))
+    session.add(Product(name="orm", list_price=Decimal("10.50"), created_at=stamp))
+    session.flush()
+    BulkInserter(connection, Product.__table__).insert(  # type: ignore[arg-type]
+        [
+            {"name": "bulk", "list_price": Decimal("10.50"), "created_at": stamp},
+            {"name": "berlin", "list_price": None, "created_at": berlin},
+        ]
+    )
+    rows = {p.name: p for p in session.scalars(select(Product))}
+    assert rows["bulk"].created_at == rows["orm"].created_at == stamp
+    assert rows["berlin"].created_at == datetime(2025, 1, 1, 8, 30, tzinfo=UTC)
+    assert rows["bulk"].list_price == Decimal("10.50")
+    assert rows["bulk"].currency == "USD"  # column default applied
+    assert rows["bulk"].is_active is True
+    raw = dict(
+        connection.execute(text("SELECT name, CAST(created_at AS TEXT) FROM products"))
+        .tuples()
+        .all()
+    )
+    assert raw["bulk"] == raw["orm"]
+
+
+def test_existing_keys_finds_only_keys_of_the_same_source(session: Session) -> None:
+    session.add_all(
+        [
+            Product(name="a", source_system="crm", external_id="1"),
+            Product(name="b", source_system="other", external_id="2"),
+        ]
+    )
+    session.flush()
+    found = existing_keys(session.connection(), Product.__table__, "crm", ["1", "2", "3"])  # type: ignore[arg-type]
+    assert found == {"1"}
