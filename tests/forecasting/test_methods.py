@@ -14,7 +14,7 @@ from salesops.forecasting.features import FeatureBuilder
 from salesops.forecasting.frames import History, normalise
 from salesops.forecasting.periods import following, period_of, periods_between, shift
 from salesops.forecasting.snapshot import prepare
-from salesops.forecasting.timeseries import forecast_series
+from salesops.forecasting.timeseries import forecast_series, select_model
 from salesops.pipeline.stages import DEFAULT_STAGES
 
 STAGES = pd.DataFrame(
@@ -177,10 +177,15 @@ def test_periods_are_calendar_months_and_quarters() -> None:
     assert len(periods_between(date(2023, 1, 1), date(2024, 12, 1), "month")) == 24
 
 
-def test_short_seasonal_histories_forecast_the_same_position_of_past_seasons() -> None:
-    mean, sd = forecast_series(np.array([10.0, 20.0, 30.0, 12.0, 22.0, 32.0]), 2, season=3)
-    assert mean.tolist() == pytest.approx([11.0, 21.0])
+def test_the_time_series_model_is_chosen_by_how_well_it_forecast_the_recent_past() -> None:
+    seasonal = np.array([10.0, 20.0, 30.0, 12.0, 22.0, 32.0, 11.0, 21.0, 31.0])
+    assert select_model(seasonal, season=3)[0] in {"seasonal_mean", "seasonal_naive"}
+    mean, sd = forecast_series(seasonal, 2, season=3)
+    assert mean.tolist() == pytest.approx([11.0, 21.0], abs=1.0)
     assert (sd > 0).all()
+    trend = np.arange(1.0, 10.0) * 10
+    assert select_model(trend, season=3)[0] == "drift"
+    assert forecast_series(trend, 1, season=3)[0].tolist() == pytest.approx([100.0])
     flat, _ = forecast_series(np.array([5.0, 5.0]), 1, season=3)
     assert flat.tolist() == [5.0]
     empty, spread = forecast_series(np.zeros(0), 1, season=3)

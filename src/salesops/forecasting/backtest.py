@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from salesops.forecasting import evaluate
-from salesops.forecasting.engine import Context, MethodForecast, Options
+from salesops.forecasting.engine import MethodForecast, Options
 from salesops.forecasting.features import FeatureBuilder
 from salesops.forecasting.periods import Period, periods_between
 from salesops.forecasting.snapshot import Prepared, snapshot, to_ns
@@ -152,7 +152,7 @@ def backtest(
     actuals = Actuals(prep)
     scores = {m: MethodScore(method=m, version="") for m in methods}
     for period in periods_between(start, end, options.grain):
-        context = Context(builder, period.start_at, options)
+        context = builder.context(to_ns(period.start_at), options)
         for method in methods:
             forecast = context.forecast(method)
             scores[method].version = forecast.version

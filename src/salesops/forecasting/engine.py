@@ -28,7 +28,7 @@ from salesops.forecasting.features import (
     training_set,
     with_horizon,
 )
-from salesops.forecasting.periods import Grain, Period, following, period_of
+from salesops.forecasting.periods import Grain, Period, following, period_of, shift
 from salesops.forecasting.snapshot import Prepared, snapshot, to_ns
 from salesops.forecasting.timeseries import forecast_series
 
@@ -42,6 +42,8 @@ VERSIONS = {
 }
 AGE_BUCKETS = np.array([0, 15, 30, 60, 90, 180, 365], dtype="float64")
 SHRINK = 10.0  # pseudo-observations pulling a sparse conversion cell towards its parent
+ENSEMBLE_MEMBERS = ("historical", "ml", "run_rate")
+ENSEMBLE_LOOKBACK = 3  # past period starts that weigh the ensemble's members
 DEFAULT_SHOCK = 0.15  # shared-shock spread assumed until enough history exists to measure it
 
 
@@ -122,6 +124,7 @@ class Context:
         self.rng_seed = options.seed
         self._probs: dict[str, np.ndarray] = {}
         self._shocks: dict[str, float] = {}
+        self._forecasts: dict[str, MethodForecast] = {}
 
     # --- what is known at T --------------------------------------------------------------
     @cached_property
@@ -405,15 +408,51 @@ class Context:
         total = np.maximum(rng.normal(mean, sd, size=(self.options.sims, len(mean))), 0.0)
         return simulate.Distribution(pipeline=np.zeros_like(total), run_rate=total, total=total)
 
+    @cached_property
+    def ensemble_weights(self) -> dict[str, float]:
+        """Each member's weight: inverse mean squared error of its forecasts at the last few
+        period starts, scored against the bookings known now (equal weights until then)."""
+        errors: dict[str, list[float]] = {m: [] for m in ENSEMBLE_MEMBERS}
+        first = first_close_period(self.state, self.options.grain)
+        won = self.state[self.state["won"]]
+        closed = won["closed_at"].to_numpy(dtype="M8[ns]")
+        for back in range(1, ENSEMBLE_LOOKBACK + 1):
+            start = shift(self.periods[0].start, -back, self.options.grain)
+            if first is None or start < first.start:
+                break
+            lo, hi = (
+                to_ns(period_of(start, self.options.grain).start_at),
+                to_ns(period_of(start, self.options.grain).end_at),
+            )
+            actual = float(won["amount"].to_numpy()[(closed >= lo) & (closed < hi)].sum())
+            past = self.builder.context(lo, self.options)
+            for m in ENSEMBLE_MEMBERS:
+                errors[m].append(float(past.forecast(m).expected[0]) - actual)
+        if any(len(e) < 2 for e in errors.values()):
+            return dict.fromkeys(ENSEMBLE_MEMBERS, 1.0)
+        inverse = {m: 1.0 / max(float(np.mean(np.square(e))), 1e-9) for m, e in errors.items()}
+        total = sum(inverse.values())
+        return {m: v / total for m, v in inverse.items()}
+
     def forecast(self, method: str) -> MethodForecast:
-        """The forecast of `method` as of T."""
+        """The forecast of `method` as of T (computed once per context)."""
+        if method not in self._forecasts:
+            self._forecasts[method] = self._forecast(method)
+        return self._forecasts[method]
+
+    def _forecast(self, method: str) -> MethodForecast:
         probs: np.ndarray | None
         if method == "run_rate":
             dist, probs = self._top_down(), None
         elif method == "ensemble":
-            members = [self.forecast(m).distribution for m in ("historical", "ml", "run_rate")]
-            dist = simulate.average(members)
-            probs = (self.probabilities("historical") + self.probabilities("ml")) / 2
+            weights = self.ensemble_weights
+            members = [self.forecast(m).distribution for m in ENSEMBLE_MEMBERS]
+            dist = simulate.average(members, [weights[m] for m in ENSEMBLE_MEMBERS])
+            deal_weight = weights["historical"] + weights["ml"]
+            probs = (
+                weights["historical"] * self.probabilities("historical")
+                + weights["ml"] * self.probabilities("ml")
+            ) / deal_weight
         else:
             probs = self.probabilities(method)
             dist = self._from_probabilities(method, probs)

@@ -8,6 +8,7 @@ label comes from the pipeline as of T, so nothing after T can leak into a foreca
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -73,6 +74,7 @@ class FeatureBuilder:
     prep: Prepared
     grain: Grain
     _cache: dict[np.datetime64, pd.DataFrame] = field(default_factory=dict)
+    _contexts: dict[tuple[np.datetime64, Any], Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         opps = self.prep.history.opportunities
@@ -117,6 +119,18 @@ class FeatureBuilder:
             }
         )
         return out
+
+    def context(self, at: np.datetime64, options: Any) -> Any:
+        """The forecasting context as of `at` (the last few are kept: backtests and the
+        ensemble ask for the same past dates again)."""
+        from salesops.forecasting.engine import Context
+
+        key = (at, options)
+        if key not in self._contexts:
+            self._contexts[key] = Context(self, pd.Timestamp(at).tz_localize("UTC"), options)
+            while len(self._contexts) > 5:
+                self._contexts.pop(next(iter(self._contexts)))
+        return self._contexts[key]
 
     def at(self, at: np.datetime64) -> pd.DataFrame:
         """Open-deal features at `at` (cached: the same date is asked for by many as-ofs)."""

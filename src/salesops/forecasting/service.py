@@ -30,7 +30,7 @@ from salesops.forecasting.explain import top_reasons
 from salesops.forecasting.features import FeatureBuilder, with_horizon
 from salesops.forecasting.frames import fingerprint, load_history
 from salesops.forecasting.periods import periods_between
-from salesops.forecasting.snapshot import Prepared, prepare
+from salesops.forecasting.snapshot import Prepared, prepare, to_ns
 from salesops.models import DealPrediction, ForecastLine, ForecastRun, Team, User
 
 DEAL_LEVEL = ("stage_weighted", "historical", "ml", "ensemble")
@@ -228,7 +228,7 @@ def run_backtest(
     actuals = backtesting.Actuals(prep)
     scores = [backtesting.MethodScore(method=m, version="") for m in chosen]
     for period in periods_between(start, end, options.grain):
-        context = Context(builder, period.start_at, options)
+        context = builder.context(to_ns(period.start_at), options)
         for score in scores:
             forecast = context.forecast(score.method)
             score.version = forecast.version

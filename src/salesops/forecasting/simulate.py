@@ -70,11 +70,14 @@ def combine(
     return Distribution(pipeline=piped, run_rate=rr, total=piped + rr)
 
 
-def average(distributions: list[Distribution]) -> Distribution:
+def average(distributions: list[Distribution], weights: list[float] | None = None) -> Distribution:
     """Combine forecasts by averaging their quantiles (sorted simulations, element-wise)."""
+    w = np.asarray(weights if weights is not None else [1.0] * len(distributions), dtype=float)
+    w = w / w.sum()
 
     def mean_sorted(parts: list[np.ndarray]) -> np.ndarray:
-        return np.asarray(np.mean([np.sort(p, axis=0) for p in parts], axis=0))
+        stacked = np.stack([np.sort(p, axis=0) for p in parts])
+        return np.asarray(np.tensordot(w, stacked, axes=1))
 
     return Distribution(
         pipeline=mean_sorted([d.pipeline for d in distributions]),
