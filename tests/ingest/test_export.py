@@ -105,3 +105,29 @@ def test_a_tampered_export_is_refused_before_anything_is_written(
         handle.write("999,extra\n")
     with pytest.raises(ValidationFailed, match="checksum mismatch"):
         run_import(session, "salesops", [tmp_path])
+
+
+def test_a_small_demo_company_survives_the_round_trip(
+    engine: Engine, empty_engine: Engine, tmp_path: Path
+) -> None:
+    from salesops.demo.generator import DemoSpec
+    from salesops.demo.loader import load_into_database
+
+    if engine.dialect.name == "postgresql":
+        source = migrated_engine(fresh_postgres_url("demo_source"))
+    else:
+        source = migrated_engine(fresh_sqlite_url(tmp_path, "demo_source"))
+    try:
+        result = load_into_database(source, DemoSpec(opportunities=150, seed=11))
+        with session_scope(source) as session:
+            manifest = export_database(session, tmp_path / "demo-export")
+            before = snapshot(session)
+        rows = {t["table"]: t["rows"] for t in manifest["tables"]}
+        assert rows["opportunities"] == 150
+        assert rows["opportunity_events"] == result.events
+        with session_scope(empty_engine) as target:
+            run_import(target, "salesops", [tmp_path / "demo-export"])
+        with session_scope(empty_engine) as target:
+            assert snapshot(target) == before
+    finally:
+        source.dispose()

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from salesops.ingest import run_import
-from salesops.models import Account, Opportunity, OpportunityEvent, Rep, User
+from salesops.models import Account, Contact, Lead, Opportunity, OpportunityEvent, Rep, User
 from salesops.pipeline.history import pipeline_as_of
 from tests.ingest.conftest import write
 
@@ -127,3 +127,60 @@ def test_hubspot_date_entered_columns_become_stage_events(session: Session, tmp_
     march = {s.id: s for s in pipeline_as_of(session, datetime(2025, 3, 1, tzinfo=UTC))}
     assert march[big.id].stage == "Negotiation"
     assert march[big.id].is_open
+
+
+def test_salesforce_leads_keep_status_owner_and_conversion(
+    session: Session, tmp_path: Path
+) -> None:
+    files = salesforce_export(tmp_path)
+    files.append(
+        write(
+            tmp_path / "Lead.csv",
+            """\
+            Id,FirstName,LastName,Email,Company,LeadSource,Status,OwnerId,CreatedDate,ConvertedDate,ConvertedAccountId,ConvertedOpportunityId
+            00QA,Cleo,Chen,c@x.io,X,Web,Closed - Converted,005A,2024-12-01,2025-01-10,001A,006A
+            00QB,Dan,Diaz,dan@y.io,Y,Event,Working - Contacted,005Z,2025-02-01T10:00Z,,,
+            """,
+        )
+    )
+    summary = run_import(session, "salesforce", files, as_of=AS_OF)
+    assert summary.tables["leads"].inserted == 2
+    assert summary.rejected == 0
+    leads = {lead.external_id: lead for lead in session.scalars(select(Lead))}
+    cleo, dan = leads["00QA"], leads["00QB"]
+    assert cleo.status == "converted"
+    assert cleo.converted_at == datetime(2025, 1, 10, tzinfo=UTC)
+    converted = session.get(Opportunity, cleo.converted_opportunity_id)
+    assert converted is not None
+    assert converted.external_id == "006A"
+    assert dan.status == "working"
+    assert dan.owner_id is None  # owner 005Z is not among the exported users
+
+
+def test_hubspot_companies_contacts_and_a_spreadsheet_export(
+    session: Session, tmp_path: Path
+) -> None:
+    from openpyxl import Workbook
+
+    companies = write(
+        tmp_path / "hubspot-companies.csv",
+        """\
+        Record ID,Company name,Industry,Number of Employees,Annual Revenue,Country/Region
+        9001,Globex,COMPUTER_SOFTWARE,250,12000000,United States
+        """,
+    )
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Record ID", "First Name", "Last Name", "Email", "Associated Company IDs"])
+    sheet.append([501, "Hank", "Scorpio", "hank@globex.com", "9001"])
+    sheet.append([502, "Lone", "Contact", "lone@nowhere.com", None])
+    contacts = tmp_path / "hubspot-contacts.xlsx"
+    book.save(contacts)
+    summary = run_import(session, "hubspot", [companies, contacts], as_of=AS_OF)
+    assert summary.tables["accounts"].inserted == 1
+    assert summary.tables["contacts"].inserted == 2
+    hank = session.scalars(select(Contact).where(Contact.external_id == "501")).one()
+    globex = session.get(Account, hank.account_id)
+    assert globex is not None
+    assert globex.name == "Globex"
+    assert globex.employees == 250
