@@ -182,6 +182,7 @@ def query_command(
             compare=compare,
             params=_params(params),
             engine=engine if engine in ("duckdb", "postgres") else None,
+            explain=explain,
         )
     title = f"{result.metric.label} ({result.metric.unit}, {result.currency}, {result.engine})"
     _emit(result.to_records(), result.columns(), fmt, title)

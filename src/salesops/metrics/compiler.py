@@ -253,7 +253,7 @@ def _share(
         catalog.get(metric.of), catalog, tables, ctx, replace(query, by=inner_by)
     )
     measured = inner.value.notnull()
-    hit = (inner.value >= metric.threshold).cast("int64").sum(where=measured).fill_null(0)
+    hit = inner.value.count(where=measured & (inner.value >= metric.threshold))
     aggs = {"numerator": hit, "denominator": inner.value.count()}
     out = inner.group_by(query.keys).aggregate(**aggs) if query.keys else inner.aggregate(**aggs)
     return out.mutate(
@@ -387,12 +387,14 @@ def _forecast_accuracy(
         forecast=t[point].cast(MONEY),
         stored_actual=t.actual.cast(MONEY),
     )
+    # A filter closes the join chain, so the joins below start new ones (PostgreSQL needs it).
+    t = t.filter(t.id.notnull())
     for name in ("method", "run_kind", "horizon"):
         wanted = query.params.get(name)
         if wanted is not None:
             t = t.filter(t[name] == wanted)
     actual = _actual_bookings(t, tables, ctx, query)
-    t = t.left_join(actual, t.id == actual.a_id)
+    t = t.left_join(actual, [("id", "a_id")]).select(*t.columns, "booked")
     now = (query.as_of or ctx.now).date()
     a = t.stored_actual.fill_null(
         ibis.ifelse(t.period_end < now, t.booked.fill_null(0), ibis.null(MONEY))

@@ -169,7 +169,8 @@ def _parse_file(
         except ValidationError as exc:
             for error in exc.errors():
                 loc = ".".join(str(p) for p in error["loc"])
-                problems.append(Problem(f"{loc}: {error['msg']}", where))
+                got = "" if error["type"] == "missing" else f" (got {error.get('input')!r})"
+                problems.append(Problem(f"{loc}: {error['msg']}{got}", where))
     return result
 
 
@@ -236,7 +237,10 @@ def check_metric(
             problems += _check_expr(measure.expr, f"{where}.{label}", columns, metric.params)
             for text in measure.where:
                 problems += _check_expr(text, f"{where}.{label}.where", columns, metric.params)
-    allowed = set(allowed_dimensions(metric, catalog))
+    if metric.kind in ("formula", "share"):
+        allowed = set(allowed_dimensions(metric.model_copy(update={"dimensions": []}), catalog))
+    else:
+        allowed = set(FACT_DIMENSIONS.get(fact, ()))
     for dim in metric.dimensions:
         if dim not in allowed:
             problems.append(

@@ -102,17 +102,19 @@ def add_dimensions(
         elif dim == "manager":
             r = reps.select(m_rep=reps.id.cast("int64"), m_mgr=reps.manager_id.cast("int64"))
             m = reps.select(m_id=reps.id.cast("int64"), m_name=reps.name)
-            t = t.left_join(r, t.owner_id == r.m_rep).left_join(
-                m, lambda left, right: left.m_mgr == right.m_id
-            )
-            t = t.mutate(**{col: _label(t.m_name)}).drop("m_rep", "m_mgr", "m_id", "m_name")
+            lookup = r.left_join(m, r.m_mgr == m.m_id).select("m_rep", "m_name")
+            t = t.left_join(lookup, t.owner_id == lookup.m_rep)
+            t = t.mutate(**{col: _label(t.m_name)}).drop("m_rep", "m_name")
         elif dim == "region":
-            r = reps.select(g_id=reps.id.cast("int64"), g_region=reps.region)
-            t = t.left_join(r, t.owner_id == r.g_id)
-            region = t.g_region
-            if "acc_region" in t.columns:
-                region = region.fill_null(t.acc_region)
-            t = t.mutate(**{col: _label(region)}).drop("g_id", "g_region")
+            if "owner_id" in t.columns:
+                r = reps.select(g_id=reps.id.cast("int64"), g_region=reps.region)
+                t = t.left_join(r, t.owner_id == r.g_id)
+                region = t.g_region
+                if "acc_region" in t.columns:
+                    region = region.fill_null(t.acc_region)
+                t = t.mutate(**{col: _label(region)}).drop("g_id", "g_region")
+            else:
+                t = t.mutate(**{col: _label(t.acc_region)})
         elif dim in ("segment", "industry"):
             source = f"acc_{dim}"
             value = t[source] if source in t.columns else ibis.null(dt.string)
@@ -146,12 +148,16 @@ def _territory(t: Table, tables: Tables) -> Table:
 
 def _team(t: Table, tables: Tables, ctx: Context, on_date: str | None) -> Table:
     col = label_column("team")
-    if "team_id" in t.columns:  # facts that name their team directly (forecast lines)
-        closure = team_closure(ctx)
-        t = t.left_join(closure, t.team_id == closure.cl_team_id)
-        return t.mutate(**{col: t.cl_team_name.fill_null("(company)")}).drop(
-            "cl_team_id", "cl_team_name"
+    if "team_id" in t.columns:  # forecast lines name their scope: a team (with sub-teams)
+        names = {team_id: name for team_id, _, name in ctx.team_parents}
+        label = (
+            ibis.cases(
+                *[(t.team_id == k, ibis.literal(v)) for k, v in names.items()], else_="(company)"
+            )
+            if names
+            else ibis.literal("(company)")
         )
+        return t.mutate(**{col: label})
     tm = tables["team_memberships"]
     tm = tm.select(
         tm_rep=tm.rep_id.cast("int64"),

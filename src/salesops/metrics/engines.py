@@ -235,56 +235,59 @@ def postgres_from_session(
     return from_backend(backend, engine="postgres", reporting_currency=reporting_currency, now=now)
 
 
-def _rows(backend: Any, expr: Any) -> list[dict[str, Any]]:
-    result: list[dict[str, Any]] = backend.to_pyarrow(expr).to_pylist()
-    return result
+def _fetch(backend: Any, sql: str) -> list[tuple[Any, ...]]:
+    """Run a small portable SQL query through any Ibis backend (no expression compile cost)."""
+    result = backend.raw_sql(sql)
+    if hasattr(result, "collect"):  # PySpark DataFrame
+        return [tuple(row) for row in result.collect()]
+    rows = [tuple(row) for row in result.fetchall()]
+    if hasattr(result, "close") and result is not getattr(backend, "con", None):
+        result.close()
+    return rows
+
+
+_CONTEXT_SQL = {
+    "stages": "SELECT id, name, sort_order, category, default_probability FROM pipeline_stages",
+    "teams": "SELECT id, parent_id, name FROM teams",
+    "currencies": (
+        "SELECT DISTINCT currency FROM opportunities UNION SELECT DISTINCT currency FROM quotas"
+        " UNION SELECT DISTINCT currency FROM contracts"
+    ),
+    "rated": "SELECT DISTINCT currency FROM fx_rates",
+    "quota_range": "SELECT MIN(period_start), MAX(period_end) FROM quotas",
+}
 
 
 def _finish(
     engine: str, backend: Any, tables: dict[str, Table], currency: str, now: datetime | None
 ) -> Source:
-    st = tables["pipeline_stages"]
-    stage_rows = _rows(
-        backend, st.select("id", "name", "sort_order", "category", "default_probability")
-    )
+    found = {key: _fetch(backend, sql) for key, sql in _CONTEXT_SQL.items()}
     stages = tuple(
-        StageInfo(
-            int(r["id"]), r["name"], int(r["sort_order"]), r["category"],
-            Decimal(str(r["default_probability"] or 0)),
-        )
-        for r in sorted(stage_rows, key=lambda r: (r["sort_order"], r["id"]))
-    )  # fmt: skip
-    teams = tables["teams"]
-    team_rows = _rows(backend, teams.select("id", "parent_id", "name"))
-    currencies: set[str] = set()
-    for name in ("opportunities", "quotas", "contracts"):
-        t = tables[name]
-        currencies |= {r["currency"] for r in _rows(backend, t.select("currency").distinct())}
-    fx = tables["fx_rates"]
-    with_rates = {r["currency"] for r in _rows(backend, fx.select("currency").distinct())}
-    q = tables["quotas"]
-    bounds = _rows(backend, q.aggregate(lo=q.period_start.min(), hi=q.period_end.max()))[0]
-    quota_range = None
-    if bounds["lo"] is not None:
-        quota_range = (_as_date(bounds["lo"]), _as_date(bounds["hi"]))
+        StageInfo(int(r[0]), str(r[1]), int(r[2]), str(r[3]), Decimal(str(r[4] or 0)))
+        for r in sorted(found["stages"], key=lambda r: (r[2], r[0]))
+    )
+    lo, hi = found["quota_range"][0] if found["quota_range"] else (None, None)
+    quota_range = (_as_date(lo), _as_date(hi)) if lo is not None and hi is not None else None
     moment = (now or utc_now()).astimezone(UTC).replace(tzinfo=None)
     ctx = Context(
         reporting_currency=currency,
         stages=stages,
         now=moment,
-        currencies=frozenset(c for c in currencies if c),
+        currencies=frozenset(str(r[0]) for r in found["currencies"] if r[0]),
         team_parents=tuple(
-            (int(r["id"]), None if r["parent_id"] is None else int(r["parent_id"]), r["name"])
-            for r in team_rows
+            (int(r[0]), None if r[1] is None else int(r[1]), str(r[2])) for r in found["teams"]
         ),
         available=frozenset(tables),
         quota_range=quota_range,
     )
-    missing_fx = frozenset(c for c in ctx.currencies if c != currency and c not in with_rates)
+    rated = {str(r[0]) for r in found["rated"]}
+    missing_fx = frozenset(c for c in ctx.currencies if c != currency and c not in rated)
     return Source(engine, backend, tables, ctx, missing_fx=missing_fx)
 
 
 def _as_date(value: Any) -> date:
+    if isinstance(value, str):
+        return date.fromisoformat(value[:10])
     return value.date() if isinstance(value, datetime) else value
 
 

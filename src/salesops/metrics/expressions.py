@@ -103,16 +103,22 @@ def _literal(node: ast.expr, params: Mapping[str, Any]) -> Any:
     return None
 
 
-def _common_decimal(a: Any, b: Any) -> tuple[Any, Any]:
-    """Bring two decimals of different precision to one type (Ibis will not mix them).
+def _common_decimal(a: Any, b: Any, op: ast.operator) -> tuple[Any, Any]:
+    """Make two decimals safe to combine (Ibis will not mix precisions; widths can overflow).
 
-    Both fit decimal(18, s) when neither is wider: the product stays an exact decimal.
-    Wider products (an amount squared) fall back to floating point.
+    An amount times a ratio (precision <= 7) stays an exact decimal(18, s); any other product
+    or quotient of two decimals (an amount squared) is computed in floating point.
     """
     ta, tb = getattr(a, "type", lambda: None)(), getattr(b, "type", lambda: None)()
-    if ta is None or tb is None or not (ta.is_decimal() and tb.is_decimal()) or ta == tb:
+    if ta is None or tb is None or not (ta.is_decimal() and tb.is_decimal()):
         return a, b
-    if (ta.precision or 38) <= 18 and (tb.precision or 38) <= 18:
+    pa_, pb_ = ta.precision or 38, tb.precision or 38
+    if isinstance(op, ast.Add | ast.Sub):
+        if ta == tb:
+            return a, b
+        common = dt.Decimal(max(pa_, pb_, 18), max(ta.scale or 0, tb.scale or 0))
+        return a.cast(common), b.cast(common)
+    if isinstance(op, ast.Mult) and min(pa_, pb_) <= 7 and max(pa_, pb_) <= 18:
         common = dt.Decimal(18, max(ta.scale or 0, tb.scale or 0))
         return a.cast(common), b.cast(common)
     return a.cast(dt.float64), b.cast(dt.float64)
@@ -145,7 +151,7 @@ def _compile(node: ast.expr, column: Callable[[str], Value], params: Mapping[str
         case ast.UnaryOp(op=ast.USub(), operand=operand):
             return -sub(operand)
         case ast.BinOp(left=left, op=op, right=right):
-            a, b = _common_decimal(sub(left), sub(right))
+            a, b = _common_decimal(sub(left), sub(right), op)
             if isinstance(op, ast.Add):
                 return a + b
             if isinstance(op, ast.Sub):

@@ -242,7 +242,7 @@ def _rewind(base: Table, tables: Tables, ctx: Context, as_of: datetime) -> Table
     rewound = first.group_by(rw_id=first.opportunity_id).aggregate(
         old_stage=old.max(where=f == "stage"),
         old_amount=old.max(where=f == "amount"),
-        has_close=(f == "close_date").cast("int64").max(),
+        has_close=f.count(where=f == "close_date"),
         old_close=old.max(where=f == "close_date"),
         old_forecast=old.max(where=f == "forecast_category"),
         old_owner=old.max(where=f == "owner"),
@@ -263,7 +263,9 @@ def _rewind(base: Table, tables: Tables, ctx: Context, as_of: datetime) -> Table
     return t.mutate(
         stage=stage,
         amount=t.old_amount.cast(MONEY).fill_null(t.amount),
-        close_date=ibis.ifelse(t.has_close == 1, t.old_close.cast("date"), t.close_date),
+        close_date=ibis.ifelse(
+            t.has_close.fill_null(0) > 0, t.old_close.cast("date"), t.close_date
+        ),
         forecast_category=t.old_forecast.fill_null(t.forecast_category),
         owner_id=t.old_owner.cast("int64").fill_null(t.owner_id),
         closed_at=closed_at,
@@ -430,7 +432,8 @@ def leads(tables: Tables, ctx: Context, *, as_of: datetime | None = None) -> Tab
         converted_opportunity_id=lead.converted_opportunity_id.cast("int64"),
     )
     if as_of is not None:
-        t = t.filter(t.created_at <= as_of).mutate(
+        t = t.filter(t.created_at <= as_of)
+        t = t.mutate(
             converted_at=ibis.ifelse(
                 t.converted_at <= as_of, t.converted_at, ibis.null(dt.Timestamp())
             )

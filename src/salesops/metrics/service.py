@@ -72,7 +72,10 @@ def open_engine(
 ) -> Source:
     """Resolve `source` (and an optional engine spec) to an opened Source."""
     if isinstance(source, Source):
-        return source
+        if now is None:
+            return source
+        moment = now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo else now
+        return replace(source, ctx=replace(source.ctx, now=moment))
     currency = get_settings().reporting_currency
     if isinstance(source, str):
         return open_source(source, reporting_currency=currency, now=now)
@@ -141,7 +144,7 @@ def _as_date(value: Any) -> date | None:
 
 
 def _run(
-    src: Source, metric: MetricDefinition, cat: Catalog, query: Query
+    src: Source, metric: MetricDefinition, cat: Catalog, query: Query, *, explain: bool = False
 ) -> tuple[list[MetricRow], str]:
     expr = compiler.compile_metric(metric, cat, src.tables, src.ctx, query)
     order = [*query.by, *(["period"] if query.grain else [])]
@@ -158,10 +161,12 @@ def _run(
                 denominator=_part(raw.get("denominator")),
             )
         )
-    try:
-        sql = str(ibis.to_sql(expr, dialect=_dialect(src)))
-    except Exception:  # showing SQL is a courtesy; some backends cannot render it offline
-        sql = ""
+    sql = ""
+    if explain:
+        try:
+            sql = str(ibis.to_sql(expr, dialect=_dialect(src)))
+        except Exception:  # showing SQL is a courtesy; some backends cannot render it offline
+            sql = ""
     return rows, sql
 
 
@@ -170,9 +175,24 @@ def _dialect(src: Source) -> str:
     return str(name)
 
 
+def _empty_value(metric: MetricDefinition) -> Any:
+    """What a count or sum is when no row falls in the period (None for everything else)."""
+    if metric.kind != "aggregate" or metric.measure is None:
+        return None
+    if metric.measure.agg not in ("count", "count_distinct", "sum", "sum_float"):
+        return None
+    return _convert(metric, 0)
+
+
 def _compare(
-    rows: list[MetricRow], previous: list[MetricRow], query: Query, compare: str
+    rows: list[MetricRow],
+    previous: list[MetricRow],
+    query: Query,
+    compare: str,
+    zero: Any = None,
 ) -> list[MetricRow]:
+    """Attach the comparison period's value; `zero` stands in for a missing row of a sum."""
+
     def key(row: MetricRow, shifted: bool) -> tuple[Any, ...]:
         period = row.period
         if shifted and period is not None:
@@ -182,10 +202,10 @@ def _compare(
     before = {key(r, False): r.value for r in previous}
     result = []
     for row in rows:
-        prev = before.get(key(row, True))
+        prev = before.get(key(row, True), zero)
         delta = pct = None
         if prev is not None and row.value is not None:
-            delta = row.value - prev  # type: ignore[operator]
+            delta = row.value - prev
             pct = float(delta) / abs(float(prev)) if prev else None
         result.append(replace(row, previous=prev, delta=delta, pct_change=pct))
     return result
@@ -205,8 +225,12 @@ def compute(
     params: Mapping[str, Any] | None = None,
     engine: str | None = None,
     now: datetime | None = None,
+    explain: bool = False,
 ) -> MetricResult:
-    """Compute metric `name`: `start`..`end` are inclusive dates; `as_of` rewinds the pipeline."""
+    """Compute metric `name`: `start`..`end` are inclusive dates; `as_of` rewinds the pipeline.
+
+    With `explain`, the result's `sql` holds the SQL that ran (rendering it costs time).
+    """
     cat = catalog()
     metric = cat.get(name)
     query = Query(
@@ -226,11 +250,11 @@ def compute(
         )
     if metric.kind == "retention" and not query.window.bounded:
         raise ValidationFailed(f"{name} needs a window: give --from and --to")
-    rows, sql = _run(src, metric, cat, query)
+    rows, sql = _run(src, metric, cat, query, explain=explain)
     if compare is not None:
         window = periods.comparison_window(query.window, compare, query.grain)
         previous, _ = _run(src, metric, cat, replace(query, window=window))
-        rows = _compare(rows, previous, query, compare)
+        rows = _compare(rows, previous, query, compare, _empty_value(metric))
     return MetricResult(
         metric=metric,
         rows=tuple(rows),

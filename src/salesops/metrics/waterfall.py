@@ -22,7 +22,6 @@ from decimal import Decimal
 from typing import Any
 
 import ibis
-import ibis.expr.datatypes as dt
 from ibis.expr.types import Value
 
 from salesops.errors import ValidationFailed
@@ -70,7 +69,8 @@ def pipeline_waterfall(
     j = after.left_join(before, after.id == before.b_id)
 
     def scoped(day: Value) -> Value:
-        cond = day.notnull()
+        # Without a scope every open deal counts, even one with no expected close date.
+        cond = day.notnull() if close_from or close_to else ibis.literal(True)
         if close_from is not None:
             cond = cond & (day >= close_from)
         if close_to is not None:
@@ -132,7 +132,7 @@ def pipeline_waterfall(
         "f_end",
     )
     for step, flag in zip(STEPS, flags, strict=True):
-        aggs[f"n_{step}"] = j[flag].cast(dt.int64).sum().fill_null(0)
+        aggs[f"n_{step}"] = j.amount_rc.count(where=j[flag])
     keys = [label_column(d) for d in by]
     expr = j.group_by(keys).aggregate(**aggs) if keys else j.aggregate(**aggs)
     if keys:
