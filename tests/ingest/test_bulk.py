@@ -48,3 +48,31 @@ def test_existing_keys_finds_only_keys_of_the_same_source(session: Session) -> N
     session.flush()
     found = existing_keys(session.connection(), Product.__table__, "crm", ["1", "2", "3"])  # type: ignore[arg-type]
     assert found == {"1"}
+
+
+def test_bulk_dates_and_money_are_stored_like_the_orm_stores_them(session: Session) -> None:
+    from datetime import date
+
+    from salesops.models import Quota
+    from tests.factories import make_rep
+
+    rep = make_rep(session)
+    values = {
+        "rep_id": rep.id,
+        "period_start": date(2025, 1, 1),
+        "period_end": date(2025, 3, 31),
+        "amount": Decimal("1234567.89"),
+    }
+    session.add(Quota(external_id="orm", **values))
+    session.flush()
+    BulkInserter(session.connection(), Quota.__table__).insert([{**values, "external_id": "bulk"}])  # type: ignore[arg-type]
+    raw = {
+        row[0]: row[1:]
+        for row in session.connection().execute(
+            text("SELECT external_id, period_start, period_end, amount, ramp_factor FROM quotas")
+        )
+    }
+    assert raw["bulk"] == raw["orm"]
+    quotas = {q.external_id: q for q in session.scalars(select(Quota))}
+    assert quotas["bulk"].amount == Decimal("1234567.89")
+    assert quotas["bulk"].period_end == date(2025, 3, 31)

@@ -9,12 +9,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Column, Connection, Dialect, Integer, Table, bindparam, insert
+from sqlalchemy import (
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Dialect,
+    Integer,
+    Table,
+    bindparam,
+    insert,
+)
 
-from salesops.db.types import UTCDateTime
+from salesops.db.types import CENT, Money, UTCDateTime
 
 # Page cache for one bulk import on SQLite: big enough that index pages stay in memory.
 SQLITE_BULK_CACHE_KIB = 256 * 1024
@@ -34,19 +45,38 @@ def _default_of(column: Column[Any]) -> Callable[[], Any] | None:
 
 
 def _processor(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
-    """The column's bind processor; for UTC timestamps on SQLite a much faster equivalent."""
+    """The column's bind processor; on SQLite, faster equivalents for the common types.
+
+    SQLAlchemy stores SQLite dates as 'YYYY-MM-DD', timestamps as naive UTC text
+    'YYYY-MM-DD HH:MM:SS.ffffff' and money as a float of the cent-rounded Decimal; the fast
+    versions produce the same values (tests/ingest/test_bulk.py checks they read back alike).
+    """
     process = column.type.dialect_impl(dialect).bind_processor(dialect)
-    if dialect.name != "sqlite" or not isinstance(column.type, UTCDateTime) or process is None:
+    if dialect.name != "sqlite" or process is None:
         return process
     original = process
+    kind = column.type
+    if isinstance(kind, UTCDateTime):
 
-    def utc_text(value: Any) -> Any:
-        # SQLAlchemy stores SQLite timestamps as 'YYYY-MM-DD HH:MM:SS.ffffff' (naive UTC).
-        if isinstance(value, datetime) and value.utcoffset() == ZERO:
-            return value.isoformat(" ", "microseconds")[:26]
-        return original(value)
+        def utc_text(value: Any) -> Any:
+            if isinstance(value, datetime) and value.utcoffset() == ZERO:
+                return value.isoformat(" ", "microseconds")[:26]
+            return original(value)
 
-    return utc_text
+        return utc_text
+    if isinstance(kind, Date) and not isinstance(kind, DateTime):
+
+        def date_text(value: Any) -> Any:
+            return value.isoformat() if type(value) is date else original(value)
+
+        return date_text
+    if isinstance(kind, Money):
+
+        def money_float(value: Any) -> Any:
+            return float(value.quantize(CENT)) if type(value) is Decimal else original(value)
+
+        return money_float
+    return process
 
 
 class BulkInserter:
