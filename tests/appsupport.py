@@ -21,6 +21,7 @@ from salesops.auth import service as auth
 from salesops.config import Settings
 from salesops.db import make_engine
 from salesops.pipeline import stages
+from salesops.web.cache import figures
 from tests.orgchart import Org, build_org
 
 _savepoint_engines: dict[str, Engine] = {}
@@ -76,6 +77,8 @@ def lend_session(session: Session, *, web: bool = True) -> FastAPI:
 
 @pytest.fixture
 def app(session: Session) -> FastAPI:
+    # Rolled-back tests reuse ids, so a data version can repeat: start each test cold.
+    figures.clear()
     return lend_session(session)
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from salesops import __version__
 from salesops.api import auth as auth_api
-from salesops.api import errors, org
+from salesops.api import errors, metrics, org
 from salesops.config import Settings, get_settings
 from salesops.crm import api as crm_api
 from salesops.db import make_engine, session_factory
@@ -31,6 +31,7 @@ def api_router() -> APIRouter:
     router.include_router(pipeline_api.stages_router)
     router.include_router(crm_api.router)
     router.include_router(org.router)
+    router.include_router(metrics.router)
     router.include_router(forecasting_api.router)
     return router
 

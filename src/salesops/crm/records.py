@@ -20,7 +20,7 @@ from sqlalchemy.sql.elements import ColumnClause
 
 from salesops.audit import service as audit
 from salesops.auth.scoping import Scope, not_visible
-from salesops.db.types import as_utc
+from salesops.db.types import Money, Ratio, UTCDateTime, as_utc
 from salesops.errors import Conflict, Problem, ValidationFailed
 from salesops.models import Base
 
@@ -69,13 +69,25 @@ def values_of(obj: Base) -> dict[str, Any]:
     return {col.key: getattr(obj, col.key) for col in obj.__mapper__.column_attrs}
 
 
+def _python_type(column_type: Any) -> type:
+    # Our portable column types wrap a float/naive impl; say what Python sees instead.
+    if isinstance(column_type, Money | Ratio):
+        return Decimal
+    if isinstance(column_type, UTCDateTime):
+        return datetime
+    try:
+        return column_type.python_type  # type: ignore[no-any-return]
+    except NotImplementedError:
+        return str
+
+
 def _coerce(resource: Resource[Any], name: str, raw: object) -> Any:
     """Turn a query-string value into the Python type of column `name`."""
     if not isinstance(raw, str):
         return raw
     if raw == "" or raw.lower() == "null":
         return None
-    python_type = resource.column(name).type.python_type
+    python_type = _python_type(resource.column(name).type)
     try:
         if python_type is bool:
             return raw.lower() in {"1", "true", "yes"}

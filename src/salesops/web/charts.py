@@ -77,15 +77,16 @@ def bookings_vs_quota(
             marker={"size": 6},
             hovertemplate="%{x}<br>Quota $%{y:,.0f}<extra></extra>",
         )
-    return go.Figure(
-        fig,
-        layout=_layout(
+    fig.update_layout(
+        _layout(
             showlegend=True,
-            legend={"orientation": "h", "y": 1.08, "x": 0},
+            legend={"orientation": "h", "y": 1.1, "x": 0},
             yaxis={"tickprefix": "$", "tickformat": "~s", "gridcolor": "#eef0f3"},
             bargap=0.3,
-        ),
+            margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        )
     )
+    return fig
 
 
 def horizontal_bars(
@@ -114,13 +115,15 @@ def horizontal_bars(
     return fig
 
 
-def funnel(stages: Sequence[FunnelStage], drill: Any) -> go.Figure:
-    """Deals entering each stage, with the share that went further."""
+def funnel(
+    stages: Sequence[FunnelStage], drill: Any, terminal: frozenset[str] = frozenset()
+) -> go.Figure:
+    """Deals entering each stage, with the share that went further (none for won stages)."""
     labels = [s.stage for s in stages]
     text = [
         f"{s.entered:,} · {s.conversion * 100:.0f}% advanced"
-        if s.conversion is not None
-        else f"{s.entered:,}"
+        if s.conversion is not None and s.stage not in terminal
+        else f"{s.entered:,} deals"
         for s in stages
     ]
     fig = go.Figure(
@@ -135,7 +138,7 @@ def funnel(stages: Sequence[FunnelStage], drill: Any) -> go.Figure:
             },
             customdata=[drill(s.stage) for s in stages],
             hovertemplate="%{y}: %{x:,} deals entered<extra></extra>",
-            connector={"line": {"color": "#e5e7eb"}},
+            connector={"fillcolor": "#eef2f7", "line": {"color": "#e5e7eb", "width": 1}},
         )
     )
     fig.update_layout(_layout())

@@ -1,79 +1,97 @@
 """Dashboard pages: overview, pipeline, funnel, leaderboard and pipeline health.
 
-Routes gather figures through `salesops.web.views` (which asks the metrics service, scoped to
-the caller) and hand them to templates; charts are Plotly specs from `salesops.web.charts`.
+Each page's figures are built by a `build_*` function that asks `salesops.web.views` (the
+metrics service, scoped to the caller) and Plotly specs from `salesops.web.charts`; the result
+is cached until the data changes (`salesops.web.cache`), so routes only render templates.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from salesops.api.deps import Principal
 from salesops.auth.scoped_metrics import open_scoped
+from salesops.auth.scoping import Scope
+from salesops.metrics import Source
 from salesops.models import Rep
 from salesops.web import charts, views
+from salesops.web.cache import data_version, figures
 from salesops.web.deps import SessionDep, WebUser, page_context
 from salesops.web.filters import Filters, read_filters, remember
 from salesops.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
+Builder = Callable[[Source, Filters, dict[str, str], date], dict[str, Any]]
 
 
-def _drill(f: Filters, **params: Any) -> str:
+def drill(f: Filters, **params: Any) -> str:
     return f"/deals?{f.query(**params)}"
 
 
+def cached_figures(
+    session: Session, scope: Scope, page: str, f: Filters, build: Builder
+) -> dict[str, Any]:
+    """The figures of `page` for this scope and these filters, computed once per data version."""
+    today = date.today()
+    key = (page, data_version(session), scope.role, scope.rep_ids, scope.team_ids, f, today)
+
+    def compute() -> dict[str, Any]:
+        src = open_scoped(session, scope)
+        return build(src, f, views.metric_filters(session, f), today)
+
+    return figures.get_or_compute(key, compute)
+
+
 def _render(
-    request: Request, session: Session, who: Principal, template: str, f: Filters, **data: Any
+    request: Request, session: Session, who: Principal, template: str, page: str, build: Builder
 ) -> Response:
+    f = read_filters(request)
+    data = cached_figures(session, who.scope, page, f, build)
     context = page_context(request, session, who, filters=f) | data
+    context["rep_ids"] = _rep_ids(session)
     response = templates.TemplateResponse(request, template, context)
     remember(response, f)
     return response
 
 
-def _setup(
-    request: Request, session: Session, who: Principal
-) -> tuple[Filters, Any, dict[str, str]]:
-    f = read_filters(request)
-    src = open_scoped(session, who.scope)
-    return f, src, views.metric_filters(session, f)
-
-
-def _stage_bars(src: Any, f: Filters, mf: dict[str, str]) -> tuple[str, str]:
-    by_stage = views.series(src, "pipeline_value", f, mf, by=["stage"])
-    from salesops.pipeline import stages as stage_service
-
+def _pipeline_bars(src: Source, f: Filters, mf: dict[str, str]) -> dict[str, str | None]:
     order = {name: i for i, name in enumerate(views.stage_order(src))}
-    by_stage.sort(key=lambda r: order.get(r.dimensions["stage"], 99))
+    by_stage = sorted(
+        views.series(src, "pipeline_value", f, mf, by=["stage"]),
+        key=lambda r: order.get(r.dimensions["stage"], 99),
+    )
     stage_fig = charts.horizontal_bars(
         [
             (
                 r.dimensions["stage"],
                 r.value,
-                _drill(f, metric="pipeline_value", stage=r.dimensions["stage"]),
+                drill(f, metric="pipeline_value", stage=r.dimensions["stage"]),
             )
             for r in by_stage
         ]
     )
-    by_cat = views.series(src, "pipeline_value", f, mf, by=["forecast_category"])
-    cat_order = ["commit", "best_case", "pipeline"]
-    by_cat.sort(
-        key=lambda r: cat_order.index(r.dimensions["forecast_category"])
-        if r.dimensions["forecast_category"] in cat_order
-        else 9
+    categories = ["commit", "best_case", "pipeline"]
+    by_cat = sorted(
+        views.series(src, "pipeline_value", f, mf, by=["forecast_category"]),
+        key=lambda r: (
+            categories.index(r.dimensions["forecast_category"])
+            if r.dimensions["forecast_category"] in categories
+            else 9
+        ),
     )
     cat_fig = charts.horizontal_bars(
         [
             (
                 r.dimensions["forecast_category"].replace("_", " ").title(),
                 r.value,
-                _drill(
+                drill(
                     f, metric="pipeline_value", forecast_category=r.dimensions["forecast_category"]
                 ),
             )
@@ -84,146 +102,135 @@ def _stage_bars(src: Any, f: Filters, mf: dict[str, str]) -> tuple[str, str]:
             for r in by_cat
         ],
     )
-    _ = stage_service
-    return charts.to_json(stage_fig), charts.to_json(cat_fig)
+    # An empty chart draws meaningless axes; the template says "nothing to show" instead.
+    return {
+        "stage_chart": charts.to_json(stage_fig) if by_stage else None,
+        "category_chart": charts.to_json(cat_fig) if by_cat else None,
+    }
 
 
-@router.get("/", response_class=HTMLResponse)
-def overview(request: Request, session: SessionDep, who: WebUser) -> Response:
-    f, src, mf = _setup(request, session, who)
+def build_overview(src: Source, f: Filters, mf: dict[str, str], today: date) -> dict[str, Any]:
     start, end = views.trend_window(f)
     bookings = views.series(src, "bookings", f, mf, grain="month", start=start, end=end)
     quota = views.series(src, "quota_amount", f, mf, grain="month", start=start, end=end)
     trend = charts.bookings_vs_quota(
-        bookings,
-        quota,
-        lambda month: _drill(f, metric="bookings", month=month.isoformat()),
+        bookings, quota, lambda month: drill(f, metric="bookings", month=month.isoformat())
     )
-    stage_json, cat_json = _stage_bars(src, f, mf)
-    today = date.today()
-    return _render(
-        request,
-        session,
-        who,
-        "overview.html",
-        f,
-        title="Overview",
-        kpis=views.kpis(src, f, mf),
-        trend_chart=charts.to_json(trend),
-        stage_chart=stage_json,
-        category_chart=cat_json,
-        leaders=views.leaderboard(src, f, mf)[:8],
-        health=views.health(src, f, mf, today),
-        rep_ids=_rep_ids(session),
-    )
+    return {
+        "title": "Overview",
+        "kpis": views.kpis(src, f, mf),
+        "trend_chart": charts.to_json(trend),
+        "leaders": views.leaderboard(src, f, mf)[:8],
+        "health": views.health(src, f, mf, today),
+        **_pipeline_bars(src, f, mf),
+    }
 
 
-@router.get("/pipeline", response_class=HTMLResponse)
-def pipeline(request: Request, session: SessionDep, who: WebUser) -> Response:
-    f, src, mf = _setup(request, session, who)
-    stage_json, cat_json = _stage_bars(src, f, mf)
-    moves = views.waterfall(src, f, mf, date.today())
-    waterfall_json = None
+def waterfall_drill(f: Filters, start: date, step: str) -> str:
+    """Where a waterfall bar leads: the deals of the metric closest to that flow."""
+    if step == "starting":
+        return drill(f, metric="pipeline_value", as_of=start.isoformat(), title="Pipeline at start")
+    if step == "won":
+        return drill(f, metric="bookings", title="Won in the period")
+    if step == "lost":
+        return drill(f, metric="lost_deals", title="Lost in the period")
+    if step == "new":
+        return drill(f, metric="opportunities_created", title="Created in the period")
+    return drill(f, metric="pipeline_value", title="Pipeline now")
+
+
+def build_pipeline(src: Source, f: Filters, mf: dict[str, str], today: date) -> dict[str, Any]:
+    moves = views.waterfall(src, f, mf, today)
+    chart = None
     if moves is not None:
-        waterfall_json = charts.to_json(
-            charts.waterfall(moves, lambda step: _waterfall_drill(f, moves, step))
+        start = moves.start.date()
+        chart = charts.to_json(
+            charts.waterfall(moves, lambda step: waterfall_drill(f, start, step))
         )
-    return _render(
-        request,
-        session,
-        who,
-        "pipeline.html",
-        f,
-        title="Pipeline",
-        kpis=views.kpis(
+    return {
+        "title": "Pipeline",
+        "kpis": views.kpis(
             src,
             f,
             mf,
             ("pipeline_value", "weighted_pipeline", "pipeline_coverage", "open_opportunities"),
         ),
-        stage_chart=stage_json,
-        category_chart=cat_json,
-        waterfall=moves,
-        waterfall_chart=waterfall_json,
-        waterfall_labels=charts.WATERFALL_LABELS,
-    )
+        "waterfall": moves,
+        "waterfall_chart": chart,
+        "waterfall_labels": charts.WATERFALL_LABELS,
+        **_pipeline_bars(src, f, mf),
+    }
 
 
-def _waterfall_drill(f: Filters, moves: Any, step: str) -> str:
-    start = moves.start.date().isoformat()
-    if step == "starting":
-        return _drill(f, metric="pipeline_value", as_of=start, title="Pipeline at the start")
-    if step == "won":
-        return _drill(f, metric="bookings", title="Won in the period")
-    if step == "lost":
-        return _drill(f, metric="lost_deals", title="Lost in the period")
-    if step == "new":
-        return _drill(f, metric="opportunities_created", title="Created in the period")
-    return _drill(f, metric="pipeline_value", title="Pipeline now")
-
-
-@router.get("/funnel", response_class=HTMLResponse)
-def funnel(request: Request, session: SessionDep, who: WebUser) -> Response:
-    f, src, mf = _setup(request, session, who)
+def build_funnel(src: Source, f: Filters, mf: dict[str, str], today: date) -> dict[str, Any]:
     stages = views.funnel(src, f, mf)
+    terminal = frozenset(s.name for s in src.ctx.stages if s.category != "open")
     fig = charts.funnel(
         stages,
-        lambda stage: _drill(f, metric="stage_conversion", stage=stage, title=f"Entered {stage}"),
+        lambda stage: (
+            drill(f, metric="won_deals", title="Won in the period")
+            if stage in terminal
+            else drill(f, metric="stage_conversion", stage=stage, title=f"Entered {stage}")
+        ),
+        terminal,
     )
-    return _render(
-        request,
-        session,
-        who,
-        "funnel.html",
-        f,
-        title="Funnel",
-        stages=stages,
-        funnel_chart=charts.to_json(fig),
-        kpis=views.kpis(
+    return {
+        "title": "Funnel",
+        "stages": stages,
+        "terminal": terminal,
+        "funnel_chart": charts.to_json(fig),
+        "kpis": views.kpis(
             src,
             f,
             mf,
             ("opportunities_created", "win_rate", "proposal_close_rate", "sales_cycle_length"),
         ),
-    )
+    }
+
+
+def build_leaderboard(src: Source, f: Filters, mf: dict[str, str], today: date) -> dict[str, Any]:
+    return {
+        "title": "Leaderboard",
+        "leaders": views.leaderboard(src, f, mf),
+        "kpis": views.kpis(
+            src, f, mf, ("bookings", "quota_attainment", "quota_attainment_rate", "win_rate")
+        ),
+    }
+
+
+def build_health(src: Source, f: Filters, mf: dict[str, str], today: date) -> dict[str, Any]:
+    stalled = views.series(src, "stalled_deals", f, mf, by=["owner"], start=None, end=None)
+    stalled.sort(key=lambda r: -(r.value or 0))
+    return {
+        "title": "Pipeline health",
+        "health": views.health(src, f, mf, today),
+        "stalled_by_owner": stalled[:15],
+    }
+
+
+@router.get("/", response_class=HTMLResponse)
+def overview(request: Request, session: SessionDep, who: WebUser) -> Response:
+    return _render(request, session, who, "overview.html", "overview", build_overview)
+
+
+@router.get("/pipeline", response_class=HTMLResponse)
+def pipeline(request: Request, session: SessionDep, who: WebUser) -> Response:
+    return _render(request, session, who, "pipeline.html", "pipeline", build_pipeline)
+
+
+@router.get("/funnel", response_class=HTMLResponse)
+def funnel(request: Request, session: SessionDep, who: WebUser) -> Response:
+    return _render(request, session, who, "funnel.html", "funnel", build_funnel)
 
 
 @router.get("/leaderboard", response_class=HTMLResponse)
 def leaderboard(request: Request, session: SessionDep, who: WebUser) -> Response:
-    f, src, mf = _setup(request, session, who)
-    return _render(
-        request,
-        session,
-        who,
-        "leaderboard.html",
-        f,
-        title="Leaderboard",
-        leaders=views.leaderboard(src, f, mf),
-        rep_ids=_rep_ids(session),
-        kpis=views.kpis(
-            src, f, mf, ("bookings", "quota_attainment", "quota_attainment_rate", "win_rate")
-        ),
-    )
+    return _render(request, session, who, "leaderboard.html", "leaderboard", build_leaderboard)
 
 
 @router.get("/health", response_class=HTMLResponse)
 def health(request: Request, session: SessionDep, who: WebUser) -> Response:
-    f, src, mf = _setup(request, session, who)
-    today = date.today()
-    data = views.health(src, f, mf, today)
-    stalled_by_owner = views.series(src, "stalled_deals", f, mf, by=["owner"], start=None, end=None)
-    stalled_by_owner.sort(key=lambda r: -(r.value or 0))
-    return _render(
-        request,
-        session,
-        who,
-        "health.html",
-        f,
-        title="Pipeline health",
-        health=data,
-        stalled_by_owner=stalled_by_owner[:15],
-        today=today,
-    )
+    return _render(request, session, who, "health.html", "health", build_health)
 
 
 def rep_kpis(session: Session, who: Principal, f: Filters, rep_id: int) -> list[views.Kpi]:
@@ -231,23 +238,22 @@ def rep_kpis(session: Session, who: Principal, f: Filters, rep_id: int) -> list[
     rep = session.get(Rep, rep_id)
     if rep is None:
         return []
-    src = open_scoped(session, who.scope)
-    return views.kpis(
-        src,
-        f.with_(rep=rep_id, team=None, territory=None, segment=None),
-        {"owner": rep.name},
-        (
+    only_rep = f.with_(rep=rep_id, team=None, territory=None, segment=None)
+
+    def build(src: Source, f: Filters, mf: dict[str, str], today: date) -> dict[str, Any]:
+        names = (
             "bookings",
             "quota_attainment",
             "win_rate",
             "pipeline_value",
             "average_deal_size",
             "sales_cycle_length",
-        ),
-    )
+        )
+        return {"kpis": views.kpis(src, f, {"owner": rep.name}, names)}
+
+    kpis: list[views.Kpi] = cached_figures(session, who.scope, "rep", only_rep, build)["kpis"]
+    return kpis
 
 
 def _rep_ids(session: Session) -> dict[str, int]:
-    from sqlalchemy import select
-
     return {name: rid for rid, name in session.execute(select(Rep.id, Rep.name))}

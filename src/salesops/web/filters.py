@@ -78,6 +78,13 @@ class Filters:
         return period_bounds(self.period)[1]
 
     @property
+    def kind(self) -> str:
+        """quarter, month or year."""
+        if "-Q" in self.period:
+            return "quarter"
+        return "month" if "-" in self.period else "year"
+
+    @property
     def label(self) -> str:
         return dict(period_choices()).get(self.period, self.period)
 

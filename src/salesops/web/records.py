@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
+from salesops import metrics
 from salesops.audit import service as audit
 from salesops.auth.scoped_metrics import open_scoped
 from salesops.crm import records
@@ -142,7 +143,9 @@ def deals(request: Request, session: SessionDep, who: WebUser) -> Response:
         "accounts": account_names,
         "drill": drill,
         "sort": sort_key,
-        "title": params.get("title") or "Deals",
+        "title": params.get("title")
+        or (metrics.get_definition(metric).label if metric else "Deals"),
+        "metric_label": metrics.get_definition(metric).label if metric else None,
         "stages": stages.ordered(session),
     }
     template = "partials/deals_table.html" if request.headers.get("HX-Request") else "deals.html"

@@ -75,27 +75,72 @@ def compute(
     return metrics.compute(src, name, filters=_allowed(name, filters), **options)
 
 
+# Open-pipeline figures are snapshots: last period's pipeline is compared as it stood the same
+# way into that period (as of the same offset), not as it is now (closed out, nearly empty).
+SNAPSHOT_KPIS = frozenset(
+    {
+        "pipeline_value",
+        "weighted_pipeline",
+        "weighted_pipeline_rep",
+        "pipeline_coverage",
+        "open_opportunities",
+    }
+)
+PERIOD_MONTHS = {"quarter": 3, "month": 1, "year": 12}
+
+
+def previous_period(f: Filters, today: date) -> tuple[date, date, date]:
+    """The period before `f` (start, end) and the moment in it that matches `today`."""
+    months = PERIOD_MONTHS[f.kind]
+    start = add_months(f.start, -months)
+    end = add_months(f.end + timedelta(days=1), -months) - timedelta(days=1)
+    return start, end, add_months(min(today, f.end), -months)
+
+
+def _change(value: Any, previous: Any) -> float | None:
+    # The same definition as the metrics service's pct_change: delta over |previous|.
+    if value is None or previous is None or not previous:
+        return None
+    return float(value - previous) / abs(float(previous))
+
+
 def kpis(
-    src: Source, f: Filters, filters: Mapping[str, str], names: Sequence[str] = OVERVIEW_KPIS
+    src: Source,
+    f: Filters,
+    filters: Mapping[str, str],
+    names: Sequence[str] = OVERVIEW_KPIS,
+    *,
+    today: date | None = None,
 ) -> list[Kpi]:
     """Each KPI over the period with its change against the previous period."""
+    today = today or date.today()
     result = []
     for name in names:
         definition = metrics.get_definition(name)
-        res = compute(src, name, f, filters, compare="previous")
-        row = res.rows[0] if res.rows else None
+        if name in SNAPSHOT_KPIS:
+            res = compute(src, name, f, filters)
+            start, end, moment = previous_period(f, today)
+            before = compute(src, name, f, filters, start=start, end=end, as_of=moment)
+            value = res.rows[0].value if res.rows else None
+            previous = before.rows[0].value if before.rows else None
+            pct = _change(value, previous)
+        else:
+            res = compute(src, name, f, filters, compare="previous")
+            row = res.rows[0] if res.rows else None
+            value = row.value if row else None
+            previous = row.previous if row else None
+            pct = row.pct_change if row else None
+        drillable = definition.kind in ("aggregate", "ratio")
         result.append(
             Kpi(
                 name=name,
                 label=definition.label,
                 unit=definition.unit,
-                value=row.value if row else None,
-                previous=row.previous if row else None,
-                pct_change=row.pct_change if row else None,
+                value=value,
+                previous=previous,
+                pct_change=pct,
                 higher_is_better=definition.higher_is_better,
-                href=f"/deals?{f.query(metric=name)}"
-                if definition.kind in ("aggregate", "ratio")
-                else "",
+                href=f"/deals?{f.query(metric=name)}" if drillable else "",
             )
         )
     return result
@@ -147,7 +192,9 @@ def leaderboard(src: Source, f: Filters, filters: Mapping[str, str]) -> list[dic
     for key, name in columns.items():
         for row in series(src, name, f, filters, by=["owner"]):
             owner = row.dimensions["owner"]
-            table.setdefault(owner, {"owner": owner})[key] = row.value
+            table.setdefault(owner, dict.fromkeys(["owner", *columns]) | {"owner": owner})[key] = (
+                row.value
+            )
     rows = list(table.values())
     rows.sort(
         key=lambda r: (

@@ -1,0 +1,176 @@
+"""Metrics endpoints: the metrics service with the CLI's parameters, scoped to the caller."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query
+
+from salesops import metrics
+from salesops.api.crud import ERRORS
+from salesops.api.deps import CurrentUser, SessionDep
+from salesops.audit.service import jsonable
+from salesops.auth.scoped_metrics import open_scoped
+from salesops.errors import Problem, ValidationFailed
+
+router = APIRouter(tags=["metrics"], responses=ERRORS)
+
+
+def _pairs(values: list[str], what: str) -> dict[str, list[str]]:
+    """`DIM=VALUE` strings (repeatable) as {DIM: [VALUE, ...]}."""
+    result: dict[str, list[str]] = {}
+    problems = []
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            problems.append(Problem(f"{item!r} is not NAME=VALUE", what))
+            continue
+        result.setdefault(key.strip(), []).append(value.strip())
+    if problems:
+        raise ValidationFailed(f"invalid {what}", problems)
+    return result
+
+
+def _param_value(text: str) -> Any:
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+@router.get("/metrics", summary="The metric catalog")
+def catalog(who: CurrentUser) -> list[dict[str, Any]]:
+    """Every metric with its label, unit, dimensions and grains."""
+    return [
+        {
+            "name": m.name,
+            "label": m.label,
+            "unit": m.unit,
+            "kind": m.kind,
+            "description": m.description,
+            "dimensions": list(m.dimensions),
+            "grains": list(m.grains),
+        }
+        for m in metrics.list_metrics()
+    ]
+
+
+@router.get("/metrics/{name}", summary="Compute a metric")
+def compute(
+    name: str,
+    session: SessionDep,
+    who: CurrentUser,
+    by: list[str] = Query([], description="dimension to slice by (repeatable)"),
+    grain: Literal["week", "month", "quarter", "year"] | None = None,
+    start: date | None = Query(None, alias="from", description="first day (inclusive)"),
+    end: date | None = Query(None, alias="to", description="last day (inclusive)"),
+    as_of: date | None = Query(None, description="rebuild the pipeline as of that day"),
+    compare: Literal["previous", "year"] | None = None,
+    filters: list[str] = Query([], alias="filter", description="DIM=VALUE (repeatable)"),
+    params: list[str] = Query([], alias="param", description="NAME=VALUE metric parameter"),
+    engine: str | None = Query(None, description="duckdb (default) or postgres"),
+) -> dict[str, Any]:
+    """Same parameters and rows as `salesops metrics query NAME --format json`: one object per
+    row keyed by the dimensions (and `period` with a grain) and the metric name; ratios are
+    fractions. Only the records you may see are counted."""
+    if engine not in (None, "duckdb", "postgres"):
+        raise ValidationFailed("invalid engine", [Problem("duckdb or postgres", "engine")])
+    src = open_scoped(session, who.scope, engine=engine)
+    result = metrics.compute(
+        src,
+        name,
+        by=by,
+        grain=grain,
+        start=start,
+        end=end,
+        as_of=as_of,
+        compare=compare,
+        filters=_pairs(filters, "filter"),
+        params={k: _param_value(v[-1]) for k, v in _pairs(params, "param").items()},
+    )
+    definition = result.metric
+    return {
+        "metric": definition.name,
+        "label": definition.label,
+        "unit": definition.unit,
+        "currency": result.currency,
+        "by": list(result.by),
+        "grain": result.grain,
+        "from": start,
+        "to": end,
+        "as_of": as_of,
+        "compare": compare,
+        "rows": [jsonable(r) for r in result.to_records()],
+    }
+
+
+@router.get("/metrics/{name}/deals", summary="The records behind a metric")
+def drill(
+    name: str,
+    session: SessionDep,
+    who: CurrentUser,
+    start: date | None = Query(None, alias="from"),
+    end: date | None = Query(None, alias="to"),
+    filters: list[str] = Query([], alias="filter"),
+    as_of: date | None = None,
+    limit: int = Query(1000, ge=1, le=10000),
+) -> list[dict[str, Any]]:
+    """The deals (or stage entries, leads) counted in the figure, with the same window and
+    filters."""
+    src = open_scoped(session, who.scope)
+    rows = metrics.drill_down(
+        src, name, start=start, end=end, filters=_pairs(filters, "filter"), as_of=as_of, limit=limit
+    )
+    return [{k: jsonable(v) for k, v in row.items()} for row in rows]
+
+
+@router.get("/funnel", summary="The cohort funnel", tags=["metrics"])
+def funnel(
+    session: SessionDep,
+    who: CurrentUser,
+    start: date | None = Query(None, alias="from"),
+    end: date | None = Query(None, alias="to"),
+    filters: list[str] = Query([], alias="filter"),
+) -> list[dict[str, Any]]:
+    src = open_scoped(session, who.scope)
+    stages = metrics.funnel(src, start=start, end=end, filters=_pairs(filters, "filter"))
+    return [
+        {
+            "stage": s.stage,
+            "entered": s.entered,
+            "advanced": s.advanced,
+            "won": s.won,
+            "conversion": s.conversion,
+            "win_rate": s.win_rate,
+        }
+        for s in stages
+    ]
+
+
+@router.get("/waterfall", summary="The pipeline waterfall between two dates", tags=["metrics"])
+def waterfall(
+    session: SessionDep,
+    who: CurrentUser,
+    start: date = Query(..., alias="from"),
+    end: date = Query(..., alias="to"),
+    close_from: date | None = None,
+    close_to: date | None = None,
+    by: list[str] = Query([]),
+) -> list[dict[str, Any]]:
+    src = open_scoped(session, who.scope)
+    result = metrics.pipeline_waterfall(
+        src, start, end, close_from=close_from, close_to=close_to, by=by
+    )
+    return [
+        {
+            "dimensions": dict(w.dimensions),
+            "reconciles": w.reconciles,
+            "steps": [
+                {"step": s.label, "amount": str(s.amount), "deals": s.deals} for s in w.steps
+            ],
+        }
+        for w in result
+    ]

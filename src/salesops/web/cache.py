@@ -1,0 +1,96 @@
+"""A cache of dashboard figures, valid until the data changes (or for a few minutes at most).
+
+Each metric query costs a few hundred milliseconds of query compilation, and a page asks for
+dozens; a page seen again with the same data, scope and filters is served from here. The data
+version is a handful of indexed MAX(id)/COUNT(*) lookups, cheap even on millions of rows: every
+change made through salesops adds an event or an audit entry, and imports add rows. Changes made
+behind salesops' back (raw SQL updates) show after at most `TTL_SECONDS`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from salesops.models import (
+    Account,
+    AuditEntry,
+    Contract,
+    FxRate,
+    Lead,
+    Opportunity,
+    OpportunityEvent,
+    Quota,
+    Rep,
+    Team,
+    TeamMembership,
+    Territory,
+)
+
+T = TypeVar("T")
+TTL_SECONDS = 300.0
+MAX_ENTRIES = 256
+_VERSIONED = (
+    Opportunity,
+    OpportunityEvent,
+    Lead,
+    Quota,
+    Contract,
+    Account,
+    Rep,
+    Team,
+    TeamMembership,
+    Territory,
+    FxRate,
+    AuditEntry,
+)
+
+
+def data_version(session: Session) -> tuple[Any, ...]:
+    """Changes whenever rows are added or removed, or anything is changed through salesops."""
+    columns = [func.max(model.id) for model in _VERSIONED]
+    row = session.execute(select(*[select(c).scalar_subquery() for c in columns])).one()
+    count = session.scalar(select(func.count()).select_from(Opportunity))
+    return (*row, count)
+
+
+class FigureCache:
+    """A small thread-safe LRU of computed page figures with a time limit."""
+
+    def __init__(self, max_entries: int = MAX_ENTRIES, ttl: float = TTL_SECONDS) -> None:
+        self._entries: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.max_entries = max_entries
+        self.ttl = ttl
+        self.hits = 0
+        self.misses = 0
+
+    def get_or_compute(self, key: Hashable, compute: Callable[[], T]) -> T:
+        now = time.monotonic()
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None and now - found[0] < self.ttl:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return found[1]  # type: ignore[no-any-return]
+        self.misses += 1
+        value = compute()
+        with self._lock:
+            self._entries[key] = (now, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+figures = FigureCache()

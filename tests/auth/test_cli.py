@@ -1,0 +1,103 @@
+"""`salesops users`, `salesops tokens` and the demo sign-ins, against a real database file."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import select
+
+from salesops.auth import demo
+from salesops.auth import service as auth
+from salesops.cli.main import main
+from salesops.db import make_engine, session_scope
+from salesops.models import ApiToken, AuditEntry, User
+from tests.databases import migrated_engine
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
+    """Run the real CLI entry point in-process (a subprocess costs seconds of imports)."""
+
+    def invoke(url: str, *args: str) -> Result:
+        argv = sys.argv
+        sys.argv = ["salesops", "--database-url", url, *args]
+        code = 0
+        try:
+            main()
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        finally:
+            sys.argv = argv
+        out, err = capsys.readouterr()
+        return Result(code, out, err)
+
+    return invoke
+
+
+@pytest.fixture(scope="module")
+def db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('cli') / 'cli.db'}"
+    migrated_engine(url).dispose()
+    return url
+
+
+def test_users_and_tokens_from_the_command_line(db_url: str, run: Callable[..., Result]) -> None:
+    created = run(db_url, "users", "create", "root", "--role", "admin", "--password", "pw-long-1")
+    assert created.returncode == 0, created.stderr
+    again = run(db_url, "users", "create", "root", "--role", "admin", "--password", "pw-long-1")
+    assert again.returncode == 4
+    assert "already exists" in again.stderr
+    bad = run(db_url, "users", "create", "x", "--role", "king", "--password", "pw-long-1")
+    assert bad.returncode == 2
+    assert run(db_url, "users", "set-role", "root", "director").returncode == 0
+    listing = run(db_url, "users", "list")
+    assert "root" in listing.stdout
+    assert "director" in listing.stdout
+    token = run(db_url, "tokens", "create", "root", "--name", "ci")
+    assert token.returncode == 0
+    secret = token.stdout.strip().splitlines()[-1]
+    assert secret.startswith("so_")
+    engine = make_engine(db_url)
+    with session_scope(engine) as session:
+        assert auth.resolve_token(session, secret) is not None
+        token_id = session.scalars(select(ApiToken.id)).one()
+    assert run(db_url, "tokens", "revoke", str(token_id)).returncode == 0
+    assert run(db_url, "users", "disable", "root").returncode == 0
+    with session_scope(engine) as session:
+        assert auth.resolve_token(session, secret) is None
+        user = session.scalars(select(User).where(User.username == "root")).one()
+        assert user.is_active is False
+        assert user.role == "director"
+        actions = session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
+        assert actions == ["create", "update", "update"]
+    engine.dispose()
+
+
+def test_demo_logins_give_every_role_a_known_password(db_url: str) -> None:
+    engine = make_engine(db_url)
+    with session_scope(engine) as session:
+        logins = demo.ensure_demo_logins(session, password="demo-pass-1")
+    assert [login.role for login in logins] == [
+        "admin",
+        "director",
+        "analyst",
+        "ops_rep",
+        "manager",
+        "sales_rep",
+    ]
+    with session_scope(engine) as session:
+        admin = auth.authenticate(session, "admin", "demo-pass-1", ip=None)
+        assert admin.role == "admin"
+    engine.dispose()
