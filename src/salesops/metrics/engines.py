@@ -36,6 +36,8 @@ REQUIRED = (
     "leads", "contracts",
 )  # fmt: skip
 OPTIONAL = ("forecast_runs", "forecast_lines")
+# Without these nothing can be computed; any other missing table reads as empty.
+ESSENTIAL = ("opportunities", "opportunity_events", "pipeline_stages", "reps")
 # Large tables are cached between queries; the others are re-read each time.
 LARGE = ("opportunities", "opportunity_events", "leads", "contracts", "accounts")
 _FINGERPRINT_SUMS = {
@@ -203,12 +205,15 @@ def open_parquet(
             tables[name] = con.read_parquet(str(single), table_name=name)
         elif folder.is_dir() and any(folder.glob("*.parquet")):
             tables[name] = con.read_parquet(str(folder / "*.parquet"), table_name=name)
-    missing = [t for t in REQUIRED if t not in tables]
+    missing = [t for t in ESSENTIAL if t not in tables]
     if missing:
         raise ConfigurationError(
             f"{directory} lacks Parquet files for {', '.join(missing)}"
             " (expected <table>.parquet or <table>/*.parquet)"
         )
+    for name in REQUIRED:
+        if name not in tables:
+            tables[name] = con.create_table(name, _empty_arrow(name))
     return _finish(f"parquet:{directory}", con, tables, reporting_currency, now)
 
 
@@ -217,11 +222,14 @@ def from_backend(
 ) -> Source:
     """A source over any Ibis backend whose current database holds the canonical tables."""
     present = set(backend.list_tables())
-    missing = [t for t in REQUIRED if t not in present]
+    missing = [t for t in ESSENTIAL if t not in present]
     if missing:
         raise ConfigurationError(f"the {engine} database lacks tables {', '.join(missing)}")
     tables = {name: backend.table(name) for name in (*REQUIRED, *OPTIONAL) if name in present}
-    return _finish(engine, backend, tables, reporting_currency, now)
+    for name in REQUIRED:
+        if name not in tables:
+            tables[name] = ibis.memtable(_empty_arrow(name))
+    return _finish(engine, backend, tables, reporting_currency, now, physical=present)
 
 
 def postgres_from_session(
@@ -246,22 +254,39 @@ def _fetch(backend: Any, sql: str) -> list[tuple[Any, ...]]:
     return rows
 
 
-_CONTEXT_SQL = {
-    "stages": "SELECT id, name, sort_order, category, default_probability FROM pipeline_stages",
-    "teams": "SELECT id, parent_id, name FROM teams",
-    "currencies": (
-        "SELECT DISTINCT currency FROM opportunities UNION SELECT DISTINCT currency FROM quotas"
-        " UNION SELECT DISTINCT currency FROM contracts"
-    ),
-    "rated": "SELECT DISTINCT currency FROM fx_rates",
-    "quota_range": "SELECT MIN(period_start), MAX(period_end) FROM quotas",
-}
+def _empty_arrow(name: str) -> pa.Table:
+    """An empty table with the canonical columns of `name`."""
+    columns = [(c.name, _arrow_type(c)) for c in Base.metadata.tables[name].columns]
+    return pa.schema([(n, t) for n, t in columns if t is not None]).empty_table()
 
 
 def _finish(
-    engine: str, backend: Any, tables: dict[str, Table], currency: str, now: datetime | None
+    engine: str,
+    backend: Any,
+    tables: dict[str, Table],
+    currency: str,
+    now: datetime | None,
+    physical: set[str] | None = None,
 ) -> Source:
-    found = {key: _fetch(backend, sql) for key, sql in _CONTEXT_SQL.items()}
+    """Read what the compiler must know (stages, teams, currencies) with small SQL queries."""
+    real = set(tables) if physical is None else physical & set(tables)
+
+    def fetch(sql: str, *needs: str) -> list[tuple[Any, ...]]:
+        return _fetch(backend, sql) if all(n in real for n in needs) else []
+
+    money = [t for t in ("opportunities", "quotas", "contracts") if t in real]
+    found = {
+        "stages": fetch(
+            "SELECT id, name, sort_order, category, default_probability FROM pipeline_stages",
+            "pipeline_stages",
+        ),
+        "teams": fetch("SELECT id, parent_id, name FROM teams", "teams"),
+        "currencies": fetch(
+            " UNION ".join(f"SELECT DISTINCT currency FROM {t}" for t in money), *money
+        ),
+        "rated": fetch("SELECT DISTINCT currency FROM fx_rates", "fx_rates"),
+        "quota_range": fetch("SELECT MIN(period_start), MAX(period_end) FROM quotas", "quotas"),
+    }
     stages = tuple(
         StageInfo(int(r[0]), str(r[1]), int(r[2]), str(r[3]), Decimal(str(r[4] or 0)))
         for r in sorted(found["stages"], key=lambda r: (r[2], r[0]))
