@@ -4,11 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_OPPORTUNITIES ?= 20000
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
 .PHONY: setup run test lint typecheck pytest test-quick bench clean help
 
 help:
-	@echo "make run    build the demo company into salesops.db and summarise it"
+	@echo "make run    build the demo company into salesops.db (once), print sign-ins, serve the dashboard"
 	@echo "make test   lint, type-check and run the whole test suite"
 	@echo "make bench  run the benchmarks in bench/ (long; not part of make test)"
 
@@ -22,8 +24,12 @@ setup: $(STAMP)
 
 run: setup
 	$(BIN)/salesops init
-	$(BIN)/salesops demo --opportunities $(DEMO_OPPORTUNITIES) --replace
+	@if $(BIN)/salesops status | grep -q "^open opportunities: 0$$"; then \
+		$(BIN)/salesops demo --opportunities $(DEMO_OPPORTUNITIES); \
+	else echo "demo company already built (make clean to start over)"; fi
 	$(BIN)/salesops summary
+	$(BIN)/salesops users demo-logins --url http://$(HOST):$(PORT)
+	$(BIN)/salesops serve --host $(HOST) --port $(PORT)
 
 lint: setup
 	$(BIN)/ruff check src tests bench
