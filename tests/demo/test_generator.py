@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 
 import pandas as pd
 import pytest
@@ -164,3 +164,14 @@ def test_events_and_activities_are_by_the_deal_owner_of_the_time(
     on_steady = on_steady[~on_steady["opportunity_id"].isin(moved)]
     expected = opps.loc[on_steady["opportunity_id"].astype(int), "owner_id"].to_numpy()
     assert (on_steady["rep_id"].to_numpy() == expected).all()
+
+
+@pytest.mark.parametrize("end", [date(2024, 2, 28), date(2025, 6, 30)])
+def test_any_end_date_moves_the_whole_history(end: date) -> None:
+    sink = MemorySink()
+    generate(DemoSpec(opportunities=300, end=end), sink)
+    events = sink.table("opportunity_events").to_pandas()
+    last = pd.Timestamp(datetime.combine(end, time(23, 59, 59), tzinfo=UTC))
+    assert last - pd.Timedelta(days=7) < events["at"].max() <= last
+    created = sink.table("opportunities").to_pandas()["created_at"]
+    assert created.min() >= pd.Timestamp(DemoSpec(end=end).start, tz="UTC")

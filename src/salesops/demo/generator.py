@@ -76,7 +76,9 @@ class DemoSpec:
     def start(self) -> date:
         """First day of the history: HISTORY_YEARS (plus a warm-up) before `end`."""
         after = self.end + timedelta(days=1)
-        return after.replace(year=after.year - P.HISTORY_YEARS) - timedelta(P.WARMUP_DAYS)
+        day = min(after.day, 28) if after.month == 2 else after.day  # 29 February
+        start = after.replace(year=after.year - P.HISTORY_YEARS, day=day)
+        return start - timedelta(P.WARMUP_DAYS)
 
 
 @dataclass
