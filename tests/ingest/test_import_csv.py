@@ -190,3 +190,32 @@ def test_csv_without_a_mapping_and_unknown_sources_are_refused(session: Session)
         run_import(session, "csv", [Path("x.csv")])
     with pytest.raises(ValidationFailed, match="unknown source 'pipedrive'"):
         run_import(session, "pipedrive", [Path("x.csv")])
+
+
+def test_a_name_that_must_be_unique_and_is_taken_is_a_reject_not_a_crash(
+    session: Session, tmp_path: Path
+) -> None:
+    from salesops.models import Product
+
+    session.add(Product(name="Widget", source_system="erp", external_id="W"))
+    session.flush()
+    mapping = write(
+        tmp_path / "products.yaml",
+        """\
+        source_system: shop
+        files:
+          - match: products.csv
+            outputs:
+              - target: products
+                key: sku
+                fields: {name: title, list_price: price}
+        """,
+    )
+    data = write(tmp_path / "products.csv", "sku,title,price\nA,Widget,5\nB,Gadget,7\nC,Gadget,8\n")
+    rejects = tmp_path / "rejects.csv"
+    summary = run_import(session, "csv", [data], mapping=mapping, as_of=T1, rejects=rejects)
+    assert summary.tables["products"].inserted == 1
+    assert summary.tables["products"].rejected == 2
+    text = rejects.read_text()
+    assert "name 'Widget' is already taken (by a row from erp)" in text
+    assert "name 'Gadget' also on line 3" in text

@@ -179,6 +179,10 @@ class OutputRunner:
         self.deferred: list[tuple[Any, str, str, int, list[str]]] = []
         self.mapped_columns = [self.tdef.fields[s.name].column for s in fields]
         self.snapshots: list[dict[str, Any]] = []
+        # Single-column unique constraints besides the key (a product's name, a username).
+        self.unique_columns = [
+            c.name for c in self.table.columns if c.unique and c.name in set(self.mapped_columns)
+        ]
         self.is_opportunity = output.target == "opportunities"
         self.opp = (
             opportunity.OpportunityRules(ctx, output, index, file) if self.is_opportunity else None
@@ -479,10 +483,56 @@ class OutputRunner:
                 updates.append((record, changes))
             else:
                 self.counts.unchanged += 1
+        if self.unique_columns:
+            inserts, updates = self._without_clashes(inserts, updates, existing)
         if inserts:
             self._insert(inserts)
         if updates:
             self._update(updates, existing)
+
+    def _without_clashes(
+        self,
+        inserts: list[Record],
+        updates: list[tuple[Record, dict[str, Any]]],
+        existing: dict[Any, dict[str, Any]],
+    ) -> tuple[list[Record], list[tuple[Record, dict[str, Any]]]]:
+        """Reject rows whose value of a unique column (a product's name...) is taken."""
+        rejected: set[int] = set()
+        for column in self.unique_columns:
+            candidates = [(r, r.cols.get(column), None) for r in inserts]
+            candidates += [(r, c[column], existing[r.key]["id"]) for r, c in updates if column in c]
+            values = sorted({v for _, v, _ in candidates if v is not None})
+            if not values:
+                continue
+            taken: dict[Any, tuple[Any, ...]] = {}
+            for start in range(0, len(values), IN_CHUNK):
+                query = select(
+                    self.table.c[column], self.table.c.id, self.table.c.source_system
+                ).where(self.table.c[column].in_(values[start : start + IN_CHUNK]))
+                taken.update((row[0], tuple(row[1:])) for row in self.ctx.connection.execute(query))
+            first_line: dict[Any, int] = {}
+            for record, value, own_id in candidates:
+                if value is None or id(record) in rejected:
+                    continue
+                holder = taken.get(value)
+                field = column.removesuffix("_id")
+                if holder is not None and holder[0] != own_id:
+                    source = holder[1] or "salesops"
+                    self.reject(
+                        record, f"{field} {value!r} is already taken (by a row from {source})"
+                    )
+                elif value in first_line:
+                    self.reject(record, f"{field} {value!r} also on line {first_line[value]}")
+                else:
+                    first_line[value] = record.line
+                    continue
+                rejected.add(id(record))
+        if not rejected:
+            return inserts, updates
+        return (
+            [r for r in inserts if id(r) not in rejected],
+            [(r, c) for r, c in updates if id(r) not in rejected],
+        )
 
     def _insert(self, records: list[Record]) -> None:
         rows = []
