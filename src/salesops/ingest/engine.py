@@ -10,99 +10,19 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, tuple_, update
+from sqlalchemy import bindparam, func, select, update
 
-from salesops.db.bulk import BulkInserter, existing_keys
 from salesops.ingest import opportunity
 from salesops.ingest.convert import converter
-from salesops.ingest.mapping import PLACEHOLDER, FieldSpec, FileSpec, Mapping, OutputSpec
-from salesops.ingest.rejects import RejectSink
-from salesops.ingest.resolve import IN_CHUNK, RefResolver, StageRegistry
-from salesops.ingest.summary import ImportSummary
+from salesops.ingest.lookups import existing_ids, existing_rows, unique_holders, update_rows
+from salesops.ingest.mapping import PLACEHOLDER, FieldSpec, FileSpec, OutputSpec
+from salesops.ingest.records import Context, Getter, Record, Rejected, getter, template_getter
 from salesops.ingest.targets import FieldDef, target
 
 AS_OF = "$as_of"
-
-
-class Rejected(Exception):
-    """A row cannot be imported; the message says why."""
-
-
-@dataclass
-class Context:
-    """What every output runner of one import shares."""
-
-    connection: Connection
-    mapping: Mapping
-    as_of: datetime
-    summary: ImportSummary
-    rejects: RejectSink
-    resolver: RefResolver
-    stages: StageRegistry
-    inserters: dict[str, BulkInserter] = field(default_factory=dict)
-
-    def inserter(self, table: str) -> BulkInserter:
-        if table not in self.inserters:
-            from salesops.models import Base
-
-            self.inserters[table] = BulkInserter(self.connection, Base.metadata.tables[table])
-        return self.inserters[table]
-
-
-class Record:
-    __slots__ = ("cols", "extra", "insert_only", "key", "line", "refs", "values")
-
-    def __init__(self, line: int, values: list[str]) -> None:
-        self.line = line
-        self.values = values
-        self.key: Any = None
-        self.cols: dict[str, Any] = {}
-        self.refs: dict[str, str] = {}
-        self.insert_only: dict[str, Any] = {}
-        self.extra: dict[str, Any] = {}
-
-
-Getter = Callable[[list[str], int], str]
-
-
-def _getter(spec: FieldSpec, index: dict[str, int], file_name: str) -> Getter:
-    if spec.value is not None:
-        constant = spec.value
-        return lambda values, line: constant
-    if spec.column is not None:
-        position = index[spec.column]
-        return lambda values, line: values[position].strip() if position < len(values) else ""
-    if spec.template:
-        return _template_getter(spec.template, index, file_name)
-    return lambda values, line: ""
-
-
-def _template_getter(templates: tuple[str, ...], index: dict[str, int], file_name: str) -> Getter:
-    compiled = []
-    for template in templates:
-        names = PLACEHOLDER.findall(template)
-        compiled.append((template, [(n, index.get(n, -1)) for n in names]))
-
-    def get(values: list[str], line: int) -> str:
-        for template, names in compiled:
-            parts: dict[str, str] = {}
-            for name, position in names:
-                if name == "_line":
-                    parts[name] = str(line)
-                elif name == "_file":
-                    parts[name] = file_name
-                else:
-                    parts[name] = values[position].strip() if 0 <= position < len(values) else ""
-            if all(parts.values()):
-                return template.format_map(parts)
-        return ""
-
-    return get
 
 
 class OutputRunner:
@@ -135,7 +55,7 @@ class OutputRunner:
         for number, spec in enumerate(fields):
             fdef = self.tdef.fields[spec.name]
             convert = converter(spec, fdef, file.dates)
-            self.plan.append((spec, fdef, _getter(spec, index, path.name), convert))
+            self.plan.append((spec, fdef, getter(spec, index, path.name), convert))
             plain = (
                 spec.column is not None
                 and spec.pattern is None
@@ -168,7 +88,7 @@ class OutputRunner:
         )
         self.key_position = index[output.key[0][1:-1]] if plain_key else -1
         self.key_getters = [
-            _template_getter((k,), index, path.name) for k in output.key if k != "$hash"
+            template_getter((k,), index, path.name) for k in output.key if k != "$hash"
         ]
         self.hash_key = "$hash" in output.key
         self.occurrences: dict[str, int] = {}
@@ -429,33 +349,15 @@ class OutputRunner:
             self.write(list(unique.values()))
 
     def _existing(self, records: list[Record]) -> dict[Any, dict[str, Any]]:
-        columns = {"id", *self.mapped_columns, *(self.opp.tracked if self.opp else ())}
+        columns = {*self.mapped_columns, *(self.opp.tracked if self.opp else ())}
         columns |= {c for r in records for c in r.cols}
-        selected = [self.table.c[c] for c in sorted(columns)]
-        found: dict[Any, dict[str, Any]] = {}
-        keys = [r.key for r in records]
-        if self.tdef.imported:
-            present = existing_keys(
-                self.ctx.connection, self.table, self.ctx.mapping.source_system, keys
-            )
-            keys = [k for k in keys if k in present]
-        for start in range(0, len(keys), IN_CHUNK):
-            chunk = keys[start : start + IN_CHUNK]
-            if self.tdef.imported:
-                key_column = self.table.c.external_id
-                query = select(key_column, *selected).where(
-                    self.table.c.source_system == self.ctx.mapping.source_system,
-                    key_column.in_(chunk),
-                )
-                for row in self.ctx.connection.execute(query):
-                    found[row[0]] = dict(row._mapping)
-            else:
-                natural = [self.table.c[c] for c in self.tdef.natural_key]
-                query = select(*selected, *natural).where(tuple_(*natural).in_(chunk))
-                for row in self.ctx.connection.execute(query):
-                    mapping = dict(row._mapping)
-                    found[tuple(mapping[c] for c in self.tdef.natural_key)] = mapping
-        return found
+        return existing_rows(
+            self.ctx.connection,
+            self.tdef,
+            self.ctx.mapping.source_system,
+            [r.key for r in records],
+            columns,
+        )
 
     def write(self, records: list[Record]) -> None:
         existing = self._existing(records)
@@ -504,12 +406,7 @@ class OutputRunner:
             values = sorted({v for _, v, _ in candidates if v is not None})
             if not values:
                 continue
-            taken: dict[Any, tuple[Any, ...]] = {}
-            for start in range(0, len(values), IN_CHUNK):
-                query = select(
-                    self.table.c[column], self.table.c.id, self.table.c.source_system
-                ).where(self.table.c[column].in_(values[start : start + IN_CHUNK]))
-                taken.update((row[0], tuple(row[1:])) for row in self.ctx.connection.execute(query))
+            taken = unique_holders(self.ctx.connection, self.tdef, column, values)
             first_line: dict[Any, int] = {}
             for record, value, own_id in candidates:
                 if value is None or id(record) in rejected:
@@ -549,37 +446,16 @@ class OutputRunner:
             self.opp.after_insert(records, self._existing_ids([r.key for r in records]))
 
     def _existing_ids(self, keys: list[Any]) -> dict[Any, int]:
-        ids: dict[Any, int] = {}
-        for start in range(0, len(keys), IN_CHUNK):
-            chunk = keys[start : start + IN_CHUNK]
-            if self.tdef.imported:
-                query = select(self.table.c.external_id, self.table.c.id).where(
-                    self.table.c.source_system == self.ctx.mapping.source_system,
-                    self.table.c.external_id.in_(chunk),
-                )
-                ids.update((k, i) for k, i in self.ctx.connection.execute(query))
-            else:
-                natural = [self.table.c[c] for c in self.tdef.natural_key]
-                query = select(self.table.c.id, *natural).where(tuple_(*natural).in_(chunk))
-                ids.update({tuple(row[1:]): row[0] for row in self.ctx.connection.execute(query)})
-        return ids
+        return existing_ids(self.ctx.connection, self.tdef, self.ctx.mapping.source_system, keys)
 
     def _update(
         self, updates: list[tuple[Record, dict[str, Any]]], existing: dict[Any, dict[str, Any]]
     ) -> None:
-        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for record, changes in updates:
-            names = tuple(sorted(changes))
-            groups.setdefault(names, []).append(
-                {"_id": existing[record.key]["id"], **{f"v_{c}": v for c, v in changes.items()}}
-            )
-        for names, params in groups.items():
-            statement = (
-                update(self.table)
-                .where(self.table.c.id == bindparam("_id"))
-                .values({c: bindparam(f"v_{c}") for c in names})
-            )
-            self.ctx.connection.execute(statement, params)
+        update_rows(
+            self.ctx.connection,
+            self.tdef,
+            [(existing[record.key]["id"], changes) for record, changes in updates],
+        )
         self.counts.updated += len(updates)
         self.ctx.resolver.forget(self.output.target)
         if self.opp is not None:

@@ -15,7 +15,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from salesops.ingest.engine import OutputRunner, Record, Rejected
+from salesops.ingest.engine import OutputRunner
+from salesops.ingest.records import Record, Rejected
 from salesops.ingest.resolve import IN_CHUNK
 from salesops.models import EventField, OpportunityEvent
 from salesops.pipeline.service import event_value

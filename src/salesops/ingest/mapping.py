@@ -8,7 +8,6 @@ The format is documented with a worked example in docs/importing.md.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -18,144 +17,34 @@ import yaml
 
 from salesops.db.types import as_utc
 from salesops.errors import Problem, ValidationFailed
+from salesops.ingest.spec import (
+    PLACEHOLDER,
+    FieldSpec,
+    FileFormat,
+    FileSpec,
+    LifecycleSpec,
+    Mapping,
+    OutputSpec,
+    StageDecl,
+    StageHistorySpec,
+)
 from salesops.ingest.targets import IMPORTABLE, target
 from salesops.models import ForecastCategory, StageCategory
 
 ENCODINGS = {"auto", "utf-8", "utf-8-sig", "latin-1", "cp1252"}
-PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
-SPECIAL_COLUMNS = {"_line", "_file"}
-
-
-@dataclass(frozen=True)
-class FileFormat:
-    encoding: str = "auto"
-    delimiter: str = "auto"  # one character, a longer separator, or "auto" to sniff
-    record_terminator: str | None = None  # a custom row end such as "&|\n" (no quoting then)
-    header: bool = True
-    columns: tuple[str, ...] = ()  # names of the columns of a header-less file
-    quote: str = '"'
-    sheet: str | None = None  # .xlsx: the sheet to read (default: the first)
-    skip_rows: int = 0
-
-
-@dataclass(frozen=True)
-class FieldSpec:
-    """How one canonical field is read from a source row."""
-
-    name: str
-    column: str | None = None
-    template: tuple[str, ...] = ()  # the first whose placeholders are all non-empty wins
-    value: str | None = None
-    columns: tuple[str, ...] = ()  # json fields: a dict of these columns
-    pattern: re.Pattern[str] | None = None
-    value_map: dict[str, str] = field(default_factory=dict)  # keys casefolded
-    strict: bool = False  # values missing from `value_map` are rejected
-    default: str | None = None  # "$as_of" means the import's timestamp
-    required: bool | None = None
-    formats: tuple[str, ...] = ()
-    decimal_separator: str = "."
-    thousands_separator: str = ""
-    scale: Decimal | None = None
-    minimum: Decimal | None = None
-    at_time: time | None = None  # time of day given to date-only values of datetimes
-    lookup_by: str = "external_id"
-    missing: str = "reject"  # an unknown reference is rejected, or left empty ("null")
-    derive: tuple[str, str] | None = None  # (reference field, attribute) when empty
-    optional: bool = False  # the column may be absent from the file: the field is then unset
-    add_months: int = 0  # dates: shift, e.g. a quarter's end from its start (3 months, -1 day)
-    add_days: int = 0
-
-    def source_columns(self) -> set[str]:
-        names = set(self.columns)
-        if self.column:
-            names.add(self.column)
-        for template in self.template:
-            names.update(PLACEHOLDER.findall(template))
-        return names - SPECIAL_COLUMNS
-
-
-@dataclass(frozen=True)
-class StageHistorySpec:
-    """Columns such as HubSpot's `Date entered "<stage>"` that date each stage entered."""
-
-    header_pattern: re.Pattern[str]
-    formats: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class LifecycleSpec:
-    """What a closed deal looked like while it was open, for sources that keep no history."""
-
-    open_stage: str | None = None
-    open_amount: FieldSpec | None = None
-    close_date_known: bool = True
-
-
-@dataclass(frozen=True)
-class OutputSpec:
-    target: str
-    key: tuple[str, ...] = ()  # templates for external_id; ("$hash",) = content hash
-    duplicates: str = "reject"  # or "merge": later rows with a seen key are skipped
-    fields: dict[str, FieldSpec] = field(default_factory=dict)
-    lifecycle: LifecycleSpec | None = None
-    stage_history: StageHistorySpec | None = None
-    location: str = ""
-
-    def source_columns(self) -> set[str]:
-        """The columns the file must have (optional fields left out)."""
-        names: set[str] = set()
-        for spec in self.fields.values():
-            # With alternative templates a missing column just makes that alternative empty.
-            if not spec.optional and len(spec.template) < 2:
-                names |= spec.source_columns()
-        for template in self.key:
-            names.update(PLACEHOLDER.findall(template))
-        if self.lifecycle and self.lifecycle.open_amount:
-            names |= self.lifecycle.open_amount.source_columns()
-        return names - SPECIAL_COLUMNS - {"$hash"}
-
-
-@dataclass(frozen=True)
-class FileSpec:
-    match: tuple[str, ...]
-    format: FileFormat
-    outputs: tuple[OutputSpec, ...]
-    dates: tuple[str, ...] = ()
-    location: str = ""
-
-
-@dataclass(frozen=True)
-class StageDecl:
-    name: str
-    category: StageCategory
-    probability: Decimal
-    forecast_category: ForecastCategory
-    after: str | None = None
-
-
-@dataclass(frozen=True)
-class Mapping:
-    name: str
-    source_system: str
-    files: tuple[FileSpec, ...]
-    currency: str = "USD"
-    as_of: datetime | None = None
-    stages: tuple[StageDecl, ...] = ()
-    description: str = ""
-
-    def stage_names(self) -> set[str]:
-        """Every stage name that a value map of this mapping produces."""
-        names: set[str] = set()
-        for file in self.files:
-            for output in file.outputs:
-                for spec in output.fields.values():
-                    if spec.name == "stage":
-                        names.update(spec.value_map.values())
-                        if spec.value:
-                            names.add(spec.value)
-                if output.lifecycle and output.lifecycle.open_stage:
-                    names.add(output.lifecycle.open_stage)
-        return names
+__all__ = [
+    "PLACEHOLDER",
+    "FieldSpec",
+    "FileFormat",
+    "FileSpec",
+    "LifecycleSpec",
+    "Mapping",
+    "OutputSpec",
+    "StageDecl",
+    "StageHistorySpec",
+    "load_mapping",
+    "parse_mapping",
+]
 
 
 class _Parser:

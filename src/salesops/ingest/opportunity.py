@@ -24,7 +24,7 @@ from salesops.models import EventField
 from salesops.pipeline.service import event_value
 
 if TYPE_CHECKING:
-    from salesops.ingest.engine import Context, Record
+    from salesops.ingest.records import Context, Record
 
 TRACKED = ("stage_id", "amount", "close_date", "forecast_category", "owner_id", "closed_at")
 EVENT_FIELDS = (

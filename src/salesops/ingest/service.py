@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 from salesops.db.bulk import bulk_mode, indexes_deferred
 from salesops.db.types import as_utc, utc_now
 from salesops.errors import Problem, ValidationFailed
-from salesops.ingest.engine import Context, OutputRunner
+from salesops.ingest.engine import OutputRunner
 from salesops.ingest.mapping import FileSpec, Mapping, load_mapping
 from salesops.ingest.readers import SourceFile, open_source
+from salesops.ingest.records import Context
 from salesops.ingest.rejects import RejectSink
 from salesops.ingest.resolve import RefResolver, StageRegistry
 from salesops.ingest.sources import builtin_mapping, builtin_names
