@@ -21,6 +21,7 @@ from salesops.db import as_utc, session_scope, utc_now
 from salesops.errors import ValidationFailed
 from salesops.ingest.export import FORMATS, export_database
 from salesops.ingest.service import run_import
+from salesops.ingest.sources import builtin_names, builtin_text
 from salesops.ingest.summary import ImportSummary
 
 
@@ -85,13 +86,16 @@ def import_command(
     source: str = typer.Argument(
         ..., help="salesforce, hubspot, maven, csv (with --mapping) or salesops (an export)."
     ),
-    paths: list[Path] = typer.Argument(..., help="Files, or directories of files, to import."),
+    paths: list[Path] = typer.Argument(None, help="Files, or directories of files, to import."),
     mapping: Path | None = typer.Option(
         None, "--mapping", "-m", help="YAML mapping (required for csv; overrides a built-in one)."
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate and count, write nothing."),
     rejects: Path | None = typer.Option(
         None, "--rejects", help="Where to write rejected rows (CSV; default: ./salesops-rejects-*)."
+    ),
+    show_mapping: bool = typer.Option(
+        False, "--show-mapping", help="Print the built-in mapping of SOURCE (to start your own)."
     ),
     as_of: str | None = typer.Option(
         None,
@@ -101,6 +105,15 @@ def import_command(
     ),
 ) -> None:
     """Import CRM exports in one transaction: all rows or, on any error, none."""
+    if show_mapping:
+        if source not in builtin_names():
+            raise ValidationFailed(
+                f"no built-in mapping for {source!r} ({', '.join(builtin_names())})"
+            )
+        typer.echo(builtin_text(source), nl=False)
+        return
+    if not paths:
+        raise ValidationFailed("give at least one file or directory to import")
     cli = state(ctx)
     engine = cli.require_schema()
     moment = _parse_as_of(as_of)
