@@ -87,7 +87,9 @@ def test_maven_pipeline_as_of_a_month_start_matches_the_raw_dates(session: Sessi
     run_import(session, "maven", [path.parent])
     with path.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    for month in (4, 9):
+    with (path.parent / "products.csv").open(newline="", encoding="utf-8") as handle:
+        price = {r["product"]: Decimal(r["sales_price"]) for r in csv.DictReader(handle)}
+    for month in range(4, 13):  # the forecasting backtests' month starts
         cut = date(2017, month, 1)
         existed = [
             r for r in rows if r["engage_date"] and date.fromisoformat(r["engage_date"]) <= cut
@@ -101,6 +103,9 @@ def test_maven_pipeline_as_of_a_month_start_matches_the_raw_dates(session: Sessi
         assert len(open_states) == len(still_open)
         assert {s.stage for s in open_states} == {"Engaging"}
         assert all(s.close_date is None for s in open_states)
+        # while open, a deal is worth its product's list price (GTXPro is GTX Pro)
+        expected = sum(price[r["product"].replace("GTXPro", "GTX Pro")] for r in still_open)
+        assert sum(s.amount for s in open_states) == expected
 
 
 def test_salvirt_keeps_repeated_rows_as_separate_deals_and_reimports_as_unchanged(
