@@ -137,7 +137,9 @@ class OutputRunner:
     def build(self, line: int, values: list[str]) -> Record:
         record = Record(line, values)
         if self.tdef.imported:
-            record.key = self._key(values, line)
+            position = self.key_position
+            key = values[position].strip() if 0 <= position < len(values) else ""
+            record.key = key if key and len(key) <= 120 else self._key(values, line)
         cols = record.cols
         refs = record.refs
         problems: list[str] = []
@@ -433,10 +435,15 @@ class OutputRunner:
 
     def _insert(self, records: list[Record]) -> None:
         rows = []
+        source_system = self.ctx.mapping.source_system
+        imported = self.tdef.imported
         for record in records:
-            row = {**record.insert_only, **record.cols}
-            if self.tdef.imported:
-                row["source_system"] = self.ctx.mapping.source_system
+            row = record.cols  # the record is done with: complete it in place
+            if record.insert_only:
+                for column, value in record.insert_only.items():
+                    row.setdefault(column, value)
+            if imported:
+                row["source_system"] = source_system
                 row["external_id"] = record.key
             rows.append(row)
         self.ctx.inserter(self.output.target).insert(rows)

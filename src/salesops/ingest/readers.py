@@ -139,16 +139,21 @@ def open_source(path: Path, fmt: FileFormat) -> SourceFile:
     return source
 
 
+def _decoding_failed(path: Path, encoding: str, exc: UnicodeDecodeError) -> ValidationFailed:
+    """A decoding failure deep in a file, as one clear problem."""
+    return _fail(
+        path,
+        f"not valid {encoding} ({exc.reason}); set `encoding: latin-1` in the mapping "
+        "or save the file as UTF-8",
+    )
+
+
 def _decode_errors(records: Iterator[tuple[int, list[str]]], path: Path, encoding: str) -> Any:
     """Turn a decoding failure deep in a file into one clear problem."""
     try:
         yield from records
     except UnicodeDecodeError as exc:
-        raise _fail(
-            path,
-            f"not valid {encoding} ({exc.reason}); set `encoding: latin-1` in the mapping "
-            "or save the file as UTF-8",
-        ) from exc
+        raise _decoding_failed(path, encoding, exc) from exc
 
 
 def _csv_records(
@@ -162,18 +167,17 @@ def _csv_records(
         else:
             reader = csv.reader(text, delimiter=delimiter, quoting=csv.QUOTE_NONE, strict=True)
         line = 1
-        while True:
-            try:
-                values = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                raise _fail(path, f"malformed CSV ({exc}); is the file truncated?", line) from exc
-            if values:
-                yield line, values
-            line = reader.line_num + 1
+        try:
+            for values in reader:
+                if values:
+                    yield line, values
+                line = reader.line_num + 1
+        except csv.Error as exc:
+            raise _fail(path, f"malformed CSV ({exc}); is the file truncated?", line) from exc
+        except UnicodeDecodeError as exc:
+            raise _decoding_failed(path, text.encoding, exc) from exc
 
-    return iter(_decode_errors(records(), path, text.encoding))
+    return records()
 
 
 def _split_records(

@@ -7,6 +7,7 @@ import gc
 import tempfile
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 
 from sqlalchemy import Table, select
@@ -268,21 +269,13 @@ def _import_file(
         for output in spec.outputs
     ]
     rows = 0
-    chunk: list[tuple[int, list[str]]] = []
     label = source.path.name
-    for record in source.rows:
-        chunk.append(record)
-        if len(chunk) >= CHUNK_ROWS:
-            for runner in runners:
-                runner.process(chunk)
-            rows += len(chunk)
-            chunk = []
-            if progress is not None:
-                progress(label, source.position(), source.size)
-    if chunk:
+    while chunk := list(islice(source.rows, CHUNK_ROWS)):
         for runner in runners:
             runner.process(chunk)
         rows += len(chunk)
+        if progress is not None:
+            progress(label, source.position(), source.size)
     for runner in runners:
         runner.finish()
     if progress is not None:
