@@ -7,7 +7,7 @@ grain) with columns named after the dimensions, `period`, `value`, `numerator`, 
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
@@ -93,13 +93,19 @@ def _expr(t: Table, text: str, ctx: Context, params: Mapping[str, Any]) -> Value
     return expressions.compile_expr(expressions.parse(text), lambda n: t[n], params, ctx.rank)
 
 
-def fact_table(metric: MetricDefinition, tables: Tables, ctx: Context, query: Query) -> Table:
+def fact_table(
+    metric: MetricDefinition,
+    tables: Tables,
+    ctx: Context,
+    query: Query,
+    extra: Collection[str] = (),
+) -> Table:
     """The metric's fact with its population filter applied (no window, no dimensions)."""
     texts = [*metric.where]
     for measure in (metric.measure, metric.numerator, metric.denominator):
         if measure is not None:
             texts += [measure.expr, *measure.where]
-    used: set[str] = set()
+    used: set[str] = {*extra, *([metric.date] if metric.date else [])}
     for text in texts:
         used |= expressions.parse(text).columns
     name = metric.fact
@@ -183,9 +189,15 @@ def _group(t: Table, query: Query, **aggs: Value) -> Table:
     return out.rename({d: label_column(d) for d in query.by}) if query.by else out
 
 
-def prepared(metric: MetricDefinition, tables: Tables, ctx: Context, query: Query) -> Table:
+def prepared(
+    metric: MetricDefinition,
+    tables: Tables,
+    ctx: Context,
+    query: Query,
+    extra: Collection[str] = (),
+) -> Table:
     """The metric's rows inside the window, with period and dimension labels, filtered."""
-    t = fact_table(metric, tables, ctx, query)
+    t = fact_table(metric, tables, ctx, query, extra)
     if metric.fact == "quotas":
         t = _quota_periods(t, query)
         on_date = "q_date"
@@ -261,6 +273,9 @@ def _share(
     )
 
 
+_WON = ("is_won", "closed_on", "amount_rc")
+
+
 def _month_index(value: Value) -> Value:
     return value.year().cast("int64") * 12 + value.month().cast("int64")
 
@@ -282,7 +297,7 @@ def _ramp_time(tables: Tables, ctx: Context, query: Query) -> Table:
         quota = monthly.group_by(q_owner="owner_id", q_month="period").aggregate(
             quota=monthly.amount_rc.cast(dt.float64).sum()
         )
-        won = facts.opportunities(tables, ctx, as_of=query.as_of)
+        won = facts.opportunities(tables, ctx, as_of=query.as_of, columns=_WON)
         won = won.filter(won.is_won)
         won = won.mutate(month=won.closed_on.truncate("M").cast("date"))
         booked = won.group_by(b_owner="owner_id", b_month="month").aggregate(
@@ -424,14 +439,13 @@ def _forecast_accuracy(
 
 def _actual_bookings(lines: Table, tables: Tables, ctx: Context, query: Query) -> Table:
     """Won value per forecast line: company lines count every deal, team lines their team's."""
-    won = facts.opportunities(tables, ctx, as_of=query.as_of)
+    won = facts.opportunities(tables, ctx, as_of=query.as_of, columns=_WON)
     won = won.filter(won.is_won).select("owner_id", "closed_on", "amount_rc")
-    names = {team_id: name for team_id, _, name in ctx.team_parents}
-    ls = lines.select(
-        a_id=lines.id,
-        a_start=lines.period_start,
-        a_end=lines.period_end,
-        a_team=facts._map(lines.team_id, names, dt.string),
+    teams = tables["teams"]
+    names = teams.select(tn_id=teams.id.cast("int64"), a_team=teams.name)
+    joined = lines.left_join(names, lines.team_id == names.tn_id)
+    ls = joined.select(
+        a_id=joined.id, a_start=joined.period_start, a_end=joined.period_end, a_team=joined.a_team
     )
     company = ls.filter(ls.a_team.isnull())
     cj = company.join(won, [won.closed_on >= company.a_start, won.closed_on <= company.a_end])

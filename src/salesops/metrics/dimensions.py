@@ -149,15 +149,10 @@ def _territory(t: Table, tables: Tables) -> Table:
 def _team(t: Table, tables: Tables, ctx: Context, on_date: str | None) -> Table:
     col = label_column("team")
     if "team_id" in t.columns:  # forecast lines name their scope: a team (with sub-teams)
-        names = {team_id: name for team_id, _, name in ctx.team_parents}
-        label = (
-            ibis.cases(
-                *[(t.team_id == k, ibis.literal(v)) for k, v in names.items()], else_="(company)"
-            )
-            if names
-            else ibis.literal("(company)")
-        )
-        return t.mutate(**{col: label})
+        teams = tables["teams"]
+        names = teams.select(ln_id=teams.id.cast("int64"), ln_name=teams.name)
+        t = t.left_join(names, t.team_id == names.ln_id)
+        return t.mutate(**{col: t.ln_name.fill_null("(company)")}).drop("ln_id", "ln_name")
     tm = tables["team_memberships"]
     tm = tm.select(
         tm_rep=tm.rep_id.cast("int64"),

@@ -222,7 +222,10 @@ def convert(table: Table, ctx: Context, tables: Tables, amount: str, on: str, ou
     )
 
 
-def _rewind(base: Table, tables: Tables, ctx: Context, as_of: datetime) -> Table:
+def _rewind(
+    base: Table, tables: Tables, ctx: Context, as_of: datetime, *, closed_at: bool = True
+) -> Table:
+    """Fields as they were at `as_of`; `closed_at` also rewinds the closing time (costs a scan)."""
     events = tables["opportunity_events"]
     ev = events.select(
         eid=events.id,
@@ -247,20 +250,26 @@ def _rewind(base: Table, tables: Tables, ctx: Context, as_of: datetime) -> Table
         old_forecast=old.max(where=f == "forecast_category"),
         old_owner=old.max(where=f == "owner"),
     )
-    closed_names = [s.name for s in ctx.stages if s.category != "open"]
-    closes = ev.filter((ev.field == "stage") & ev.new_value.isin(closed_names) & (ev.at <= as_of))
-    closes = closes.group_by(cl_id=closes.opportunity_id).aggregate(last_close=closes.at.max())
     t = base.filter(base.created_at <= as_of)
-    t = t.left_join(rewound, t.id == rewound.rw_id).left_join(closes, t.id == closes.cl_id)
+    t = t.left_join(rewound, t.id == rewound.rw_id).drop("rw_id")
     stage = t.old_stage.fill_null(t.stage)
-    categories = {s.name: s.category for s in ctx.stages}
-    category = _map(stage, categories, dt.string).fill_null("open")
-    closed_at = ibis.cases(
-        (category == "open", ibis.null(dt.Timestamp())),
-        (t.closed_at <= as_of, t.closed_at),
-        else_=t.last_close.fill_null(t.closed_at),
-    )
-    return t.mutate(
+    closed_value: Value = t.closed_at
+    if closed_at:
+        closed_names = [s.name for s in ctx.stages if s.category != "open"]
+        closes = ev.filter(
+            (ev.field == "stage") & ev.new_value.isin(closed_names) & (ev.at <= as_of)
+        )
+        closes = closes.group_by(cl_id=closes.opportunity_id).aggregate(last_close=closes.at.max())
+        t = t.left_join(closes, t.id == closes.cl_id).drop("cl_id")
+        stage = t.old_stage.fill_null(t.stage)
+        categories = {s.name: s.category for s in ctx.stages}
+        category = _map(stage, categories, dt.string).fill_null("open")
+        closed_value = ibis.cases(
+            (category == "open", ibis.null(dt.Timestamp())),
+            (t.closed_at <= as_of, t.closed_at),
+            else_=t.last_close.fill_null(t.closed_at),
+        )
+    t = t.mutate(
         stage=stage,
         amount=t.old_amount.cast(MONEY).fill_null(t.amount),
         close_date=ibis.ifelse(
@@ -268,18 +277,50 @@ def _rewind(base: Table, tables: Tables, ctx: Context, as_of: datetime) -> Table
         ),
         forecast_category=t.old_forecast.fill_null(t.forecast_category),
         owner_id=t.old_owner.cast("int64").fill_null(t.owner_id),
-        closed_at=closed_at,
-    ).drop(
-        "rw_id",
-        "old_stage",
-        "old_amount",
-        "has_close",
-        "old_close",
-        "old_forecast",
-        "old_owner",
-        "cl_id",
-        "last_close",
+        closed_at=closed_value,
     )
+    helpers = ["old_stage", "old_amount", "has_close", "old_close", "old_forecast", "old_owner"]
+    return t.drop(*helpers, *(["last_close"] if closed_at else []))
+
+
+# Derived columns of the opportunities fact and the derived columns each one is built from.
+_DERIVED: dict[str, tuple[str, ...]] = {
+    "stage_category": (),
+    "stage_order": (),
+    "stage_rank": (),
+    "stage_probability": (),
+    "is_open": ("stage_category",),
+    "is_won": ("stage_category",),
+    "is_lost": ("stage_category",),
+    "is_closed": ("stage_category",),
+    "created_on": (),
+    "rep_probability": ("stage_probability",),
+    "closed_on": ("is_closed",),
+    "cycle_days": ("closed_on", "created_on"),
+    "cycle_days_from_creation": ("closed_on", "created_on"),
+    "amount_rc": ("closed_on", "created_on"),
+    "last_event_at": ("created_on", "stage_rank"),
+    "days_since_last_event": ("created_on", "stage_rank"),
+    "max_rank_reached": ("stage_rank",),
+}
+
+
+def _needed(columns: Collection[str] | None, ctx: Context) -> set[str]:
+    """The derived columns to build for `columns` (all of them when None)."""
+    if columns is None:
+        return set(_DERIVED) - EVENT_COLUMNS
+    todo = [c for c in columns if c in _DERIVED]
+    result: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in result:
+            continue
+        result.add(name)
+        deps = _DERIVED[name]
+        if name == "amount_rc" and not ctx.needs_fx:
+            deps = ()  # no conversion: the amount needs no date
+        todo.extend(deps)
+    return result
 
 
 def opportunities(
@@ -287,11 +328,21 @@ def opportunities(
     ctx: Context,
     *,
     as_of: datetime | None = None,
-    columns: Collection[str] = (),
+    columns: Collection[str] | None = None,
 ) -> Table:
-    """The opportunities fact, as of `as_of` when given (else as it is now)."""
+    """The opportunities fact, as of `as_of` when given (else as it is now).
+
+    `columns` names the derived columns the caller uses (None: every one but the event-log
+    columns); the plain columns are always there. Building only what is used keeps the
+    compiled SQL small.
+    """
+    need = _needed(columns, ctx)
     o = tables["opportunities"]
-    names = {s.id: s.name for s in ctx.stages}
+    st = tables["pipeline_stages"]
+    # Stage attributes come from joins, not CASE expressions: DuckDB 1.4.2 can split one
+    # group in two when grouping by a string made by CASE (seen at 2M rows).
+    names = st.select(st_id=st.id.cast("int64"), stage=st.name)
+    o = o.left_join(names, o.stage_id.cast("int64") == names.st_id)
     base = o.select(
         id=o.id.cast("int64"),
         name=o.name,
@@ -301,7 +352,7 @@ def opportunities(
         territory_id=o.territory_id.cast("int64"),
         currency=o.currency,
         amount=o.amount.cast(MONEY),
-        stage=_map(o.stage_id, names, dt.string),
+        stage=o.stage,
         forecast_category=o.forecast_category,
         close_date=o.close_date.cast("date"),
         type=o.type,
@@ -314,37 +365,62 @@ def opportunities(
         closed_at=ts(o.closed_at),
     )
     if as_of is not None:
-        base = _rewind(base, tables, ctx, as_of)
-    categories = {s.name: s.category for s in ctx.stages}
-    stage_probability = _map(
-        base.stage, {s.name: s.probability for s in ctx.stages}, RATIO
-    ).fill_null(ibis.literal(Decimal(0), type=RATIO))
-    category = _map(base.stage, categories, dt.string).fill_null("open")
-    t = base.mutate(
-        stage_category=category,
-        stage_order=_map(base.stage, {s.name: s.sort_order for s in ctx.stages}, dt.int64),
-        stage_rank=_map(base.stage, ctx.ranks(), dt.int64),
-        stage_probability=stage_probability,
-        is_open=category == "open",
-        is_won=category == "won",
-        is_lost=category == "lost",
-        is_closed=category != "open",
-        created_on=base.created_at.date(),
-    )
-    t = t.mutate(
-        rep_probability=t.probability.fill_null(t.stage_probability),
-        closed_on=ibis.ifelse(
-            t.is_closed, t.closed_at.date().fill_null(t.close_date), ibis.null(dt.date)
-        ),
-    )
-    t = t.mutate(
-        cycle_days=day_diff(t.closed_on, t.engaged_at.date().fill_null(t.created_on)),
-        cycle_days_from_creation=day_diff(t.closed_on, t.created_on),
-        fx_on=t.closed_on.fill_null(t.close_date).fill_null(t.created_on),
-    )
-    t = convert(t, ctx, tables, "amount", "fx_on", "amount_rc").drop("fx_on")
-    wanted = set(columns)
-    if wanted & EVENT_COLUMNS:
+        base = _rewind(base, tables, ctx, as_of, closed_at="closed_on" in need)
+    if need & {"stage_category", "stage_order", "stage_probability"}:
+        attrs = st.select(
+            sa_name=st.name,
+            sa_category=st.category,
+            sa_order=st.sort_order.cast("int64"),
+            sa_probability=st.default_probability.cast(RATIO),
+        )
+        base = base.left_join(attrs, base.stage == attrs.sa_name)
+    first: dict[str, Value] = {}
+    if "stage_category" in need:
+        first["stage_category"] = base.sa_category.fill_null("open")
+    if "stage_order" in need:
+        first["stage_order"] = base.sa_order
+    if "stage_rank" in need:
+        first["stage_rank"] = _map(base.stage, ctx.ranks(), dt.int64)
+    if "stage_probability" in need:
+        first["stage_probability"] = base.sa_probability.fill_null(
+            ibis.literal(Decimal(0), type=RATIO)
+        )
+    if "created_on" in need:
+        first["created_on"] = base.created_at.date()
+    t = base.mutate(**first) if first else base
+    if "sa_name" in t.columns:
+        t = t.drop("sa_name", "sa_category", "sa_order", "sa_probability")
+    second: dict[str, Value] = {}
+    if "stage_category" in need:
+        category = t.stage_category
+        second.update(
+            is_open=category == "open",
+            is_won=category == "won",
+            is_lost=category == "lost",
+            is_closed=category != "open",
+        )
+    if "rep_probability" in need:
+        second["rep_probability"] = t.probability.fill_null(t.stage_probability)
+    t = t.mutate(**second) if second else t
+    if "closed_on" in need:
+        t = t.mutate(
+            closed_on=ibis.ifelse(
+                t.is_closed, t.closed_at.date().fill_null(t.close_date), ibis.null(dt.date)
+            )
+        )
+    third: dict[str, Value] = {}
+    if "cycle_days" in need:
+        third["cycle_days"] = day_diff(t.closed_on, t.engaged_at.date().fill_null(t.created_on))
+    if "cycle_days_from_creation" in need:
+        third["cycle_days_from_creation"] = day_diff(t.closed_on, t.created_on)
+    if "amount_rc" in need and ctx.needs_fx:
+        third["fx_on"] = t.closed_on.fill_null(t.close_date).fill_null(t.created_on)
+    t = t.mutate(**third) if third else t
+    if "amount_rc" in need:
+        t = convert(t, ctx, tables, "amount", "fx_on", "amount_rc")
+        if ctx.needs_fx:
+            t = t.drop("fx_on")
+    if need & EVENT_COLUMNS:
         t = _with_event_columns(t, tables, ctx, as_of)
     return t
 
@@ -400,7 +476,7 @@ def stage_entries(tables: Tables, ctx: Context, *, as_of: datetime | None = None
     ev = ev.filter(ev.entered_rank.notnull())
     first = ibis.window(group_by=[ev.opportunity_id, ev.new_value], order_by=[ev.at, ev.eid])
     ev = ev.mutate(entry_no=ibis.row_number().over(first)).filter(lambda e: e.entry_no == 0)
-    opp = opportunities(tables, ctx, as_of=as_of)
+    opp = opportunities(tables, ctx, as_of=as_of, columns=("is_won", "amount_rc"))
     opp = opp.select("id", *_DIM_KEYS, *_OPP_ATTRS, "is_won")
     j = ev.join(opp, ev.opportunity_id == opp.id)
     return j.select(
@@ -438,7 +514,8 @@ def leads(tables: Tables, ctx: Context, *, as_of: datetime | None = None) -> Tab
                 t.converted_at <= as_of, t.converted_at, ibis.null(dt.Timestamp())
             )
         )
-    opp = opportunities(tables, ctx, as_of=as_of).select(won_id="id", opp_won="is_won")
+    opp = opportunities(tables, ctx, as_of=as_of, columns=("is_won",))
+    opp = opp.select(won_id="id", opp_won="is_won")
     j = t.left_join(opp, t.converted_opportunity_id == opp.won_id)
     converted = j.converted_opportunity_id.notnull() & (
         j.converted_at.notnull() if as_of is not None else ibis.literal(True)

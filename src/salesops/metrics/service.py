@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, time
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -117,7 +117,7 @@ def _convert(metric: MetricDefinition, value: Any) -> Any:
     if isinstance(value, float) and value != value:  # NaN from an empty aggregate
         return None
     if metric.unit in MONEY_UNITS:
-        return Decimal(str(value)).quantize(CENT)
+        return Decimal(str(value)).quantize(CENT, ROUND_HALF_UP)
     if metric.unit == "count":
         return int(value)
     return float(value)
@@ -401,7 +401,7 @@ def drill_down(
     )
     compiler.check_query(metric, cat, query)
     src = open_engine(source, engine=engine)
-    t = compiler.prepared(metric, src.tables, src.ctx, query)
+    t = compiler.prepared(metric, src.tables, src.ctx, query, _DRILL_COLUMNS[metric.fact])
     keep = [c for c in _DRILL_COLUMNS.get(metric.fact, ()) if c in t.columns]
     expr = t.select(*keep).order_by(keep[0])
     if limit is not None:
