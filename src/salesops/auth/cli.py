@@ -127,7 +127,15 @@ def disable(ctx: typer.Context, username: str = typer.Argument(...)) -> None:
 def enable(ctx: typer.Context, username: str = typer.Argument(...)) -> None:
     """Allow a disabled user to sign in again."""
     with state(ctx).session() as session:
-        auth.enable_user(session, auth.get_user(session, username))
+        user = auth.enable_user(session, auth.get_user(session, username))
+        audit.record(
+            session,
+            user_id=None,
+            action="update",
+            entity="user",
+            entity_id=user.id,
+            changes={"is_active": {"old": False, "new": True}, "via": "cli"},
+        )
     console.print(f"{username} enabled")
 
 
@@ -141,7 +149,15 @@ def set_password(
     if password is None:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     with state(ctx).session() as session:
-        auth.set_password(session, auth.get_user(session, username), password)
+        user = auth.set_password(session, auth.get_user(session, username), password)
+        audit.record(
+            session,
+            user_id=None,
+            action="update",
+            entity="user",
+            entity_id=user.id,
+            changes={"password": {"old": "***", "new": "***"}, "via": "cli"},
+        )
     console.print(f"password of {username} changed")
 
 

@@ -8,6 +8,7 @@ without the metric compiler knowing about users.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 
 from sqlalchemy.orm import Session
@@ -41,6 +42,14 @@ def restrict(source: Source, scope: Scope) -> Source:
     return replace(source, tables=tables)
 
 
+# The metrics engine shares one cached DuckDB connection between the Sources it opens, but gives
+# each Source its own lock; a DuckDB connection must not run two statements at once, so the
+# server serialises opening and running metrics with one lock per process.
+_METRICS_LOCK = threading.Lock()
+
+
 def open_scoped(session: Session, scope: Scope, *, engine: str | None = None) -> Source:
     """Open the metrics source for one request, restricted to what `scope` may see."""
-    return restrict(metrics.open_engine(session, engine=engine), scope)
+    with _METRICS_LOCK:
+        source = metrics.open_engine(session, engine=engine)
+    return restrict(replace(source, lock=_METRICS_LOCK), scope)

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Engine, delete, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from salesops.auth import passwords, tokens
@@ -206,7 +207,7 @@ def resolve_session(
     if user is None or not user.is_active:
         return None
     if now - as_utc(record.last_seen_at) > timedelta(minutes=5):
-        record.last_seen_at = now
+        _touch(session, WebSession, record.id, "last_seen_at", now)
     return record, user
 
 
@@ -265,15 +266,30 @@ def resolve_token(session: Session, secret: str, *, now: datetime | None = None)
         return None
     now = now or utc_now()
     if record.last_used_at is None or now - as_utc(record.last_used_at) > timedelta(minutes=1):
-        record.last_used_at = now
+        _touch(session, ApiToken, record.id, "last_used_at", now)
     return user
 
 
-def count_active_sessions(session: Session, user: User) -> int:
-    """How many browser sessions `user` has open."""
-    return (
-        session.scalar(
-            select(func.count()).select_from(WebSession).where(WebSession.user_id == user.id)
-        )
-        or 0
-    )
+def _touch(
+    session: Session, model: type[ApiToken | WebSession], row_id: int, column: str, now: datetime
+) -> None:
+    """Record when a token or session was last used, outside the request's transaction.
+
+    Bookkeeping must not turn every read into a write that holds SQLite's lock for the whole
+    request (twenty concurrent readers would queue behind each other), so it is committed on
+    its own short connection, and skipped when the database is busy. A session bound to one
+    connection (tests, nested units of work) just updates in place.
+    """
+    bind = session.get_bind()
+    statement = update(model).where(model.id == row_id).values({column: now})
+    if not isinstance(bind, Engine):
+        session.execute(statement)
+        return
+    try:
+        with bind.connect() as connection:
+            if connection.dialect.name == "sqlite":
+                connection.exec_driver_sql("PRAGMA busy_timeout = 100")
+            connection.execute(statement)
+            connection.commit()
+    except OperationalError:
+        return

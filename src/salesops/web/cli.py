@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from sqlalchemy import Engine
 
 from salesops.cli.context import console, state
 from salesops.config import get_settings
@@ -34,3 +35,15 @@ def serve(
         proxy_headers=proxy_headers,
         log_level="info",
     )
+
+
+def warm_metrics(engine: Engine) -> None:
+    """Open the metrics source once (its DuckDB copy is cached for later requests)."""
+    from salesops import metrics
+    from salesops.db import session_scope
+
+    try:
+        with session_scope(engine) as session:
+            metrics.open_engine(session)
+    except Exception as exc:  # warming is an optimisation; a real request will report errors
+        console.print(f"[yellow]metrics warm-up skipped:[/] {exc}")

@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 
+from salesops.forecasting import web as forecast_pages
 from salesops.web import auth_routes, dashboard, records
 
 
@@ -31,3 +32,4 @@ def mount(app: FastAPI) -> None:
     app.include_router(auth_routes.router)
     app.include_router(dashboard.router)
     app.include_router(records.router)
+    app.include_router(forecast_pages.router)

@@ -8,12 +8,21 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.templating import Jinja2Templates
+from jinja2 import FileSystemLoader
 from markupsafe import Markup
 
 from salesops.web.nav import NAV
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+_search_path: list[str] = [str(TEMPLATES_DIR)]
+
+
+def add_template_dir(directory: Path) -> None:
+    """Let another package's pages use their own templates (which may extend ours)."""
+    if str(directory) not in _search_path:
+        _search_path.append(str(directory))
+        templates.env.loader = FileSystemLoader(_search_path)
 
 
 def money(value: Any, compact: bool = True) -> str:

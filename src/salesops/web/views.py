@@ -213,7 +213,12 @@ def health(src: Source, f: Filters, filters: Mapping[str, str], today: date) -> 
     past_due_count = compute(src, "open_opportunities", f, filters, start=None, end=yesterday)
     past_due_value = compute(src, "pipeline_value", f, filters, start=None, end=yesterday)
     moves = waterfall(src, f, filters, today)
+    stalled_deals = metrics.drill_down(
+        src, "stalled_deals", filters=_allowed("stalled_deals", filters), limit=DRILL_LIMIT
+    )
+    biggest = sorted(stalled_deals, key=lambda r: -(r.get("amount_rc") or r.get("amount") or 0))
     return {
+        "stalled_biggest": biggest[:10],
         "stalled": stalled.total,
         "stalled_days": metrics.get_definition("stalled_deals").params.get("stalled_days", 30),
         "past_due": past_due_count.total,
