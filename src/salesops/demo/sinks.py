@@ -144,30 +144,28 @@ class ParquetSink:
         self._writers.clear()
 
 
-def _sqlite_values(array: pa.ChunkedArray) -> tuple[list[Any], str]:
-    """Python values for one column, and the SQL that stores each as SQLAlchemy would.
-
-    Timestamps and dates travel as integers and are formatted by SQLite itself (the text
-    SQLAlchemy's SQLite dialect writes and compares against), which is far faster than
-    formatting them in Python.
-    """
+def _sqlite_values(array: pa.ChunkedArray) -> list[Any]:
+    """Python values for one column, as SQLAlchemy's SQLite dialect stores them (timestamps
+    and dates as ISO text, formatted by numpy, which is far faster than one by one)."""
     typ = array.type
     if typ == TS:
-        seconds = array.cast(pa.int64()).to_numpy(zero_copy_only=False)
-        values = _with_nulls(array, (seconds // 1_000_000).astype(object))
-        return values, "strftime('%Y-%m-%d %H:%M:%f', ?, 'unixepoch') || '000'"
+        micros = array.fill_null(0).cast(pa.int64()).to_numpy(zero_copy_only=False)
+        text = np.char.replace(np.datetime_as_string(micros.astype("datetime64[us]")), "T", " ")
+        return _with_nulls(array, text.astype(object))
     if typ == pa.date32():
-        days = array.cast(pa.int32()).cast(pa.int64()).to_numpy(zero_copy_only=False)
-        return _with_nulls(array, (days * 86_400).astype(object)), "date(?, 'unixepoch')"
+        days = array.fill_null(0).cast(pa.int32()).to_numpy(zero_copy_only=False)
+        return _with_nulls(
+            array, np.datetime_as_string(days.astype("datetime64[D]")).astype(object)
+        )
     if pa.types.is_decimal(typ):
         array = array.cast(pa.float64())
     if pa.types.is_string(typ):  # numpy turns Arrow strings (and nulls) into objects quickly
-        return array.to_numpy(zero_copy_only=False).tolist(), "?"
+        return array.to_numpy(zero_copy_only=False).tolist()  # type: ignore[no-any-return]
     if pa.types.is_boolean(typ):
         values = array.fill_null(False).to_numpy(zero_copy_only=False).astype(np.int64)
     else:
         values = array.fill_null(0).to_numpy(zero_copy_only=False)
-    return _with_nulls(array, values.astype(object)), "?"
+    return _with_nulls(array, values.astype(object))
 
 
 def _with_nulls(array: pa.ChunkedArray, values: npt.NDArray[Any]) -> list[Any]:
@@ -205,9 +203,8 @@ class DatabaseSink:
             ):
                 copy.write(buffer.getbuffer())
             return
-        converted = [_sqlite_values(data.column(i)) for i in range(data.num_columns)]
-        values = [v for v, _ in converted]
-        marks = ", ".join(sql for _, sql in converted)
+        values = [_sqlite_values(data.column(i)) for i in range(data.num_columns)]
+        marks = ", ".join("?" * data.num_columns)
         self.connection.exec_driver_sql(
             f'INSERT INTO "{name}" ({columns}) VALUES ({marks})', list(zip(*values, strict=True))
         )
