@@ -53,8 +53,9 @@ def print_summary(summary: ImportSummary) -> None:
     for column in ("table", "read", "inserted", "updated", "unchanged", "rejected", "skipped"):
         table.add_column(column, justify="left" if column == "table" else "right", no_wrap=True)
     for name, counts in summary.tables.items():
-        if summary.source_system == "salesops" and not counts.read:
-            continue
+        figures = (counts.read, counts.inserted, counts.updated, counts.unchanged)
+        if not any(figures) and not counts.rejected and not counts.skipped:
+            continue  # e.g. no event had to be written
         table.add_row(
             name,
             *(

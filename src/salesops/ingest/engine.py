@@ -9,7 +9,7 @@ Nothing here commits: the caller owns the one transaction of the whole import.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +99,7 @@ class OutputRunner:
         self.deferred: list[tuple[Any, str, str, int, list[str]]] = []
         self.mapped_columns = [self.tdef.fields[s.name].column for s in fields]
         self.snapshots: list[dict[str, Any]] = []
+        self.pending_rejects: list[tuple[int, str, list[str]]] = []
         # Single-column unique constraints besides the key (a product's name, a username).
         self.unique_columns = [
             c.name for c in self.table.columns if c.unique and c.name in set(self.mapped_columns)
@@ -111,9 +112,14 @@ class OutputRunner:
     # -- building -------------------------------------------------------------------------
     def reject(self, record: Record, reason: str) -> None:
         self.counts.rejected += 1
-        self.ctx.rejects.add(
-            self.path, self.columns, record.line, self.output.target, reason, record.values
-        )
+        self.pending_rejects.append((record.line, reason, record.values))
+
+    def flush_rejects(self) -> None:
+        """Write this chunk's rejects in line order (checks reject rows at different steps)."""
+        self.pending_rejects.sort(key=lambda item: item[0])
+        for line, reason, values in self.pending_rejects:
+            self.ctx.rejects.add(self.path, self.columns, line, self.output.target, reason, values)
+        self.pending_rejects.clear()
 
     def _key(self, values: list[str], line: int) -> str:
         position = self.key_position
@@ -163,7 +169,7 @@ class OutputRunner:
         if self.opp is not None and self.opp.history:
             problems.extend(self.opp.build(record, values))
         if problems:
-            raise Rejected("; ".join(problems))
+            raise Rejected("; ".join(problems), record)
         return record
 
     def _slow_field(
@@ -217,12 +223,16 @@ class OutputRunner:
             problems.append(f"{spec.name}: {exc}")
 
     # -- resolving ------------------------------------------------------------------------
-    def resolve(self, records: list[Record]) -> list[Record]:
+    def resolve(
+        self, records: list[Record], failed: Sequence[tuple[Record, str]] = ()
+    ) -> list[Record]:
+        """Resolve references; rows that already failed get their further problems added."""
+        everyone = [*records, *(record for record, _ in failed)]
         wanted: dict[tuple[str, str], set[str]] = {}
         for spec, fdef, _, _ in self.plan:
             if fdef.kind == "ref" and fdef.ref:
                 wanted.setdefault((fdef.ref, spec.lookup_by), set()).update(
-                    r.refs[spec.name] for r in records if spec.name in r.refs
+                    r.refs[spec.name] for r in everyone if spec.name in r.refs
                 )
         found = {k: self.ctx.resolver.lookup(k[0], k[1], keys) for k, keys in wanted.items()}
         kept = []
@@ -233,12 +243,23 @@ class OutputRunner:
                 self.reject(record, str(exc))
                 continue
             kept.append(record)
+        for record, reason in failed:
+            try:
+                self._resolve_one(record, found, keep=False)
+            except Rejected as more:
+                reported = {part.split(":")[0] for part in reason.split("; ")}
+                extra = [p for p in str(more).split("; ") if p.split(":")[0] not in reported]
+                reason = "; ".join([reason, *extra])
+            self.reject(record, reason)
         return kept
 
-    def _resolve_one(self, record: Record, found: dict[tuple[str, str], dict[str, Any]]) -> None:
+    def _resolve_one(
+        self, record: Record, found: dict[tuple[str, str], dict[str, Any]], *, keep: bool = True
+    ) -> None:
         attrs: dict[str, dict[str, Any]] = {}
         later: list[tuple[Any, str, str, int, list[str]]] = []
         problems = []
+        unknown: set[str] = set()
         cols = record.cols
         refs = record.refs
         for spec, fdef in self.ref_plan:
@@ -249,6 +270,7 @@ class OutputRunner:
                 stage = self.ctx.stages.get(text)
                 if stage is None:
                     problems.append(f"unknown stage {text!r} (known: {self.ctx.stages.known()})")
+                    unknown.add(fdef.name)
                 else:
                     cols[fdef.column] = stage.id
                 continue
@@ -264,6 +286,7 @@ class OutputRunner:
                 cols[fdef.column] = None
             else:
                 problems.append(f"unknown {spec.name} {text!r}")
+                unknown.add(fdef.name)
         for spec, fdef in self.derive_plan:
             if cols.get(fdef.column) is None:
                 assert spec.derive is not None
@@ -271,6 +294,8 @@ class OutputRunner:
         if self.opp is not None:
             problems.extend(self.opp.prepare(record, attrs))
         for fdef in self.required:
+            if fdef.name in unknown:
+                continue
             column = fdef.column
             if column in cols:
                 if cols[column] is None:
@@ -283,7 +308,8 @@ class OutputRunner:
                 problems.append(extra)
         if problems:
             raise Rejected("; ".join(problems))
-        self.deferred.extend(later)
+        if keep:
+            self.deferred.extend(later)
 
     def _check(self, record: Record) -> str | None:
         cols = record.cols
@@ -315,7 +341,14 @@ class OutputRunner:
         self.touched[byte] |= 1 << bit
 
     def process(self, chunk: list[tuple[int, list[str]]]) -> None:
+        try:
+            self._process(chunk)
+        finally:
+            self.flush_rejects()
+
+    def _process(self, chunk: list[tuple[int, list[str]]]) -> None:
         records: list[Record] = []
+        failed: list[tuple[Record, str]] = []
         width = len(self.columns)
         for line, values in chunk:
             self.counts.read += 1
@@ -333,8 +366,11 @@ class OutputRunner:
             try:
                 records.append(self.build(line, values))
             except Rejected as exc:
-                self.reject(Record(line, values), str(exc))
-        records = self.resolve(records)
+                if exc.record is None:
+                    self.reject(Record(line, values), str(exc))
+                else:
+                    failed.append((exc.record, str(exc)))
+        records = self.resolve(records, failed)
         if not self.tdef.imported:
             for record in records:
                 record.key = tuple(record.cols[c] for c in self.tdef.natural_key)

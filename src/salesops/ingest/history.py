@@ -32,7 +32,7 @@ SNAPSHOT_FIELDS = (
 class HistoryRunner(OutputRunner):
     """Collects snapshots while the file is read; writes the events they imply at the end."""
 
-    def process(self, chunk: list[tuple[int, list[str]]]) -> None:
+    def _process(self, chunk: list[tuple[int, list[str]]]) -> None:
         records: list[Record] = []
         for line, values in chunk:
             self.counts.read += 1

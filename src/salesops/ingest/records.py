@@ -18,7 +18,11 @@ from salesops.models import Base
 
 
 class Rejected(Exception):
-    """A row cannot be imported; the message says why."""
+    """A row cannot be imported; the message says why (`record`: what was built of it)."""
+
+    def __init__(self, message: str, record: Record | None = None) -> None:
+        super().__init__(message)
+        self.record = record
 
 
 @dataclass
