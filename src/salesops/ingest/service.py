@@ -274,6 +274,8 @@ def _import_file(
         for runner in runners:
             runner.process(chunk)
         rows += len(chunk)
+        if rows % (CHUNK_ROWS * 20) == 0:
+            gc.collect(1)  # the few cycles the database layer makes: young ones only, cheap
         if progress is not None:
             progress(label, source.position(), source.size)
     for runner in runners:
