@@ -51,6 +51,9 @@ def test_the_funnel_and_waterfall_are_scoped(client_as: Client, org: Org) -> Non
     funnel = client_as("cat").get("/api/v1/funnel", params=Q1).json()
     assert funnel[0]["stage"] == "Prospecting"
     assert funnel[0]["entered"] == 2
+    assert funnel[0]["advanced"] == 0
+    assert funnel[0]["dropped"] == 2
+    assert funnel[0]["drop_off"] == 1.0
     (moves,) = (
         client_as("will")
         .get(

@@ -144,6 +144,8 @@ def funnel(
             "advanced": s.advanced,
             "won": s.won,
             "conversion": s.conversion,
+            "dropped": s.dropped,
+            "drop_off": s.drop_off,
             "win_rate": s.win_rate,
         }
         for s in stages

@@ -169,6 +169,15 @@ class FunnelStage:
     def win_rate(self) -> float | None:
         return self.won / self.entered if self.entered else None
 
+    @property
+    def dropped(self) -> int:
+        """Deals of the cohort that went no further (lost, or still in the stage)."""
+        return self.entered - self.advanced
+
+    @property
+    def drop_off(self) -> float | None:
+        return self.dropped / self.entered if self.entered else None
+
 
 @dataclass(frozen=True)
 class MetricInfo:
