@@ -210,3 +210,26 @@ def test_the_audit_page_is_for_admins(app: FastAPI, session: Session, org: Org) 
     page = admin.get("/admin/audit")
     assert page.status_code == 200
     assert 'data-testid="audit"' in page.text
+
+
+def test_an_admin_changes_a_role_through_a_csrf_protected_form(
+    app: FastAPI, session: Session, org: Org
+) -> None:
+    admin = sign_in(app, session, org, "admin")
+    page = admin.get("/admin/users")
+    assert page.status_code == 200
+    ann = org.users["ann"]
+    form = {"role": "analyst", "active": "on"}
+    forged = admin.post(f"/admin/users/{ann.id}", data={**form, "csrf_token": "x"})
+    assert forged.status_code == 403
+    saved = admin.post(
+        f"/admin/users/{ann.id}",
+        data={**form, "csrf_token": _form_token(page.text)},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    session.refresh(ann)
+    assert ann.role == "analyst"
+    log = admin.get("/admin/audit").text
+    assert "analyst" in log
+    assert sign_in(app, session, org, "director").get("/admin/users").status_code == 403

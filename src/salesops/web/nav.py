@@ -38,6 +38,7 @@ for _item in (
     NavItem("Leaderboard", "/leaderboard", "trophy", 40),
     NavItem("Pipeline health", "/health", "pulse", 50),
     NavItem("Deals", "/deals", "list", 60),
+    NavItem("Users", "/admin/users", "users", 890, frozenset({Role.ADMIN})),
     NavItem("Audit log", "/admin/audit", "shield", 900, frozenset({Role.ADMIN})),
 ):
     register(_item)

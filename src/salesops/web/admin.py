@@ -1,0 +1,64 @@
+"""Admin pages: users (roles, access) — the audit log page lives with the record pages."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from salesops.api.deps import Principal
+from salesops.audit import service as audit
+from salesops.auth import service as auth
+from salesops.errors import NotFound, PermissionDenied
+from salesops.models import Rep, Role, User
+from salesops.web.deps import SessionDep, WebUser, check_csrf, page_context
+from salesops.web.templating import templates
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/admin/users", response_class=HTMLResponse)
+def users_page(request: Request, session: SessionDep, who: WebUser) -> Response:
+    who.scope.require_admin("manage users")
+    reps = {r.user_id: r for r in session.scalars(select(Rep).where(Rep.user_id.is_not(None)))}
+    context = page_context(request, session, who) | {
+        "title": "Users",
+        "users": auth.list_users(session),
+        "reps": reps,
+        "roles": [r.value for r in Role],
+        "saved": request.query_params.get("saved"),
+    }
+    return templates.TemplateResponse(request, "users.html", context)
+
+
+@router.post("/admin/users/{user_id}")
+def change_user(
+    user_id: int,
+    session: SessionDep,
+    who: Annotated[Principal, Depends(check_csrf)],
+    role: Annotated[str, Form()],
+    active: Annotated[str, Form()] = "",
+) -> Response:
+    who.scope.require_admin("manage users")
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} does not exist")
+    is_active = active == "on"
+    if user.id == who.user.id and (role != Role.ADMIN or not is_active):
+        raise PermissionDenied("you cannot disable or demote yourself")
+    before = {"role": user.role, "is_active": user.is_active}
+    auth.set_role(session, user, role)
+    (auth.enable_user if is_active else auth.disable_user)(session, user)
+    changes = audit.diff(before, {"role": user.role, "is_active": user.is_active})
+    if changes:
+        audit.record(
+            session,
+            user_id=who.user.id,
+            action="update",
+            entity="user",
+            entity_id=user.id,
+            changes=changes,
+        )
+    return RedirectResponse(f"/admin/users?saved={user.username}", status_code=303)
