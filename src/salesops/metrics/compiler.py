@@ -19,7 +19,12 @@ from ibis.expr.types import Table, Value
 from salesops.errors import ValidationFailed
 from salesops.metrics import expressions, facts, periods
 from salesops.metrics.definitions import Catalog, Measure, MetricDefinition, allowed_dimensions
-from salesops.metrics.dimensions import add_dimensions, apply_filters, label_column
+from salesops.metrics.dimensions import (
+    DIMENSION_COLUMNS,
+    add_dimensions,
+    apply_filters,
+    label_column,
+)
 from salesops.metrics.facts import MONEY, Context, Tables
 from salesops.metrics.periods import GRAIN_UNITS, Window
 
@@ -197,7 +202,8 @@ def prepared(
     extra: Collection[str] = (),
 ) -> Table:
     """The metric's rows inside the window, with period and dimension labels, filtered."""
-    t = fact_table(metric, tables, ctx, query, extra)
+    keys = [c for d in (*query.by, *query.filters) for c in DIMENSION_COLUMNS.get(d, ())]
+    t = fact_table(metric, tables, ctx, query, [*extra, *keys])
     if metric.fact == "quotas":
         t = _quota_periods(t, query)
         on_date = "q_date"
@@ -273,7 +279,7 @@ def _share(
     )
 
 
-_WON = ("is_won", "closed_on", "amount_rc")
+_WON = ("is_won", "closed_on", "amount_rc", "owner_id")
 
 
 def _month_index(value: Value) -> Value:

@@ -29,6 +29,22 @@ FACT_DIMENSIONS: dict[str, tuple[str, ...]] = {
     "contracts": ("segment", "industry", "region", "territory"),
     "forecast_lines": ("team", "method"),
 }
+# The fact columns each dimension is derived from.
+DIMENSION_COLUMNS: dict[str, tuple[str, ...]] = {
+    "owner": ("owner_id",),
+    "manager": ("owner_id",),
+    "team": ("owner_id",),
+    "region": ("owner_id", "account_id"),
+    "territory": ("territory_id", "account_id"),
+    "segment": ("account_id",),
+    "industry": ("account_id",),
+    "product": ("product_id",),
+    "lead_source": ("lead_source",),
+    "competitor": ("competitor",),
+    "opportunity_type": ("type",),
+    "stage": ("stage",),
+    "forecast_category": ("forecast_category",),
+}
 ALL_DIMENSIONS = tuple(dict.fromkeys(d for dims in FACT_DIMENSIONS.values() for d in dims))
 _COLUMN_DIMENSIONS = {
     "lead_source": "lead_source",

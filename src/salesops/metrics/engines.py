@@ -125,6 +125,15 @@ def read_table(connection: Connection, table: SATable) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
+def _naive(table: pa.Table) -> pa.Table:
+    """UTC timestamps without their zone: DuckDB then needs no conversion per row."""
+    fields = [
+        pa.field(f.name, pa.timestamp("us")) if pa.types.is_timestamp(f.type) else f
+        for f in table.schema
+    ]
+    return table.cast(pa.schema(fields))
+
+
 def _fingerprint(connection: Connection, tables: Iterable[str]) -> tuple[Any, ...]:
     parts: list[Any] = []
     for name in tables:
@@ -173,9 +182,8 @@ def from_connection(
         con = _duckdb()
         tables: dict[str, Table] = {}
         for name in LARGE:
-            tables[name] = con.create_table(
-                name, read_table(connection, Base.metadata.tables[name])
-            )
+            arrow = _naive(read_table(connection, Base.metadata.tables[name]))
+            tables[name] = con.create_table(name, arrow)
         with _CACHE_LOCK:
             _CACHE[key] = (con, tables)
             while len(_CACHE) > _CACHE_SIZE:
@@ -185,7 +193,7 @@ def from_connection(
     tables = dict(tables)
     for name in wanted:
         if name not in LARGE:
-            arrow = read_table(connection, Base.metadata.tables[name])
+            arrow = _naive(read_table(connection, Base.metadata.tables[name]))
             tables[name] = con.create_table(name, arrow, overwrite=True)
     return _finish("duckdb", con, tables, reporting_currency, now)
 

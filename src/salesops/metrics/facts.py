@@ -161,6 +161,9 @@ class Context:
 
 def ts(value: Value) -> Value:
     """A timestamp as naive UTC (engines that store time zones are in a UTC session)."""
+    kind = value.type()
+    if kind.is_timestamp() and kind.timezone is None:
+        return value  # already naive UTC: a cast would cost a time-zone conversion per row
     return value.cast(dt.Timestamp())
 
 
@@ -222,10 +225,23 @@ def convert(table: Table, ctx: Context, tables: Tables, amount: str, on: str, ou
     )
 
 
+REWINDABLE = ("stage", "amount", "close_date", "forecast_category", "owner")
+
+
 def _rewind(
-    base: Table, tables: Tables, ctx: Context, as_of: datetime, *, closed_at: bool = True
+    base: Table,
+    tables: Tables,
+    ctx: Context,
+    as_of: datetime,
+    *,
+    closed_at: bool = True,
+    fields: Collection[str] = REWINDABLE,
 ) -> Table:
-    """Fields as they were at `as_of`; `closed_at` also rewinds the closing time (costs a scan)."""
+    """`fields` as they were at `as_of`; `closed_at` also rewinds the closing time.
+
+    Only the events of the fields asked for are read: each costs a pass over the event log.
+    """
+    wanted = ["stage", *(f for f in REWINDABLE if f in fields and f != "stage")]
     events = tables["opportunity_events"]
     ev = events.select(
         eid=events.id,
@@ -235,25 +251,21 @@ def _rewind(
         new_value=events.new_value,
         at=ts(events.at),
     )
-    later = ev.filter(ev.at > as_of)
+    later = ev.filter((ev.at > as_of) & ev.field.isin(wanted))
     window = ibis.window(
         group_by=[later.opportunity_id, later.field], order_by=[later.at, later.eid]
     )
     first = later.mutate(rn=ibis.row_number().over(window)).filter(lambda t: t.rn == 0)
     f = first.field
     old = first.old_value
-    rewound = first.group_by(rw_id=first.opportunity_id).aggregate(
-        old_stage=old.max(where=f == "stage"),
-        old_amount=old.max(where=f == "amount"),
-        has_close=f.count(where=f == "close_date"),
-        old_close=old.max(where=f == "close_date"),
-        old_forecast=old.max(where=f == "forecast_category"),
-        old_owner=old.max(where=f == "owner"),
-    )
+    aggs: dict[str, Value] = {f"old_{name}": old.max(where=f == name) for name in wanted}
+    if "close_date" in wanted:
+        aggs["has_close"] = f.count(where=f == "close_date")
+    rewound = first.group_by(rw_id=first.opportunity_id).aggregate(**aggs)
     t = base.filter(base.created_at <= as_of)
     t = t.left_join(rewound, t.id == rewound.rw_id).drop("rw_id")
     stage = t.old_stage.fill_null(t.stage)
-    closed_value: Value = t.closed_at
+    changes: dict[str, Value] = {"stage": stage}
     if closed_at:
         closed_names = [s.name for s in ctx.stages if s.category != "open"]
         closes = ev.filter(
@@ -264,23 +276,25 @@ def _rewind(
         stage = t.old_stage.fill_null(t.stage)
         categories = {s.name: s.category for s in ctx.stages}
         category = _map(stage, categories, dt.string).fill_null("open")
-        closed_value = ibis.cases(
+        changes["stage"] = stage
+        changes["closed_at"] = ibis.cases(
             (category == "open", ibis.null(dt.Timestamp())),
             (t.closed_at <= as_of, t.closed_at),
             else_=t.last_close.fill_null(t.closed_at),
         )
-    t = t.mutate(
-        stage=stage,
-        amount=t.old_amount.cast(MONEY).fill_null(t.amount),
-        close_date=ibis.ifelse(
-            t.has_close.fill_null(0) > 0, t.old_close.cast("date"), t.close_date
-        ),
-        forecast_category=t.old_forecast.fill_null(t.forecast_category),
-        owner_id=t.old_owner.cast("int64").fill_null(t.owner_id),
-        closed_at=closed_value,
-    )
-    helpers = ["old_stage", "old_amount", "has_close", "old_close", "old_forecast", "old_owner"]
-    return t.drop(*helpers, *(["last_close"] if closed_at else []))
+    if "amount" in wanted:
+        changes["amount"] = t.old_amount.cast(MONEY).fill_null(t.amount)
+    if "close_date" in wanted:
+        changes["close_date"] = ibis.ifelse(
+            t.has_close.fill_null(0) > 0, t.old_close_date.cast("date"), t.close_date
+        )
+    if "forecast_category" in wanted:
+        changes["forecast_category"] = t.old_forecast_category.fill_null(t.forecast_category)
+    if "owner" in wanted:
+        changes["owner_id"] = t.old_owner.cast("int64").fill_null(t.owner_id)
+    t = t.mutate(**changes)
+    helpers = [*aggs, *(["last_close"] if closed_at else [])]
+    return t.drop(*helpers)
 
 
 # Derived columns of the opportunities fact and the derived columns each one is built from.
@@ -323,6 +337,25 @@ def _needed(columns: Collection[str] | None, ctx: Context) -> set[str]:
     return result
 
 
+def _rewound(columns: Collection[str] | None, need: set[str]) -> set[str]:
+    """The event-sourced fields a caller's columns depend on (every one when None)."""
+    if columns is None:
+        return set(REWINDABLE)
+    wanted = set(columns) | need
+    fields = set()
+    if wanted & {"amount", "amount_rc"}:
+        fields.add("amount")
+    if wanted & {"close_date", "closed_on", "fx_on"} or (
+        "amount_rc" in wanted and "closed_on" in need
+    ):
+        fields.add("close_date")
+    if "forecast_category" in wanted:
+        fields.add("forecast_category")
+    if "owner_id" in wanted:
+        fields.add("owner")
+    return fields
+
+
 def opportunities(
     tables: Tables,
     ctx: Context,
@@ -341,8 +374,20 @@ def opportunities(
     st = tables["pipeline_stages"]
     # Stage attributes come from joins, not CASE expressions: DuckDB 1.4.2 can split one
     # group in two when grouping by a string made by CASE (seen at 2M rows).
-    names = st.select(st_id=st.id.cast("int64"), stage=st.name)
-    o = o.left_join(names, o.stage_id.cast("int64") == names.st_id)
+    attrs = st.select(
+        sa_name=st.name,
+        sa_category=st.category,
+        sa_order=st.sort_order.cast("int64"),
+        sa_probability=st.default_probability.cast(RATIO),
+    )
+    by_id = st.select(
+        st_id=st.id.cast("int64"),
+        stage=st.name,
+        sa_category=st.category,
+        sa_order=st.sort_order.cast("int64"),
+        sa_probability=st.default_probability.cast(RATIO),
+    )
+    o = o.left_join(by_id, o.stage_id.cast("int64") == by_id.st_id)
     base = o.select(
         id=o.id.cast("int64"),
         name=o.name,
@@ -363,17 +408,18 @@ def opportunities(
         created_at=ts(o.created_at),
         engaged_at=ts(o.engaged_at),
         closed_at=ts(o.closed_at),
+        sa_category=o.sa_category,
+        sa_order=o.sa_order,
+        sa_probability=o.sa_probability,
     )
     if as_of is not None:
-        base = _rewind(base, tables, ctx, as_of, closed_at="closed_on" in need)
-    if need & {"stage_category", "stage_order", "stage_probability"}:
-        attrs = st.select(
-            sa_name=st.name,
-            sa_category=st.category,
-            sa_order=st.sort_order.cast("int64"),
-            sa_probability=st.default_probability.cast(RATIO),
+        base = _rewind(
+            base, tables, ctx, as_of, closed_at="closed_on" in need, fields=_rewound(columns, need)
         )
-        base = base.left_join(attrs, base.stage == attrs.sa_name)
+    if as_of is not None:
+        # The stage may have been rewound: its attributes follow its name.
+        base = base.drop("sa_category", "sa_order", "sa_probability")
+        base = base.left_join(attrs, base.stage == attrs.sa_name).drop("sa_name")
     first: dict[str, Value] = {}
     if "stage_category" in need:
         first["stage_category"] = base.sa_category.fill_null("open")
@@ -388,8 +434,7 @@ def opportunities(
     if "created_on" in need:
         first["created_on"] = base.created_at.date()
     t = base.mutate(**first) if first else base
-    if "sa_name" in t.columns:
-        t = t.drop("sa_name", "sa_category", "sa_order", "sa_probability")
+    t = t.drop("sa_category", "sa_order", "sa_probability")
     second: dict[str, Value] = {}
     if "stage_category" in need:
         category = t.stage_category
@@ -476,7 +521,9 @@ def stage_entries(tables: Tables, ctx: Context, *, as_of: datetime | None = None
     ev = ev.filter(ev.entered_rank.notnull())
     first = ibis.window(group_by=[ev.opportunity_id, ev.new_value], order_by=[ev.at, ev.eid])
     ev = ev.mutate(entry_no=ibis.row_number().over(first)).filter(lambda e: e.entry_no == 0)
-    opp = opportunities(tables, ctx, as_of=as_of, columns=("is_won", "amount_rc"))
+    opp = opportunities(
+        tables, ctx, as_of=as_of, columns=("is_won", "amount_rc", "owner_id", "forecast_category")
+    )
     opp = opp.select("id", *_DIM_KEYS, *_OPP_ATTRS, "is_won")
     j = ev.join(opp, ev.opportunity_id == opp.id)
     return j.select(

@@ -61,11 +61,13 @@ def pipeline_waterfall(
         raise ValidationFailed(f"the waterfall ends ({end}) before it starts ({start})")
     src = open_engine(source, engine=engine)
     tables, ctx = src.tables, src.ctx
-    before = facts.opportunities(tables, ctx, as_of=t0, columns=("is_open", "amount_rc"))
+    before = facts.opportunities(
+        tables, ctx, as_of=t0, columns=("is_open", "is_closed", "amount_rc", "close_date")
+    )
     before = before.select(
         b_id="id", open0="is_open", closed0="is_closed", a0="amount_rc", cd0="close_date"
     )
-    after = facts.opportunities(tables, ctx, as_of=t1, columns=("closed_on", "amount_rc"))
+    after = facts.opportunities(tables, ctx, as_of=t1)
     j = after.left_join(before, after.id == before.b_id)
 
     def scoped(day: Value) -> Value:
