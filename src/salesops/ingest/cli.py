@@ -6,6 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 import typer
+from rich import box
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -48,7 +49,10 @@ def _parse_as_of(text: str | None) -> datetime | None:
 def print_summary(summary: ImportSummary) -> None:
     """The per-table summary of an import as a Rich table."""
     table = Table(
-        title=f"import from {summary.source_system} (as of {summary.as_of:%Y-%m-%d %H:%M} UTC)"
+        title=f"import from {summary.source_system} (as of {summary.as_of:%Y-%m-%d %H:%M} UTC)",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
     )
     for column in ("table", "read", "inserted", "updated", "unchanged", "rejected", "skipped"):
         table.add_column(column, justify="left" if column == "table" else "right", no_wrap=True)
