@@ -2,11 +2,13 @@
 
     python bench/generate.py [OPPORTUNITIES]        (default 200,000)
 
-Each target runs in its own process so that its peak RSS is its own. Baselines measured in the
-same run: generation alone (no writing), and SQLAlchemy Core `insert()` executemany of the same
-event rows that the demo's bulk path writes. PostgreSQL uses a scratch database created next
-to SALESOPS_BENCH_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test) and dropped
-afterwards; it is skipped with a message when the server does not answer.
+Each target runs in its own process so that its peak RSS is its own; CPU seconds (this
+process only; PostgreSQL's server work is not included) show the cost on a busy machine.
+Baselines measured in the same run: generation alone (no writing), and SQLAlchemy Core
+`insert()` executemany of the same event rows that the demo's bulk path writes. PostgreSQL
+uses a scratch database created next to SALESOPS_BENCH_POSTGRES_URL (default
+postgresql://postgres@127.0.0.1:5432/test) and dropped afterwards; it is skipped with a
+message when the server does not answer.
 """
 
 from __future__ import annotations
@@ -41,6 +43,11 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_one(target: str, n: int, workdir: Path) -> dict[str, Any]:
     """One measurement, in this process."""
     from salesops.db import make_engine
@@ -49,6 +56,7 @@ def run_one(target: str, n: int, workdir: Path) -> dict[str, Any]:
     from salesops.demo.sinks import ParquetSink
 
     spec = DemoSpec(opportunities=n)
+    cpu = _cpu_seconds()
     started = time.perf_counter()
     if target == "generate only":
         rows = generate(spec, NullSink()).rows
@@ -67,7 +75,12 @@ def run_one(target: str, n: int, workdir: Path) -> dict[str, Any]:
     else:
         raise ValueError(target)
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "rows": rows, "peak_mib": _peak_mib()}
+    return {
+        "seconds": seconds,
+        "cpu": _cpu_seconds() - cpu,
+        "rows": rows,
+        "peak_mib": _peak_mib(),
+    }
 
 
 def run_core_baseline(workdir: Path) -> dict[str, Any]:
@@ -155,14 +168,15 @@ def main() -> None:
         if "postgresql" in targets:
             _postgres("drop")
     base = results["generate only"]["seconds"]
-    print(f"{'target':<14}{'seconds':>9}{'opps/s':>11}{'events/s':>12}{'rows/s':>11}"
-          f"{'peak MiB':>10}{'vs generate':>13}")  # fmt: skip
+    header = f"{'target':<14}{'seconds':>9}{'cpu s':>8}{'opps/s':>11}{'events/s':>12}"
+    print(header + f"{'rows/s':>11}{'peak MiB':>10}{'vs generate':>13}")
     for target, r in results.items():
         rows = r["rows"]
         total = sum(rows.values())
         s = r["seconds"]
         print(
-            f"{target:<14}{s:>9.1f}{n / s:>11,.0f}{rows['opportunity_events'] / s:>12,.0f}"
+            f"{target:<14}{s:>9.1f}{r['cpu']:>8.1f}{n / s:>11,.0f}"
+            f"{rows['opportunity_events'] / s:>12,.0f}"
             f"{total / s:>11,.0f}{r['peak_mib']:>10,.0f}{s / base:>12.2f}x"
         )
     core = _child("--core")
