@@ -7,6 +7,7 @@ DuckDB fed through Arrow, the default), an engine spec string (`duckdb`, `postgr
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, time
@@ -143,15 +144,56 @@ def _as_date(value: Any) -> date | None:
     return value.date() if isinstance(value, datetime) else value
 
 
+# Compiling a metric costs 50-300 ms of Ibis work; a dashboard asks the same questions again and
+# again, so the SQL compiled for DuckDB is kept per (connection, catalog, metric, query, context).
+_SQL: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+_SQL_SIZE = 512
+
+
+def _sql_key(src: Source, cat: Catalog, metric: MetricDefinition, query: Query) -> tuple[Any, ...]:
+    day = datetime.combine(src.ctx.now.date(), time())  # only the day of `now` is used
+    return (id(src.backend), id(cat), metric.name, repr(query), replace(src.ctx, now=day))
+
+
+def _cached_rows(src: Source, key: tuple[Any, ...]) -> list[dict[str, Any]] | None:
+    sql = _SQL.get(key)
+    if sql is None or getattr(src.backend, "name", "") != "duckdb":
+        return None
+    try:
+        with src.lock:
+            table = src.backend.con.sql(sql).to_arrow_table()
+    except Exception:  # e.g. an in-memory helper table was dropped: compile again
+        _SQL.pop(key, None)
+        return None
+    rows: list[dict[str, Any]] = table.to_pylist()
+    return rows
+
+
 def _run(
     src: Source, metric: MetricDefinition, cat: Catalog, query: Query, *, explain: bool = False
 ) -> tuple[list[MetricRow], str]:
-    expr = compiler.compile_metric(metric, cat, src.tables, src.ctx, query)
-    order = [*query.by, *(["period"] if query.grain else [])]
-    if order:
-        expr = expr.order_by(order)
+    key = _sql_key(src, cat, metric, query)
+    found = _cached_rows(src, key)
+    expr = None
+    if found is None:
+        expr = compiler.compile_metric(metric, cat, src.tables, src.ctx, query)
+        order = [*query.by, *(["period"] if query.grain else [])]
+        if order:
+            expr = expr.order_by(order)
+        if getattr(src.backend, "name", "") == "duckdb":
+            with src.lock:
+                # What DuckDB's to_pyarrow does, keeping the SQL: register in-memory tables,
+                # compile once, run.
+                src.backend._run_pre_execute_hooks(expr)
+                sql = str(src.backend.compile(expr))
+                found = src.backend.con.sql(sql).to_arrow_table().to_pylist()
+            _SQL[key] = sql
+            while len(_SQL) > _SQL_SIZE:
+                _SQL.popitem(last=False)
+        else:
+            found = _execute(src, expr)
     rows = []
-    for raw in _execute(src, expr):
+    for raw in found:
         rows.append(
             MetricRow(
                 dimensions={d: raw[d] for d in query.by},
@@ -164,6 +206,8 @@ def _run(
     sql = ""
     if explain:
         try:
+            if expr is None:
+                expr = compiler.compile_metric(metric, cat, src.tables, src.ctx, query)
             sql = str(ibis.to_sql(expr, dialect=_dialect(src)))
         except Exception:  # showing SQL is a courtesy; some backends cannot render it offline
             sql = ""
