@@ -21,6 +21,7 @@ TRUE = {"true", "yes", "y", "1", "t", "x", "on"}
 FALSE = {"false", "no", "n", "0", "f", "", "off"}
 CURRENCY_SIGNS = re.compile(r"[$€£¥\s]|[A-Z]{3}$|^[A-Z]{3}")
 CENT = Decimal("0.01")
+MONEY_LIMIT = Decimal(10) ** 16  # Numeric(18, 2) holds 16 digits before the point
 
 
 def _number_text(text: str, spec: FieldSpec) -> str:
@@ -62,7 +63,7 @@ def _decimal(spec: FieldSpec, fdef: FieldDef) -> Converter:
         if minimum is not None and value < minimum:
             raise ValueError(f"{text} is below the minimum of {minimum}")
         if fdef.kind == "money":
-            if abs(value) >= Decimal(10) ** 16:
+            if abs(value) >= MONEY_LIMIT:
                 raise ValueError(f"{text} is too large for an amount of money")
             return value.quantize(CENT)
         return value
