@@ -178,3 +178,16 @@ def test_stalled_deals_count_open_deals_without_an_event_for_n_days(
         # Last events: d4 2025-03-02, d5 2025-01-10, d6 2025-01-14, d9 2025-03-05.
         assert value(src, "stalled_deals", now=now) == 2
         assert value(src, "stalled_deals", now=now, params={"stalled_days": 6}) == 3
+
+
+def test_a_source_restricted_to_some_rows_never_reuses_sql_compiled_for_all_rows(
+    session: Session, company: Company
+) -> None:
+    from dataclasses import replace
+
+    src = metrics.open_engine(session)
+    assert metrics.compute(src, "bookings").total == Decimal("3100.00")
+    opps = src.tables["opportunities"]
+    only_ann = {**src.tables, "opportunities": opps.filter(opps.owner_id == company.ann.id)}
+    assert metrics.compute(replace(src, tables=only_ann), "bookings").total == Decimal("2500.00")
+    assert metrics.compute(src, "bookings").total == Decimal("3100.00")

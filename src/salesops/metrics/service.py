@@ -152,7 +152,10 @@ _SQL_SIZE = 512
 
 def _sql_key(src: Source, cat: Catalog, metric: MetricDefinition, query: Query) -> tuple[Any, ...]:
     day = datetime.combine(src.ctx.now.date(), time())  # only the day of `now` is used
-    return (id(src.backend), id(cat), metric.name, repr(query), replace(src.ctx, now=day))
+    # The tables are part of the key: a Source restricted to a user's rows (row-level
+    # scoping replaces its tables) must never reuse SQL compiled for other tables.
+    tables = tuple((name, src.tables[name].op()) for name in sorted(src.tables))
+    return (id(src.backend), id(cat), metric.name, repr(query), replace(src.ctx, now=day), tables)
 
 
 def _cached_rows(src: Source, key: tuple[Any, ...]) -> list[dict[str, Any]] | None:
