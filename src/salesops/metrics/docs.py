@@ -66,6 +66,26 @@ salesops metrics validate DIR              # check your own metric files, all pr
 salesops metrics docs                      # regenerate this file
 ```
 
+## Engines and caching
+
+- `duckdb` (default): the canonical tables are copied from the operational database into an
+  in-process DuckDB through Arrow. The large tables (opportunities, events, leads, contracts,
+  accounts) stay cached until a fingerprint query (row counts, highest ids, sums of the
+  columns that change) sees them change; the small ones (stages, reps, teams, memberships,
+  products, territories, FX rates, quotas, forecasts) are re-read on every query. The SQL each
+  metric compiles to is kept per metric, query, context and input tables, so a dashboard's
+  repeated questions skip the Ibis compile (50-300 ms).
+- `postgres`: the same expressions run inside the operational PostgreSQL database (with a
+  Session, on the session's own connection, so uncommitted rows count too).
+- `parquet:DIR`: `DIR/<table>.parquet` or `DIR/<table>/*.parquet` as written by
+  `salesops demo --parquet` or `salesops export --format parquet`; tables other than
+  opportunities, events, stages and reps may be missing (they read as empty).
+- any Ibis URL (`snowflake://...`, `bigquery://...`, `trino://...`), or
+  `salesops.metrics.engines.from_backend(ibis_backend, engine=..., reporting_currency=...)` for
+  a backend you connected yourself (the PySpark test does this).
+- Forecast accuracy reads `forecast_runs` and `forecast_lines` (`expected`, `p50`, `actual`,
+  `team_id`: null means the whole company) as the forecasting module stores them.
+
 ## Conventions shared by every metric
 
 - **Dates.** Timestamps are UTC. A deal's *close date* is the day it was closed (`closed_at`,
