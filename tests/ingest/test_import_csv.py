@@ -141,6 +141,11 @@ def test_bad_rows_are_rejected_with_line_and_reason_and_good_rows_still_import(
     assert rows[0]["name"] == "Beta"
     assert rows[0]["amount"] == "-5"
     assert {row["_file"] for row in rows} == {"deals.csv"}
+    # and the summary counts like problems together, values left out
+    reasons = dict(summary.reject_reasons)
+    assert reasons["opportunities: amount: … is below the minimum of …"] == 1
+    assert reasons["opportunities: close_date: bad date …"] == 1
+    assert reasons["opportunities: unknown owner …"] == 1
 
 
 def test_a_file_missing_mapped_columns_fails_before_anything_is_written(

@@ -82,6 +82,8 @@ def print_summary(summary: ImportSummary) -> None:
             f"[yellow]{summary.rejected:,} rejected row(s)[/] written with line and reason to"
             f" {summary.rejects_path}"
         )
+        for kind, count in summary.reject_reasons[:8]:
+            console.print(f"  {count:>8,}  {kind}", highlight=False, markup=False)
     if summary.dry_run:
         console.print("dry run: nothing was written to the database")
 

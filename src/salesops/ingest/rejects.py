@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import csv
+import re
 import tempfile
+from collections import Counter
 from pathlib import Path
 from typing import IO
 
 META = ["_file", "_line", "_table", "_reason"]
+VALUES = re.compile(r"'[^']*'|\([^)]*\)|-?\d[\d.,]*")
+MAX_KINDS = 1_000
+
+
+def reason_kind(problem: str) -> str:
+    """A problem without its values, so that like problems are counted together."""
+    return re.sub(r"…(\s*…)+", "…", " ".join(VALUES.sub("…", problem).split()))
 
 
 class RejectSink:
@@ -22,6 +31,7 @@ class RejectSink:
         self._writer = csv.writer(self._spool)
         self._columns: dict[str, list[str]] = {}
         self.count = 0
+        self.kinds: Counter[str] = Counter()
 
     def add(
         self, file: Path, columns: list[str], line: int, table: str, reason: str, values: list[str]
@@ -29,6 +39,10 @@ class RejectSink:
         self._columns.setdefault(file.name, list(columns))
         self._writer.writerow([file.name, line, table, reason, *values])
         self.count += 1
+        for problem in reason.split("; "):
+            kind = f"{table}: {reason_kind(problem)}"
+            if kind in self.kinds or len(self.kinds) < MAX_KINDS:
+                self.kinds[kind] += 1
 
     def write(self, path: Path) -> Path:
         """Write every reject to `path` (CSV, UTF-8) and return it."""
