@@ -100,11 +100,14 @@ class MethodScore:
 class Actuals:
     """Won value per period and per-deal outcomes, each from the pipeline as of period end."""
 
-    def __init__(self, prep: Prepared) -> None:
+    def __init__(self, prep: Prepared, builder: FeatureBuilder | None = None) -> None:
         self.prep = prep
+        self.builder = builder
         self._won: dict[date, pd.DataFrame] = {}
 
     def won_in(self, period: Period) -> pd.DataFrame:
+        if self.builder is not None and self.builder.grain == period.grain:
+            return self.builder.won_in(period)
         if period.start not in self._won:
             state = snapshot(self.prep, to_ns(period.end_at))
             closed: np.ndarray = state["closed_at"].to_numpy(dtype="M8[ns]")
@@ -149,7 +152,7 @@ def backtest(
 ) -> list[MethodScore]:
     """Forecast at every period start from `start` to `end` with each method, and score it."""
     builder = FeatureBuilder(prep, options.grain)
-    actuals = Actuals(prep)
+    actuals = Actuals(prep, builder)
     scores = {m: MethodScore(method=m, version="") for m in methods}
     for period in periods_between(start, end, options.grain):
         context = builder.context(to_ns(period.start_at), options)

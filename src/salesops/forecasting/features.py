@@ -8,6 +8,7 @@ label comes from the pipeline as of T, so nothing after T can leak into a foreca
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -53,6 +54,27 @@ REASONS = {
     "type_code": "deal type",
 }
 PRIOR_DEALS = 10.0  # pseudo-deals pulling a small track record towards the company rate
+AGE_BUCKETS = np.array([0, 15, 30, 60, 90, 180, 365], dtype="float64")
+ROWS_PER_SNAPSHOT = 5_000  # training rows kept per past period start (a seeded sample)
+
+
+def age_bucket(age_days: np.ndarray) -> np.ndarray:
+    """0 for not yet created, then 1.. for [0, 15), [15, 30), [30, 60) ... days old."""
+    buckets: np.ndarray = np.searchsorted(
+        AGE_BUCKETS, np.nan_to_num(age_days, nan=0.0), side="right"
+    )
+    return buckets
+
+
+@dataclass(frozen=True)
+class Block:
+    """What one past period start teaches: a sample of its rows and exact aggregates."""
+
+    sample: pd.DataFrame
+    cells: pd.DataFrame  # (horizon, stage_code, bucket) -> sum (won), count
+    won_value: float  # won value of the deals open at the start and won in the period
+    won_amount: float  # the same deals' amounts at the start
+    fresh: float  # won in the period by deals created after the start
 
 
 def _codes(values: pd.Series, vocab: list[str]) -> np.ndarray:
@@ -75,6 +97,9 @@ class FeatureBuilder:
     grain: Grain
     _cache: dict[np.datetime64, pd.DataFrame] = field(default_factory=dict)
     _contexts: dict[tuple[np.datetime64, Any], Any] = field(default_factory=dict)
+    _won: dict[date, pd.DataFrame] = field(default_factory=dict)
+    _blocks: dict[tuple[date, int], Block] = field(default_factory=dict)
+    _snapshots: dict[np.datetime64, pd.DataFrame] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         opps = self.prep.history.opportunities
@@ -132,10 +157,61 @@ class FeatureBuilder:
                 self._contexts.pop(next(iter(self._contexts)))
         return self._contexts[key]
 
+    def won_in(self, period: Period) -> pd.DataFrame:
+        """Deals won in `period`, as the pipeline stood at its end (id, amount, created_at)."""
+        if period.start not in self._won:
+            state = self.snapshot(to_ns(period.end_at))
+            closed = state["closed_at"].to_numpy(dtype="M8[ns]")
+            won: np.ndarray = state["won"].to_numpy(dtype=bool)
+            inside = won & (closed >= to_ns(period.start_at)) & (closed < to_ns(period.end_at))
+            self._won[period.start] = state.loc[inside, ["id", "amount", "created_at"]]
+        return self._won[period.start]
+
+    def block(self, start: Period, k: int) -> Block:
+        """Training rows for the deals open at `start`, labelled "won in the k-th period
+        after", summarised (cached: every later as-of date reuses it)."""
+        key = (start.start, k)
+        if key not in self._blocks:
+            grain = self.grain
+            period = Period(shift(start.start, k, grain), shift(start.start, k + 1, grain), grain)
+            t_j = to_ns(start.start_at)
+            rows = with_horizon(self.at(t_j), [period]).assign(horizon=float(k))
+            won = self.won_in(period)
+            value = pd.Series(won["amount"].to_numpy(), index=won["id"].to_numpy())
+            label = rows["id"].isin(won["id"]).to_numpy()
+            rows["label"] = label
+            rows["won_value"] = np.where(label, rows["id"].map(value).fillna(0.0), 0.0)
+            rows["bucket"] = age_bucket(rows["age_days"].to_numpy())
+            cells = rows.groupby(["horizon", "stage_code", "bucket"])["label"].agg(["sum", "count"])
+            created: np.ndarray = won["created_at"].to_numpy(dtype="M8[ns]")
+            sample = rows
+            if len(rows) > ROWS_PER_SNAPSHOT:
+                seed = int(t_j.astype("int64") // 10**9) + k
+                keep = np.random.default_rng(seed).choice(
+                    len(rows), ROWS_PER_SNAPSHOT, replace=False
+                )
+                sample = rows.iloc[np.sort(keep)].reset_index(drop=True)
+            self._blocks[key] = Block(
+                sample=sample,
+                cells=cells.reset_index(),
+                won_value=float(rows["won_value"].sum()),
+                won_amount=float(rows.loc[label, "amount"].sum()),
+                fresh=float(won["amount"].to_numpy()[created > t_j].sum()),
+            )
+        return self._blocks[key]
+
+    def snapshot(self, at: np.datetime64) -> pd.DataFrame:
+        """The pipeline as of `at` (the last two are kept: consecutive dates share them)."""
+        if at not in self._snapshots:
+            self._snapshots[at] = snapshot(self.prep, at)
+            while len(self._snapshots) > 2:
+                self._snapshots.pop(next(iter(self._snapshots)))
+        return self._snapshots[at]
+
     def at(self, at: np.datetime64) -> pd.DataFrame:
         """Open-deal features at `at` (cached: the same date is asked for by many as-ofs)."""
         if at not in self._cache:
-            self._cache[at] = self.open_deals(snapshot(self.prep, at), at)
+            self._cache[at] = self.open_deals(self.snapshot(at), at)
         return self._cache[at]
 
 
@@ -156,7 +232,10 @@ def with_horizon(deals: pd.DataFrame, periods: list[Period]) -> pd.DataFrame:
 class TrainingSet:
     """Rows (deal at a past period start, horizon k), their label and their won value."""
 
-    rows: pd.DataFrame  # features + "snapshot" (index of the start) + "label" + "won_value"
+    rows: pd.DataFrame  # a sample: features + "snapshot" (index of the start) + label, won_value
+    cells: pd.DataFrame  # exact counts of every row: horizon, stage_code, bucket, sum, count
+    won_value: float
+    won_amount: float
     starts: list[Period]
     run_rate: dict[int, np.ndarray]  # horizon -> won value from deals created after T', per T'
     bookings: np.ndarray  # won value per past period (for top-down time series)
@@ -175,14 +254,17 @@ def first_close_period(state_now: pd.DataFrame, grain: Grain) -> Period | None:
 
 def training_set(
     builder: FeatureBuilder,
-    state_now: pd.DataFrame,
     first: Period,
     *,
     as_of_period: Period,
     horizon: int,
     lookback: int,
 ) -> TrainingSet:
-    """Learn from every past period start from `first` up to `as_of_period` (exclusive)."""
+    """Learn from every past period start from `first` up to `as_of_period` (exclusive).
+
+    Only periods that had ended by the as-of date are used, each labelled from the pipeline
+    as of its own end, so the blocks are the same for every later as-of date and are cached.
+    """
     grain = builder.grain
     starts: list[Period] = []
     cursor = as_of_period.start
@@ -192,41 +274,34 @@ def training_set(
             break
         starts.append(Period(cursor, shift(cursor, 1, grain), grain))
     starts.reverse()
-    t_now = to_ns(as_of_period.start_at)
-    won = state_now[state_now["won"]]
-    won_closed = won["closed_at"].to_numpy(dtype="M8[ns]")
-    won_value = pd.Series(won["amount"].to_numpy(), index=won["id"].to_numpy())
-    won_closed_s = pd.Series(won_closed, index=won["id"].to_numpy())
-    created_won = won["created_at"].to_numpy(dtype="M8[ns]")
+    blocks: list[Block] = []
     frames = []
     run_rate: dict[int, list[float]] = {k: [] for k in range(horizon)}
     bookings = []
     for j, start in enumerate(starts):
-        t_j = to_ns(start.start_at)
-        deals = builder.at(t_j)
-        periods = [
-            Period(shift(start.start, k, grain), shift(start.start, k + 1, grain), grain)
-            for k in range(horizon)
-        ]
-        end_0 = to_ns(periods[0].end_at)
-        in_0 = (won_closed >= t_j) & (won_closed < end_0)
-        bookings.append(float(won["amount"].to_numpy()[in_0].sum()))
-        for k, period in enumerate(periods):
-            lo, hi = to_ns(period.start_at), to_ns(period.end_at)
-            if hi > t_now:
+        bookings.append(float(builder.won_in(start)["amount"].sum()))
+        for k in range(horizon):
+            period = Period(shift(start.start, k, grain), shift(start.start, k + 1, grain), grain)
+            if period.end > as_of_period.start:
                 break
-            rows = with_horizon(deals, [period]).assign(horizon=float(k))
-            closed_at = rows["id"].map(won_closed_s).to_numpy(dtype="M8[ns]")
-            label = (closed_at >= lo) & (closed_at < hi)
-            rows["label"] = label
-            rows["won_value"] = np.where(label, rows["id"].map(won_value).fillna(0.0), 0.0)
-            rows["snapshot"] = j
-            frames.append(rows)
-            fresh = (created_won > t_j) & (won_closed >= lo) & (won_closed < hi)
-            run_rate[k].append(float(won["amount"].to_numpy()[fresh].sum()))
+            block = builder.block(start, k)
+            blocks.append(block)
+            frames.append(block.sample.assign(snapshot=j))
+            run_rate[k].append(block.fresh)
     rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    cells = (
+        pd.concat([b.cells for b in blocks], ignore_index=True)
+        .groupby(["horizon", "stage_code", "bucket"])[["sum", "count"]]
+        .sum()
+        .reset_index()
+        if blocks
+        else pd.DataFrame(columns=["horizon", "stage_code", "bucket", "sum", "count"])
+    )
     return TrainingSet(
         rows=rows,
+        cells=cells,
+        won_value=sum(b.won_value for b in blocks),
+        won_amount=sum(b.won_amount for b in blocks),
         starts=starts,
         run_rate={k: np.array(v, dtype="float64") for k, v in run_rate.items()},
         bookings=np.array(bookings, dtype="float64"),

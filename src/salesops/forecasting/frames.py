@@ -112,7 +112,9 @@ def load_history(session: Session, *, with_activities: bool = True) -> History:
     conn = session.connection()
     opps = pd.read_sql(text(_OPPORTUNITIES_SQL), conn)
     events = pd.read_sql(
-        text("SELECT id, opportunity_id, field, old_value, new_value, at FROM opportunity_events"),
+        text(
+            'SELECT id, opportunity_id, field, old_value, new_value, "at" FROM opportunity_events'
+        ),
         conn,
     )
     stages = pd.read_sql(
@@ -121,7 +123,7 @@ def load_history(session: Session, *, with_activities: bool = True) -> History:
     if with_activities:
         acts = pd.read_sql(
             text(
-                "SELECT opportunity_id, occurred_at AS at FROM activities"
+                'SELECT opportunity_id, occurred_at AS "at" FROM activities'
                 " WHERE opportunity_id IS NOT NULL"
             ),
             conn,
@@ -139,3 +141,56 @@ def fingerprint(*frames: pd.DataFrame, extra: str = "") -> str:
         hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
         digest.update(np.ascontiguousarray(hashed).tobytes())
     return digest.hexdigest()
+
+
+def load_parquet(directory: str, *, with_activities: bool = True) -> History:
+    """Read the same inputs from a Parquet export (`salesops export`, `salesops demo --parquet`)
+    with DuckDB, for companies too large to forecast from the operational store."""
+    from pathlib import Path
+
+    import duckdb
+
+    folder = Path(directory)
+    tables = [
+        "opportunities",
+        "opportunity_events",
+        "pipeline_stages",
+        "accounts",
+        "team_memberships",
+        "activities",
+    ]
+    conn = duckdb.connect()
+    try:
+        for table in tables:
+            path = folder / f"{table}.parquet"
+            if path.exists():
+                conn.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{path}')")
+            elif table in ("activities", "accounts", "team_memberships"):
+                empty = {
+                    "activities": "SELECT NULL::BIGINT AS opportunity_id,"
+                    " NULL::TIMESTAMP AS occurred_at",
+                    "accounts": "SELECT NULL::BIGINT AS id, NULL::VARCHAR AS segment",
+                    "team_memberships": "SELECT NULL::BIGINT AS rep_id, NULL::BIGINT AS team_id,"
+                    " NULL::DATE AS valid_to",
+                }[table]
+                conn.execute(f"CREATE VIEW {table} AS {empty} LIMIT 0")
+            else:
+                raise FileNotFoundError(f"{path} is missing")
+        opps = conn.execute(_OPPORTUNITIES_SQL).df()
+        events = conn.execute(
+            'SELECT id, opportunity_id, field, old_value, new_value, "at" FROM opportunity_events'
+        ).df()
+        stages = conn.execute(
+            "SELECT name, sort_order, category, default_probability FROM pipeline_stages"
+        ).df()
+        acts = (
+            conn.execute(
+                'SELECT opportunity_id, occurred_at AS "at" FROM activities'
+                " WHERE opportunity_id IS NOT NULL"
+            ).df()
+            if with_activities
+            else pd.DataFrame({"opportunity_id": [], "at": []})
+        )
+    finally:
+        conn.close()
+    return normalise(History(opps, events, stages, acts))

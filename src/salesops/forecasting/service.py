@@ -225,7 +225,7 @@ def run_backtest(
     if not save:
         return backtesting.backtest(prep, start=start, end=end, methods=chosen, options=options)
     builder = FeatureBuilder(prep, options.grain)
-    actuals = backtesting.Actuals(prep)
+    actuals = backtesting.Actuals(prep, builder)
     scores = [backtesting.MethodScore(method=m, version="") for m in chosen]
     for period in periods_between(start, end, options.grain):
         context = builder.context(to_ns(period.start_at), options)

@@ -1,0 +1,299 @@
+"""Dashboard pages for forecasting: forecast vs quota vs actual, backtest accuracy, the calls
+roll-up and risky deals. Every figure comes from stored runs and the forecasting services."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from salesops.errors import NotFound
+from salesops.forecasting import calls as calling
+from salesops.forecasting import evaluate
+from salesops.forecasting import risk as risking
+from salesops.forecasting.cli import parse_period
+from salesops.forecasting.periods import period_of
+from salesops.forecasting.service import team_tree
+from salesops.models import ForecastLine, ForecastRun, Team
+from salesops.web.charts import BRAND, GOOD, GREY, _layout, to_json
+from salesops.web.deps import SessionDep, WebUser, page_context
+from salesops.web.filters import read_filters, remember
+from salesops.web.nav import NavItem, register
+from salesops.web.templating import add_template_dir, templates
+
+router = APIRouter(include_in_schema=False)
+add_template_dir(Path(__file__).resolve().parent / "templates")
+register(NavItem("Forecast", "/forecast", "trend", 35))
+register(NavItem("Forecast accuracy", "/forecast/accuracy", "target", 36))
+register(NavItem("Forecast calls", "/forecast/calls", "phone", 37))
+register(NavItem("Deals at risk", "/forecast/risk", "alert", 38))
+
+
+def _page(request: Request, session: Session, who: Any, template: str, **extra: Any) -> Response:
+    filters = read_filters(request)
+    context = page_context(request, session, who, filters=filters) | extra
+    response = templates.TemplateResponse(request, template, context)
+    remember(response, filters)
+    return response
+
+
+def _latest(session: Session) -> ForecastRun | None:
+    try:
+        return risking.latest_run(session)
+    except NotFound:
+        return None
+
+
+def forecast_chart(rows: list[dict[str, Any]]) -> str | None:
+    """P50 with its P10-P90 range per period, the quota as a line, bookings so far as bars."""
+    if not rows:
+        return None
+    labels = [r["period"] for r in rows]
+    fig = go.Figure()
+    fig.add_bar(
+        x=labels,
+        y=[r["booked"] for r in rows],
+        name="Booked so far",
+        marker_color=GOOD,
+        opacity=0.55,
+        hovertemplate="%{x}<br>Booked $%{y:,.0f}<extra></extra>",
+    )
+    fig.add_scatter(
+        x=labels,
+        y=[r["p50"] for r in rows],
+        name="Forecast (P50, P10-P90)",
+        mode="markers",
+        marker={"color": BRAND, "size": 12, "symbol": "diamond"},
+        error_y={
+            "type": "data",
+            "symmetric": False,
+            "array": [r["p90"] - r["p50"] for r in rows],
+            "arrayminus": [r["p50"] - r["p10"] for r in rows],
+            "color": BRAND,
+            "thickness": 2,
+            "width": 10,
+        },
+        hovertemplate="%{x}<br>P50 $%{y:,.0f}<extra></extra>",
+    )
+    if any(r["target"] for r in rows):
+        fig.add_scatter(
+            x=labels,
+            y=[r["target"] for r in rows],
+            name="Quota",
+            mode="lines+markers",
+            line={"color": "#f59e0b", "width": 2.5},
+            hovertemplate="%{x}<br>Quota $%{y:,.0f}<extra></extra>",
+        )
+    fig.update_layout(_layout(showlegend=True, legend={"orientation": "h", "y": -0.15}))
+    return to_json(fig)
+
+
+@router.get("/forecast", response_class=HTMLResponse)
+def forecast_page(request: Request, session: SessionDep, who: WebUser) -> Response:
+    run = _latest(session)
+    rows: list[dict[str, Any]] = []
+    team_id = read_filters(request).team
+    if run is not None:
+        shortfall = {s["period"]: s for s in risking.shortfalls(session, run)}
+        for line in (ln for ln in run.lines if ln.team_id == team_id):
+            period = period_of(line.period_start, run.grain)  # type: ignore[arg-type]
+            if team_id is None:
+                target = float(str(shortfall[period.label]["target"]))
+                chance = shortfall[period.label]["chance_of_target"]
+            else:
+                target = float(risking.team_targets(session, period).get(team_id, 0))
+                chance = None
+            won = calling.won_by_owner(session, period)
+            members = calling.members_at(session, period.start)
+            below = set(team_tree(session).get(team_id, [])) if team_id else None
+            booked = sum(
+                float(v) for rep, v in won.items() if below is None or members.get(rep) in below
+            )
+            rows.append(
+                {
+                    "period": period.label,
+                    "expected": float(line.expected),
+                    "p10": float(line.p10),
+                    "p50": float(line.p50),
+                    "p90": float(line.p90),
+                    "from_pipeline": float(line.from_pipeline),
+                    "run_rate": float(line.run_rate),
+                    "target": target,
+                    "booked": booked,
+                    "chance": chance,
+                }
+            )
+    return _page(
+        request,
+        session,
+        who,
+        "forecast.html",
+        title="Forecast",
+        run=run,
+        rows=rows,
+        forecast_spec=forecast_chart(rows),
+    )
+
+
+def accuracy_rows(session: Session) -> list[dict[str, Any]]:
+    """Per method: WAPE, bias, MAPE and P10-P90 coverage of the stored backtests."""
+    lines = session.execute(
+        select(
+            ForecastRun.method,
+            ForecastLine.expected,
+            ForecastLine.p10,
+            ForecastLine.p90,
+            ForecastLine.actual,
+        )
+        .join(ForecastLine, ForecastLine.run_id == ForecastRun.id)
+        .where(
+            ForecastRun.kind == "backtest",
+            ForecastLine.team_id.is_(None),
+            ForecastLine.horizon == 0,
+            ForecastLine.actual.is_not(None),
+        )
+    ).tuples()
+    by_method: dict[str, list[tuple[float, float, float, float]]] = defaultdict(list)
+    for method, mean, low, high, booked in lines:
+        by_method[method].append((float(mean), float(low), float(high), float(booked or 0)))
+    out = []
+    for method, values in sorted(by_method.items()):
+        arr = np.array(values)
+        fc, lo, hi, actual = arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3]
+        out.append(
+            {
+                "method": method,
+                "periods": len(values),
+                "wape": evaluate.wape(fc, actual),
+                "bias": evaluate.bias(fc, actual),
+                "mape": evaluate.mape(fc, actual),
+                "coverage": evaluate.coverage(lo, hi, actual),
+            }
+        )
+    return out
+
+
+@router.get("/forecast/accuracy", response_class=HTMLResponse)
+def accuracy_page(request: Request, session: SessionDep, who: WebUser) -> Response:
+    rows = accuracy_rows(session)
+    chart = None
+    if rows:
+        fig = go.Figure()
+        fig.add_bar(
+            x=[r["method"] for r in rows],
+            y=[r["wape"] or 0 for r in rows],
+            marker_color=[
+                BRAND if r["wape"] == min(x["wape"] or 9 for x in rows) else GREY for r in rows
+            ],
+            hovertemplate="%{x}<br>WAPE %{y:.1%}<extra></extra>",
+        )
+        fig.update_layout(_layout(yaxis={"tickformat": ".0%", "gridcolor": "#eef0f3"}))
+        chart = to_json(fig)
+    return _page(
+        request,
+        session,
+        who,
+        "forecast_accuracy.html",
+        title="Forecast accuracy",
+        rows=rows,
+        accuracy_spec=chart,
+    )
+
+
+def _flatten(node: calling.CallNode, depth: int, names: dict[int, str]) -> list[dict[str, Any]]:
+    commit, best, pipe = node.effective
+    rows = [
+        {
+            "depth": depth,
+            "kind": "team",
+            "name": node.name,
+            "commit": commit,
+            "best_case": best,
+            "pipeline": pipe,
+            "rolled_up": node.rolled_up[0],
+            "adjusted": node.adjusted is not None,
+        }
+    ]
+    for rep_id, (c, b, p) in sorted(node.reps.items()):
+        rows.append(
+            {
+                "depth": depth + 1,
+                "kind": "rep",
+                "name": names.get(rep_id, str(rep_id)),
+                "rep_id": rep_id,
+                "commit": c,
+                "best_case": b,
+                "pipeline": p,
+            }
+        )
+    for child in node.children:
+        rows.extend(_flatten(child, depth + 1, names))
+    return rows
+
+
+@router.get("/forecast/calls", response_class=HTMLResponse)
+def calls_page(request: Request, session: SessionDep, who: WebUser) -> Response:
+    from salesops.models import Rep
+
+    filters = read_filters(request)
+    period = parse_period(filters.period if filters.kind != "year" else f"{filters.period}-01")
+    names = dict(session.execute(select(Rep.id, Rep.name)).tuples().all())
+    roots = calling.rollup(session, period)
+    visible = who.scope.team_ids
+    rows: list[dict[str, Any]] = []
+
+    def walk(node: calling.CallNode) -> None:
+        if who.scope.sees_all or (visible and node.team_id in visible):
+            rows.extend(_flatten(node, 0, names))
+        else:
+            for child in node.children:
+                walk(child)
+
+    for root in roots:
+        walk(root)
+    scores = [s for s in calling.call_accuracy(session, [period]) if who.scope.sees_rep(s.rep_id)]
+    team_names = dict(session.execute(select(Team.id, Team.name)).tuples().all())
+    return _page(
+        request,
+        session,
+        who,
+        "forecast_calls.html",
+        title="Forecast calls",
+        period=period,
+        rows=rows,
+        scores=scores,
+        names=names,
+        team_names=team_names,
+    )
+
+
+@router.get("/forecast/risk", response_class=HTMLResponse)
+def risk_page(request: Request, session: SessionDep, who: WebUser) -> Response:
+    run = _latest(session)
+    deals: list[risking.RiskyDeal] = []
+    gaps: list[dict[str, Any]] = []
+    if run is not None:
+        owners = None if who.scope.sees_all else set(who.scope.rep_ids or ())
+        deals = risking.risky_deals(session, run, limit=50, owner_ids=owners)
+        gaps = [
+            g
+            for g in risking.coverage_gaps(session, run)
+            if g["gap"] and (who.scope.sees_all or g["team_id"] in (who.scope.team_ids or ()))
+        ]
+    return _page(
+        request,
+        session,
+        who,
+        "forecast_risk.html",
+        title="Deals at risk",
+        run=run,
+        deals=deals,
+        gaps=gaps,
+    )

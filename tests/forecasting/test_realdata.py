@@ -1,0 +1,76 @@
+"""Month-start forecasts of won value on the real Maven CRM data, 2017-04 to 2017-12.
+
+The data goes in through `salesops import maven`; every method runs with the same defaults
+as on the demo company. The figures asserted are the ones achieved (docs/forecasting.md): the
+issue's target (best WAPE <= 0.10, |bias| <= 0.05, P10-P90 coverage 70-90%) is NOT met by
+any method on this data, and these tests say so rather than hide it.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from datetime import date
+
+import numpy as np
+import pytest
+from sqlalchemy.orm import Session
+
+from salesops.forecasting import service
+from salesops.forecasting.engine import METHODS, Options
+from salesops.ingest import run_import
+from tests.conftest import shared_data
+
+pytestmark = pytest.mark.realdata
+
+MONTHS = [date(2017, m, 1) for m in range(4, 13)]
+# Achieved on this data (both databases give the same numbers): WAPE, |bias| ceilings.
+ACHIEVED = {
+    "stage_weighted": 1.80,
+    "historical": 0.40,
+    "ml": 0.26,
+    "run_rate": 0.17,
+    "ensemble": 0.18,
+}
+
+
+def monthly_won_from_csv() -> dict[date, float]:
+    path = shared_data("maven_crm_sales_opportunities/sales_pipeline.csv")
+    won: dict[date, float] = defaultdict(float)
+    with path.open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            if row["deal_stage"] == "Won":
+                closed = date.fromisoformat(row["close_date"])
+                won[date(closed.year, closed.month, 1)] += float(row["close_value"])
+    return won
+
+
+def test_every_method_is_backtested_on_maven_and_scored_against_the_csv(session: Session) -> None:
+    folder = shared_data("maven_crm_sales_opportunities/sales_pipeline.csv").parent
+    run_import(session, "maven", [folder])
+    scores = service.run_backtest(
+        session,
+        start=MONTHS[0],
+        end=MONTHS[-1],
+        methods=list(METHODS),
+        options=Options(grain="month", horizon=1, sims=2000),
+    )
+    won = monthly_won_from_csv()
+    actual = np.array([won[m] for m in MONTHS])
+    results = {s.method: s.as_dict() for s in scores}
+    for method, result in results.items():
+        # Actuals come from the imported events and agree with the raw CSV to the cent.
+        assert [p["actual"] for p in result["periods"]] == pytest.approx(actual.tolist())
+        assert result["wape"] <= ACHIEVED[method], method
+    # Baselines measured on exactly this task, from the CSV.
+    last_month = np.array([won.get(date(m.year, m.month - 1, 1), 0.0) for m in MONTHS])
+    baseline = float(np.abs(last_month - actual).sum() / actual.sum())
+    assert baseline == pytest.approx(0.351, abs=0.001)
+    best = min(results.values(), key=lambda r: r["wape"])
+    assert best["wape"] < 0.20 < baseline
+    # The issue's target is not reached here: say so (see docs/forecasting.md).
+    assert best["wape"] > 0.10
+    ensemble = results["ensemble"]
+    assert abs(ensemble["bias"]) < 0.10
+    assert 0.5 <= ensemble["coverage_p10_p90"] <= 0.9
+    assert ensemble["brier"] < results["stage_weighted"]["brier"]
