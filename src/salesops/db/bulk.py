@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -29,7 +29,7 @@ from salesops.db.types import CENT, Money, UTCDateTime
 
 # Page cache for one bulk import on SQLite: big enough that index pages stay in memory.
 SQLITE_BULK_CACHE_KIB = 256 * 1024
-ZERO = timedelta(0)
+SQLITE_TIMESTAMP = "%04d-%02d-%02d %02d:%02d:%02d.%06d"  # what SQLAlchemy stores
 
 
 def _default_of(column: Column[Any]) -> Callable[[], Any] | None:
@@ -59,8 +59,16 @@ def _processor(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any] | 
     if isinstance(kind, UTCDateTime):
 
         def utc_text(value: Any) -> Any:
-            if isinstance(value, datetime) and value.utcoffset() == ZERO:
-                return value.isoformat(" ", "microseconds")[:26]
+            if type(value) is datetime and value.tzinfo is UTC:
+                return SQLITE_TIMESTAMP % (
+                    value.year,
+                    value.month,
+                    value.day,
+                    value.hour,
+                    value.minute,
+                    value.second,
+                    value.microsecond,
+                )
             return original(value)
 
         return utc_text
@@ -109,9 +117,7 @@ class BulkInserter:
 
     def rows(self, records: Sequence[dict[str, Any]]) -> tuple[str, list[Any]]:
         """The SQL and driver-ready parameters for `records` (built column by column)."""
-        present: set[str] = set()
-        for record in records:
-            present.update(record)
+        present: set[str] = set().union(*records)
         names = tuple(
             c.name for c in self.columns if c.name in present or self.defaults[c.name] is not None
         )
@@ -127,7 +133,10 @@ class BulkInserter:
                 value = process(fallback) if process and fallback is not None else fallback
                 columns.append([value] * count)
                 continue
-            values = [r.get(name, fallback) for r in records]
+            try:
+                values = [r[name] for r in records]
+            except KeyError:  # only some records set it
+                values = [r.get(name, fallback) for r in records]
             if process is not None:
                 values = [None if v is None else process(v) for v in values]
             columns.append(values)
