@@ -143,8 +143,12 @@ def _datetime(spec: FieldSpec, formats: tuple[str, ...]) -> Converter:
     at_time = spec.at_time or time(0)
 
     def aware(value: datetime) -> datetime:
-        _check_year(value)
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        if not 1900 <= value.year <= 2200:
+            raise ValueError(f"year {value.year} is out of range")
+        zone = value.tzinfo
+        if zone is UTC:
+            return value
+        return value.replace(tzinfo=UTC) if zone is None else value.astimezone(UTC)
 
     def convert(text: str) -> datetime:
         for fmt in formats:
