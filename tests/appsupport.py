@@ -16,12 +16,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
+from salesops import caching
 from salesops.api import create_app
 from salesops.auth import service as auth
 from salesops.config import Settings
 from salesops.db import make_engine
 from salesops.pipeline import stages
-from salesops.web.cache import figures
 from tests.orgchart import Org, build_org
 
 _savepoint_engines: dict[str, Engine] = {}
@@ -78,7 +78,7 @@ def lend_session(session: Session, *, web: bool = True) -> FastAPI:
 @pytest.fixture
 def app(session: Session) -> FastAPI:
     # Rolled-back tests reuse ids, so a data version can repeat: start each test cold.
-    figures.clear()
+    caching.clear()
     return lend_session(session)
 
 

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from sqlalchemy.orm import Session
 
-from salesops import metrics
+from salesops import caching, metrics
 from salesops.auth.scoping import Scope
 from salesops.metrics import Source
 
@@ -49,7 +49,16 @@ _METRICS_LOCK = threading.Lock()
 
 
 def open_scoped(session: Session, scope: Scope, *, engine: str | None = None) -> Source:
-    """Open the metrics source for one request, restricted to what `scope` may see."""
-    with _METRICS_LOCK:
-        source = metrics.open_engine(session, engine=engine)
-    return restrict(replace(source, lock=_METRICS_LOCK), scope)
+    """The metrics source for one request, restricted to what `scope` may see.
+
+    The opened source is shared by requests while the data version stays the same: opening
+    fingerprints the large tables, which takes seconds on millions of rows.
+    """
+    url = session.get_bind().engine.url.render_as_string(hide_password=True)
+
+    def open_source() -> Source:
+        with _METRICS_LOCK:
+            return replace(metrics.open_engine(session, engine=engine), lock=_METRICS_LOCK)
+
+    key = (url, engine, caching.data_version(session))
+    return restrict(caching.sources.get_or_compute(key, open_source), scope)

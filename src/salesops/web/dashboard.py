@@ -2,7 +2,7 @@
 
 Each page's figures are built by a `build_*` function that asks `salesops.web.views` (the
 metrics service, scoped to the caller) and Plotly specs from `salesops.web.charts`; the result
-is cached until the data changes (`salesops.web.cache`), so routes only render templates.
+is cached until the data changes (`salesops.caching`), so routes only render templates.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 from salesops.api.deps import Principal
 from salesops.auth.scoped_metrics import open_scoped
 from salesops.auth.scoping import Scope
+from salesops.caching import data_version, figures
 from salesops.metrics import Source
 from salesops.models import Rep
 from salesops.web import charts, views
-from salesops.web.cache import data_version, figures
 from salesops.web.deps import SessionDep, WebUser, page_context
 from salesops.web.filters import Filters, read_filters, remember
 from salesops.web.templating import templates

@@ -57,6 +57,10 @@ def _date(request: Request, key: str) -> date | None:
         ) from exc
 
 
+def _page_number(raw: str | None) -> int:
+    return max(1, int(raw)) if raw and raw.isdigit() else 1
+
+
 def _names(session: SessionDep, model: Any, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
@@ -117,7 +121,7 @@ def deals(request: Request, session: SessionDep, who: WebUser) -> Response:
     if params.get("past_due"):
         where.append(Opportunity.close_date < date.today())
     sort_key = params.get("sort", "amount")
-    page_number = max(1, int(params.get("page", "1") or 1))
+    page_number = _page_number(params.get("page"))
     page = records.list_records(
         session,
         OPPORTUNITIES,
@@ -263,7 +267,7 @@ def rep(rep_id: int, request: Request, session: SessionDep, who: WebUser) -> Res
 
 @router.get("/admin/audit", response_class=HTMLResponse)
 def audit_page(request: Request, session: SessionDep, who: WebUser) -> Response:
-    page_number = max(1, int(request.query_params.get("page", "1") or 1))
+    page_number = _page_number(request.query_params.get("page"))
     entity = request.query_params.get("entity") or None
     page = audit.list_entries(
         session, scope=who.scope, entity=entity, limit=50, offset=(page_number - 1) * 50

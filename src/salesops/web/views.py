@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from salesops import metrics
+from salesops.errors import Problem, ValidationFailed
 from salesops.metrics import Source
 from salesops.metrics.periods import add_months
 from salesops.models import Rep, Team, Territory
@@ -273,10 +274,13 @@ def drill_ids(
     """The ids of the deals behind a figure, as the metrics service defines them."""
     dims = {k: params[k] for k in DRILL_DIMENSIONS if params.get(k)}
     options: dict[str, Any] = {"start": f.start, "end": f.end}
-    if params.get("month"):
-        options.update(period=date.fromisoformat(params["month"]), grain="month")
-    if params.get("as_of"):
-        options["as_of"] = date.fromisoformat(params["as_of"])
+    try:
+        if params.get("month"):
+            options.update(period=date.fromisoformat(params["month"]), grain="month")
+        if params.get("as_of"):
+            options["as_of"] = date.fromisoformat(params["as_of"])
+    except ValueError as exc:
+        raise ValidationFailed("invalid drill-down", [Problem(str(exc), "month/as_of")]) from exc
     if metric == "stage_conversion" and "stage" in dims:
         # The cohort of a stage is a parameter of stage_conversion, not a slice.
         options["params"] = {"from_stage": dims.pop("stage")}
