@@ -20,9 +20,11 @@ from salesops.ingest.convert import converter
 from salesops.ingest.lookups import existing_ids, existing_rows, unique_holders, update_rows
 from salesops.ingest.mapping import PLACEHOLDER, FieldSpec, FileSpec, OutputSpec
 from salesops.ingest.records import Context, Getter, Record, Rejected, getter, template_getter
+from salesops.ingest.resolve import StageInfo
 from salesops.ingest.targets import FieldDef, target
 
 AS_OF = "$as_of"
+MISSING = object()
 
 
 class OutputRunner:
@@ -71,9 +73,15 @@ class OutputRunner:
                 ref_table = self.tdef.fields[spec.derive[0]].ref
                 assert ref_table is not None
                 ctx.resolver.want(ref_table, spec.derive[1])
-        self.ref_plan = [(s, d) for s, d, _, _ in self.plan if d.kind in {"ref", "stage"}]
+        # (spec, field, key of its lookup results; None for a stage)
+        self.ref_plan = [
+            (s, d, None if d.kind == "stage" else (str(d.ref), s.lookup_by))
+            for s, d, _, _ in self.plan
+            if d.kind in {"ref", "stage"}
+        ]
+        self.stage_cache: dict[str, StageInfo] = {}
         self.derive_plan = [(s, d) for s, d, _, _ in self.plan if s.derive]
-        self.required = [f for f in self.tdef.fields.values() if f.required]
+        self.required = [(f.name, f.column) for f in self.tdef.fields.values() if f.required]
         table_columns = set(self.table.columns.keys())
         self.needs_check = (
             output.target == "quotas"
@@ -258,24 +266,24 @@ class OutputRunner:
     ) -> None:
         attrs: dict[str, dict[str, Any]] = {}
         later: list[tuple[Any, str, str, int, list[str]]] = []
-        problems = []
+        problems: list[str] = []
         unknown: set[str] = set()
         cols = record.cols
         refs = record.refs
-        for spec, fdef in self.ref_plan:
+        for spec, fdef, lookup in self.ref_plan:
             text = refs.get(spec.name)
             if text is None:
                 continue
-            if fdef.kind == "stage":
-                stage = self.ctx.stages.get(text)
+            if lookup is None:  # a stage
+                stage = self.stage_cache.get(text) or self.ctx.stages.get(text)
                 if stage is None:
                     problems.append(f"unknown stage {text!r} (known: {self.ctx.stages.known()})")
                     unknown.add(fdef.name)
                 else:
+                    self.stage_cache[text] = stage
                     cols[fdef.column] = stage.id
                 continue
-            assert fdef.ref is not None
-            hit = found[(fdef.ref, spec.lookup_by)].get(text)
+            hit = found[lookup].get(text)
             if hit is not None:
                 cols[fdef.column] = hit[0]
                 attrs[spec.name] = hit[1]
@@ -292,23 +300,21 @@ class OutputRunner:
                 assert spec.derive is not None
                 cols[fdef.column] = attrs.get(spec.derive[0], {}).get(spec.derive[1])
         if self.opp is not None:
-            problems.extend(self.opp.prepare(record, attrs))
-        for fdef in self.required:
-            if fdef.name in unknown:
-                continue
-            column = fdef.column
-            if column in cols:
-                if cols[column] is None:
-                    problems.append(f"{fdef.name}: required but empty")
-            elif column not in record.insert_only:
-                problems.append(f"{fdef.name}: required but not given")
+            self.opp.prepare(record, attrs)
+        for name, column in self.required:
+            value = cols.get(column, MISSING)
+            if value is None:
+                if name not in unknown:
+                    problems.append(f"{name}: required but empty")
+            elif value is MISSING and column not in record.insert_only and name not in unknown:
+                problems.append(f"{name}: required but not given")
         if self.needs_check:
             extra = self._check(record)
             if extra:
                 problems.append(extra)
         if problems:
             raise Rejected("; ".join(problems))
-        if keep:
+        if keep and later:
             self.deferred.extend(later)
 
     def _check(self, record: Record) -> str | None:

@@ -104,11 +104,12 @@ class OpportunityRules:
         record.extra["timeline"] = timeline
         return []
 
-    def prepare(self, record: Record, attrs: dict[str, dict[str, Any]]) -> list[str]:
+    def prepare(self, record: Record, attrs: dict[str, dict[str, Any]]) -> None:
+        """Fill the defaults of an opportunity (currency, category, dates of closing)."""
         cols = record.cols
         stage = self.ctx.stages.by_id.get(cols.get("stage_id") or -1)
         if stage is None:
-            return []
+            return
         if cols.get("currency") is None:
             cols["currency"] = self.ctx.mapping.currency
         if cols.get("forecast_category") is None:
@@ -130,7 +131,6 @@ class OpportunityRules:
         if self.open_amount is not None and self.open_amount.derive:
             ref, attribute = self.open_amount.derive
             record.extra["open_amount"] = attrs.get(ref, {}).get(attribute)
-        return []
 
     def update_extras(
         self, record: Record, old: dict[str, Any], changes: dict[str, Any]
