@@ -26,11 +26,11 @@ pytestmark = pytest.mark.realdata
 MONTHS = [date(2017, m, 1) for m in range(4, 13)]
 # Achieved on this data (both databases give the same numbers): WAPE, |bias| ceilings.
 ACHIEVED = {
-    "stage_weighted": 1.80,
-    "historical": 0.40,
-    "ml": 0.26,
-    "run_rate": 0.17,
-    "ensemble": 0.18,
+    "stage_weighted": 1.76,  # measured 1.755
+    "historical": 0.37,  # 0.360
+    "ml": 0.25,  # 0.240
+    "run_rate": 0.165,  # 0.159, the best
+    "ensemble": 0.18,  # 0.170
 }
 
 
@@ -67,7 +67,9 @@ def test_every_method_is_backtested_on_maven_and_scored_against_the_csv(session:
     baseline = float(np.abs(last_month - actual).sum() / actual.sum())
     assert baseline == pytest.approx(0.351, abs=0.001)
     best = min(results.values(), key=lambda r: r["wape"])
+    assert best["method"] == "run_rate"
     assert best["wape"] < 0.20 < baseline
+    assert abs(best["bias"]) <= 0.05
     # The target is not reached here: say so (see docs/forecasting.md).
     assert best["wape"] > 0.10
     ensemble = results["ensemble"]

@@ -204,19 +204,23 @@ class Context:
         cells = self.training.cells if self.training else pd.DataFrame()
         if cells.empty:
             return {}
+        # By value: "sum" is the won amount and "count" the amount; a cell is shrunk towards
+        # its parent by SHRINK average deals' worth of amount.
         table: dict[str, pd.Series] = {}
-        top = cells.groupby("horizon")[["sum", "count"]].sum()
-        table["k"] = top["sum"] / top["count"]
-        mid = cells.groupby(["horizon", "stage_code"])[["sum", "count"]].sum()
+        top = cells.groupby("horizon")[["sum", "count", "deals"]].sum()
+        table["k"] = top["sum"] / top["count"].where(top["count"] > 0)
+        mid = cells.groupby(["horizon", "stage_code"])[["sum", "count", "deals"]].sum()
         parent = mid.index.get_level_values(0).map(table["k"]).to_numpy()
-        table["stage"] = (mid["sum"] + SHRINK * parent) / (mid["count"] + SHRINK)
-        cell = cells.set_index(["horizon", "stage_code", "bucket"])[["sum", "count"]]
+        weight = SHRINK * mid["count"] / mid["deals"]
+        table["stage"] = (mid["sum"] + weight * parent) / (mid["count"] + weight)
+        cell = cells.set_index(["horizon", "stage_code", "bucket"])[["sum", "count", "deals"]]
         parent_idx = pd.MultiIndex.from_arrays(
             [cell.index.get_level_values(0), cell.index.get_level_values(1)]
         )
         parent = np.asarray(table["stage"].reindex(parent_idx).to_numpy(), dtype="float64")
-        table["cell"] = (cell["sum"] + SHRINK * parent) / (cell["count"] + SHRINK)
-        return table
+        weight = SHRINK * cell["count"] / cell["deals"]
+        table["cell"] = (cell["sum"] + weight * parent) / (cell["count"] + weight)
+        return {name: series.fillna(0.0) for name, series in table.items()}
 
     def _lookup(self, frame: pd.DataFrame) -> np.ndarray:
         table = self.conversion_table

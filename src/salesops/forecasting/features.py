@@ -71,7 +71,7 @@ class Block:
     """What one past period start teaches: a sample of its rows and exact aggregates."""
 
     sample: pd.DataFrame
-    cells: pd.DataFrame  # (horizon, stage_code, bucket) -> sum (won), count
+    cells: pd.DataFrame  # (horizon, stage_code, bucket) -> won amount, amount, deals
     won_value: float  # won value of the deals open at the start and won in the period
     won_amount: float  # the same deals' amounts at the start
     fresh: float  # won in the period by deals created after the start
@@ -182,7 +182,12 @@ class FeatureBuilder:
             rows["label"] = label
             rows["won_value"] = np.where(label, rows["id"].map(value).fillna(0.0), 0.0)
             rows["bucket"] = age_bucket(rows["age_days"].to_numpy())
-            cells = rows.groupby(["horizon", "stage_code", "bucket"])["label"].agg(["sum", "count"])
+            # Rates are learnt by value (won amount over amount), since value is forecast:
+            # big deals often convert less often than small ones in the same stage and age.
+            rows["won_amount"] = np.where(label, rows["amount"], 0.0)
+            cells = rows.groupby(["horizon", "stage_code", "bucket"]).agg(
+                sum=("won_amount", "sum"), count=("amount", "sum"), deals=("label", "size")
+            )
             created: np.ndarray = won["created_at"].to_numpy(dtype="M8[ns]")
             sample = rows
             if len(rows) > ROWS_PER_SNAPSHOT:
@@ -233,7 +238,7 @@ class TrainingSet:
     """Rows (deal at a past period start, horizon k), their label and their won value."""
 
     rows: pd.DataFrame  # a sample: features + "snapshot" (index of the start) + label, won_value
-    cells: pd.DataFrame  # exact counts of every row: horizon, stage_code, bucket, sum, count
+    cells: pd.DataFrame  # exact sums over every row: horizon, stage_code, bucket, sum, count, deals
     won_value: float
     won_amount: float
     starts: list[Period]
@@ -291,11 +296,11 @@ def training_set(
     rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     cells = (
         pd.concat([b.cells for b in blocks], ignore_index=True)
-        .groupby(["horizon", "stage_code", "bucket"])[["sum", "count"]]
+        .groupby(["horizon", "stage_code", "bucket"])[["sum", "count", "deals"]]
         .sum()
         .reset_index()
         if blocks
-        else pd.DataFrame(columns=["horizon", "stage_code", "bucket", "sum", "count"])
+        else pd.DataFrame(columns=["horizon", "stage_code", "bucket", "sum", "count", "deals"])
     )
     return TrainingSet(
         rows=rows,

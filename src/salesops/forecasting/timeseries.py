@@ -47,6 +47,19 @@ def _candidates(n: int, season: int) -> dict[str, Callable[[], Any]]:
     return out
 
 
+_MEMO: dict[tuple[str, int, bytes, int], np.ndarray | None] = {}
+
+
+def _memo_predict(name: str, season: int, y: np.ndarray, horizon: int) -> np.ndarray | None:
+    """`_predict`, remembered: a backtest asks for the same history prefixes at every date."""
+    key = (name, season, y.tobytes(), horizon)
+    if key not in _MEMO:
+        if len(_MEMO) > 50_000:
+            _MEMO.clear()
+        _MEMO[key] = _predict(_candidates(len(y), season)[name], y, horizon)
+    return _MEMO[key]
+
+
 def _predict(make: Callable[[], Any], y: np.ndarray, horizon: int) -> np.ndarray | None:
     try:
         with warnings.catch_warnings():
@@ -62,8 +75,8 @@ def select_model(y: np.ndarray, *, season: int) -> tuple[str, float]:
     n = len(y)
     scores: dict[str, list[float]] = {}
     for origin in range(max(2, n - MAX_ORIGINS), n):
-        for name, make in _candidates(origin, season).items():
-            predicted = _predict(make, y[:origin], 1)
+        for name in _candidates(origin, season):
+            predicted = _memo_predict(name, season, y[:origin], 1)
             if predicted is not None:
                 scores.setdefault(name, []).append(float(predicted[0] - y[origin]))
     eligible = {k: v for k, v in scores.items() if len(v) >= MIN_SCORED}
@@ -84,7 +97,7 @@ def forecast_series(y: np.ndarray, horizon: int, *, season: int) -> tuple[np.nda
         spread = float(y.std(ddof=1)) if len(y) > 1 else 0.5 * level
         return np.full(horizon, max(level, 0.0)), np.full(horizon, max(spread, 0.1 * abs(level)))
     name, rmse = select_model(y, season=season)
-    mean = _predict(_candidates(len(y), season)[name], y, horizon)
+    mean = _memo_predict(name, season, y, horizon)
     if mean is None:
         mean = np.full(horizon, float(y[-1]))
     # Errors grow with the horizon like a random walk's.
