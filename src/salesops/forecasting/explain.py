@@ -28,8 +28,12 @@ def _describe(feature: str, row: pd.Series) -> str:
         return f"{int(value)} days in {row['stage']}"
     if feature == "age_days":
         return f"open for {int(value)} days"
-    if feature == "days_to_close" and np.isfinite(value) and value < 0:
-        return f"close date passed {int(-value)} days ago"
+    if feature == "days_to_close" and np.isfinite(value):
+        if value < 0:
+            return f"close date passed {int(-value)} days ago"
+        return f"close date in {int(value)} days"
+    if feature == "segment_code":
+        return f"{row.get('segment') or 'unknown'} segment"
     if feature == "owner_win_rate":
         return f"owner wins {value:.0%} of closed deals"
     if feature == "team_win_rate":

@@ -125,6 +125,7 @@ class FeatureBuilder:
                 "owner_id": open_["owner_id"].to_numpy(),
                 "team_id": open_["team_id"].to_numpy(),
                 "stage": open_["stage"].to_numpy(),
+                "segment": open_["segment"].to_numpy(),
                 "amount": open_["amount"].to_numpy(),
                 "close_date": open_["close_date"].to_numpy(),
                 "stage_probability": open_["stage_probability"].to_numpy(),

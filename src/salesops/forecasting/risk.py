@@ -91,13 +91,14 @@ def risky_deals(
     limit: int = 25,
     owner_ids: set[int] | None = None,
 ) -> list[RiskyDeal]:
-    """Open deals the run expects to slip or be lost, the most value at risk first."""
+    """Deals still open that the run expects to slip or be lost, most value at risk first."""
     query = (
         select(DealPrediction, Opportunity.name, Rep.name, PipelineStage.name, Opportunity)
         .join(Opportunity, Opportunity.id == DealPrediction.opportunity_id)
         .join(Rep, Rep.id == Opportunity.owner_id)
         .join(PipelineStage, PipelineStage.id == Opportunity.stage_id)
-        .where(DealPrediction.run_id == run.id)
+        # Deals closed since the run are no longer at risk: only the still-open ones count.
+        .where(DealPrediction.run_id == run.id, PipelineStage.category == "open")
     )
     if owner_ids is not None:
         query = query.where(Opportunity.owner_id.in_(owner_ids))
