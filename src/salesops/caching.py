@@ -65,27 +65,41 @@ class FigureCache:
     def __init__(self, max_entries: int = MAX_ENTRIES, ttl: float = TTL_SECONDS) -> None:
         self._entries: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
         self._lock = threading.Lock()
+        self._pending: dict[Hashable, threading.Lock] = {}
         self.max_entries = max_entries
         self.ttl = ttl
         self.hits = 0
         self.misses = 0
 
     def get_or_compute(self, key: Hashable, compute: Callable[[], T]) -> T:
-        now = time.monotonic()
+        """The cached value, or compute it; concurrent callers of one key compute it once."""
+        found = self._fresh(key)
+        if found is not None:
+            return found[0]  # type: ignore[no-any-return]
+        with self._lock:
+            key_lock = self._pending.setdefault(key, threading.Lock())
+        with key_lock:
+            found = self._fresh(key)
+            if found is not None:
+                return found[0]  # type: ignore[no-any-return]
+            self.misses += 1
+            value = compute()
+            with self._lock:
+                self._entries[key] = (time.monotonic(), value)
+                self._entries.move_to_end(key)
+                while len(self._entries) > self.max_entries:
+                    self._entries.popitem(last=False)
+                self._pending.pop(key, None)
+        return value
+
+    def _fresh(self, key: Hashable) -> tuple[Any] | None:
         with self._lock:
             found = self._entries.get(key)
-            if found is not None and now - found[0] < self.ttl:
+            if found is not None and time.monotonic() - found[0] < self.ttl:
                 self._entries.move_to_end(key)
                 self.hits += 1
-                return found[1]  # type: ignore[no-any-return]
-        self.misses += 1
-        value = compute()
-        with self._lock:
-            self._entries[key] = (now, value)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
-        return value
+                return (found[1],)
+        return None
 
     def clear(self) -> None:
         with self._lock:

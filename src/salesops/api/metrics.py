@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Query
 
-from salesops import metrics
+from salesops import caching, metrics
 from salesops.api.crud import ERRORS
 from salesops.api.deps import CurrentUser, SessionDep
 from salesops.audit.service import jsonable
@@ -78,19 +78,41 @@ def compute(
     fractions. Only the records you may see are counted."""
     if engine not in (None, "duckdb", "postgres"):
         raise ValidationFailed("invalid engine", [Problem("duckdb or postgres", "engine")])
-    src = open_scoped(session, who.scope, engine=engine)
-    result = metrics.compute(
-        src,
+    dims = _pairs(filters, "filter")
+    values = {k: _param_value(v[-1]) for k, v in _pairs(params, "param").items()}
+
+    def run() -> metrics.MetricResult:
+        return metrics.compute(
+            open_scoped(session, who.scope, engine=engine),
+            name,
+            by=by,
+            grain=grain,
+            start=start,
+            end=end,
+            as_of=as_of,
+            compare=compare,
+            filters=dims,
+            params=values,
+        )
+
+    # Same question, same data, same scope: the same answer (until the data changes).
+    key = (
+        "api-metric",
         name,
-        by=by,
-        grain=grain,
-        start=start,
-        end=end,
-        as_of=as_of,
-        compare=compare,
-        filters=_pairs(filters, "filter"),
-        params={k: _param_value(v[-1]) for k, v in _pairs(params, "param").items()},
+        tuple(by),
+        grain,
+        start,
+        end,
+        as_of,
+        compare,
+        tuple(sorted((k, tuple(v)) for k, v in dims.items())),
+        tuple(sorted(values.items())),
+        engine,
+        who.scope.rep_ids,
+        who.scope.team_ids,
+        caching.data_version(session),
     )
+    result = caching.figures.get_or_compute(key, run)
     definition = result.metric
     return {
         "metric": definition.name,
