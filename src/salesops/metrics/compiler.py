@@ -117,7 +117,7 @@ def fact_table(
     if name == "opportunities":
         t = facts.opportunities(tables, ctx, as_of=query.as_of, columns=used)
     elif name == "stage_entries":
-        t = facts.stage_entries(tables, ctx, as_of=query.as_of)
+        t = facts.stage_entries(tables, ctx, as_of=query.as_of, columns=used)
     elif name == "leads":
         t = facts.leads(tables, ctx, as_of=query.as_of)
     else:

@@ -500,7 +500,13 @@ def _with_event_columns(t: Table, tables: Tables, ctx: Context, as_of: datetime 
     ).drop("ev_id", "ev_rank")
 
 
-def stage_entries(tables: Tables, ctx: Context, *, as_of: datetime | None = None) -> Table:
+def stage_entries(
+    tables: Tables,
+    ctx: Context,
+    *,
+    as_of: datetime | None = None,
+    columns: Collection[str] | None = None,
+) -> Table:
     """One row per opportunity and funnel stage it entered (first entry), from the event log.
 
     `advanced` is true when the deal later entered a stage further down the funnel (a later
@@ -521,15 +527,26 @@ def stage_entries(tables: Tables, ctx: Context, *, as_of: datetime | None = None
     ev = ev.filter(ev.entered_rank.notnull())
     first = ibis.window(group_by=[ev.opportunity_id, ev.new_value], order_by=[ev.at, ev.eid])
     ev = ev.mutate(entry_no=ibis.row_number().over(first)).filter(lambda e: e.entry_no == 0)
-    opp = opportunities(
-        tables, ctx, as_of=as_of, columns=("is_won", "amount_rc", "owner_id", "forecast_category")
-    )
-    opp = opp.select("id", *_DIM_KEYS, *_OPP_ATTRS, "is_won")
-    j = ev.join(opp, ev.opportunity_id == opp.id)
+    deal_columns = (*_DIM_KEYS, *_OPP_ATTRS, "is_won")
+    # The deal's own columns cost a join with the whole opportunities fact: only when used
+    # (the `stage` dimension of an entry is the stage entered, not the deal's stage now).
+    if columns is None or set(columns) & (set(deal_columns) - {"stage"}):
+        opp = opportunities(
+            tables,
+            ctx,
+            as_of=as_of,
+            columns=("is_won", "amount_rc", "owner_id", "forecast_category"),
+        )
+        opp = opp.select("id", *deal_columns)
+        j = ev.join(opp, ev.opportunity_id == opp.id)
+        deal: dict[str, Value] = {k: j[k] for k in deal_columns}
+    else:
+        j = ev
+        deal = {}
     return j.select(
         id=j.eid,
         opportunity_id=j.opportunity_id,
-        **{k: j[k] for k in (*_DIM_KEYS, *_OPP_ATTRS, "is_won")},
+        **deal,
         entered_stage=j.new_value,
         entered_rank=j.entered_rank,
         entered_at=j.at,
