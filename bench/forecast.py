@@ -121,11 +121,17 @@ def main() -> None:
     builder = FeatureBuilder(prep, options.grain)
     actuals = Actuals(prep, builder)
     scores = [MethodScore(method=m, version="") for m in methods]
+    # Seconds per step, summed over the dates (a method's share includes whatever it is the
+    # first to need: the context's snapshot, training rows, model fit, past forecasts).
+    spent = dict.fromkeys(["context", *methods], 0.0)
     for period in periods_between(first, last, options.grain):
         started = time.perf_counter()
         context = builder.context(to_ns(period.start_at), options)
+        spent["context"] += time.perf_counter() - started
         for score in scores:
+            began = time.perf_counter()
             score_forecast(score, context.forecast(score.method), actuals, period.start)
+            spent[score.method] += time.perf_counter() - began
         print(
             f"  {period.label}: {time.perf_counter() - started:.1f} s,"
             f" {len(context.deals):,} open deals",
@@ -144,6 +150,7 @@ def main() -> None:
         f" (wall time suffers when other jobs share the 2 cores: load average"
         f" {os.getloadavg()[0]:.1f})"
     )
+    print("  seconds per step: " + ", ".join(f"{k} {v:.1f}" for k, v in spent.items()))
     for s in scores:
         d = s.as_dict()
         fmt = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731

@@ -420,14 +420,18 @@ class Context:
                 to_ns(period_of(start, self.options.grain).end_at),
             )
             actual = float(won["amount"].to_numpy()[(closed >= lo) & (closed < hi)].sum())
-            past = self.builder.context(lo, self.options)
             for m in ENSEMBLE_MEMBERS:
-                errors[m].append(float(past.forecast(m).expected[0]) - actual)
+                past = self.builder.summary(lo, self.options, m)
+                errors[m].append(float(past[0, 0]) - actual)
         if any(len(e) < 2 for e in errors.values()):
             return dict.fromkeys(ENSEMBLE_MEMBERS, 1.0)
         inverse = {m: 1.0 / max(float(np.mean(np.square(e))), 1e-9) for m, e in errors.items()}
         total = sum(inverse.values())
         return {m: v / total for m, v in inverse.items()}
+
+    def raw_forecast(self, method: str) -> MethodForecast:
+        """The forecast of `method` as of T."""
+        return self.forecast(method)
 
     def forecast(self, method: str) -> MethodForecast:
         """The forecast of `method` as of T (computed once per context)."""

@@ -100,6 +100,7 @@ class FeatureBuilder:
     _won: dict[date, pd.DataFrame] = field(default_factory=dict)
     _blocks: dict[tuple[date, int], Block] = field(default_factory=dict)
     _snapshots: dict[np.datetime64, pd.DataFrame] = field(default_factory=dict)
+    _summaries: dict[tuple[np.datetime64, Any, str], np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         opps = self.prep.history.opportunities
@@ -152,11 +153,27 @@ class FeatureBuilder:
         from salesops.forecasting.engine import Context
 
         key = (at, options)
-        if key not in self._contexts:
+        if key in self._contexts:
+            # Least recently used goes first: a backtest keeps revisiting the latest dates.
+            self._contexts[key] = self._contexts.pop(key)
+        else:
             self._contexts[key] = Context(self, pd.Timestamp(at).tz_localize("UTC"), options)
             while len(self._contexts) > 5:
                 self._contexts.pop(next(iter(self._contexts)))
         return self._contexts[key]
+
+    def summary(self, at: np.datetime64, options: Any, method: str) -> np.ndarray:
+        """A past forecast's (expected, p10, p90) per period, before interval calibration.
+
+        Kept for every date (a few numbers each): the ensemble weights and the interval
+        calibration of every later as-of date look back at the same past forecasts, and
+        rebuilding a past context (snapshot, training rows, model fit) is the costly part.
+        """
+        key = (at, options, method)
+        if key not in self._summaries:
+            raw = self.context(at, options).raw_forecast(method)
+            self._summaries[key] = np.stack([raw.expected, raw.p10, raw.p90])
+        return self._summaries[key]
 
     def won_in(self, period: Period) -> pd.DataFrame:
         """Deals won in `period`, as the pipeline stood at its end (id, amount, created_at)."""
