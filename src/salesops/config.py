@@ -26,10 +26,6 @@ class Settings(BaseSettings):
     metrics_dir: Path | None = Field(
         default=None, description="Directory of extra metric definitions (YAML) to load."
     )
-    secret_key: str = Field(
-        default="change-me-in-production",
-        description="Key that signs session cookies; set a long random value in production.",
-    )
     echo_sql: bool = Field(default=False, description="Log every SQL statement (debugging).")
 
 
