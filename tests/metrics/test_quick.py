@@ -31,3 +31,21 @@ def test_win_rate_and_bookings_per_owner_match_a_hand_count(session: Session) ->
     assert pipeline.to_records() == [{"owner": "Bob Quick", "pipeline_value": Decimal("700.00")}]
     before_close = metrics.compute(session, "pipeline_value", as_of=T0 + 5 * DAY)
     assert before_close.total == Decimal("2200.00")
+
+
+def test_the_cached_copy_of_the_store_follows_changes_made_in_the_same_transaction(
+    session: Session,
+) -> None:
+    rep = make_rep(session, name="Cache Watcher")
+    first = make_opportunity(session, owner=rep, amount=100)
+    service.close_opportunity(session, first, won=True, at=T0 + DAY)
+    session.flush()
+    assert metrics.compute(session, "bookings").total == Decimal("100.00")
+    assert metrics.compute(session, "bookings").total == Decimal("100.00")
+    second = make_opportunity(session, owner=rep, amount=50)
+    service.close_opportunity(session, second, won=True, at=T0 + 2 * DAY)
+    session.flush()
+    assert metrics.compute(session, "bookings").total == Decimal("150.00")
+    second.competitor = "Rival"  # an untracked field: no event, still seen
+    session.flush()
+    assert metrics.compute(session, "competitor_win_rate").total == 1.0

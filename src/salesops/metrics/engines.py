@@ -39,7 +39,7 @@ OPTIONAL = ("forecast_runs", "forecast_lines")
 # Without these nothing can be computed; any other missing table reads as empty.
 ESSENTIAL = ("opportunities", "opportunity_events", "pipeline_stages", "reps")
 # Large tables are cached between queries; the others are re-read each time.
-LARGE = ("opportunities", "opportunity_events", "leads", "contracts", "accounts")
+LARGE = ("opportunities", "opportunity_events", "leads", "contracts", "accounts", "quotas")
 _FINGERPRINT_SUMS = {
     "opportunities": (
         "amount", "stage_id", "owner_id", "coalesce(probability, 0)",
@@ -47,6 +47,7 @@ _FINGERPRINT_SUMS = {
         "coalesce(length(competitor), 0) + coalesce(length(lead_source), 0)",
     ),
     "opportunity_events": (),
+    "quotas": ("amount", "coalesce(rep_id, 0)", "coalesce(ramp_factor, 0)"),
     "leads": ("coalesce(owner_id, 0)", "coalesce(converted_opportunity_id, 0)"),
     "contracts": ("value", "length(status)", "coalesce(account_id, 0)"),
     "accounts": (
@@ -137,12 +138,41 @@ def _naive(table: pa.Table) -> pa.Table:
 def _fingerprint(connection: Connection, tables: Iterable[str]) -> tuple[Any, ...]:
     parts: list[Any] = []
     for name in tables:
-        exprs = ["count(*)", "max(id)"]
+        # The event log is append-only: its highest id changes with every new event, and
+        # counting its rows would cost a scan of the largest table on every query.
+        exprs = ["max(id)"] if name == "opportunity_events" else ["count(*)", "max(id)"]
         exprs += [f"sum({e})" for e in _FINGERPRINT_SUMS.get(name, ())]
         exprs += [f"count({c})" for c in _FINGERPRINT_COUNTS.get(name, ())]
         row = connection.exec_driver_sql(f'SELECT {", ".join(exprs)} FROM "{name}"').one()
         parts.append((name, *(str(v) for v in row)))
     return tuple(parts)
+
+
+# SQLite can tell cheaply whether anything changed since we last looked on this connection:
+# `PRAGMA data_version` moves when another connection commits, `total_changes()` counts this
+# connection's own writes. While both stand still the last fingerprint is still true, which
+# spares a scan of the large tables on every query.
+_SEEN: OrderedDict[int, tuple[Any, tuple[Any, ...], tuple[Any, ...]]] = OrderedDict()
+
+
+def _fingerprint_cached(connection: Connection, tables: Iterable[str]) -> tuple[Any, ...]:
+    if connection.dialect.name != "sqlite":
+        return _fingerprint(connection, tables)
+    raw = connection.connection.driver_connection
+    marks = (
+        connection.exec_driver_sql("PRAGMA data_version").scalar(),
+        connection.exec_driver_sql("SELECT total_changes()").scalar(),
+    )
+    with _CACHE_LOCK:
+        seen = _SEEN.get(id(raw))
+    if seen is not None and seen[0] is raw and seen[1] == marks:
+        return seen[2]
+    found = _fingerprint(connection, tables)
+    with _CACHE_LOCK:
+        _SEEN[id(raw)] = (raw, marks, found)
+        while len(_SEEN) > 64:
+            _SEEN.popitem(last=False)
+    return found
 
 
 _CACHE: OrderedDict[tuple[Any, ...], tuple[Any, dict[str, Table]]] = OrderedDict()
@@ -173,7 +203,7 @@ def from_connection(
             f"the database lacks tables {', '.join(missing)}; run `salesops init`"
         )
     wanted = [*REQUIRED, *(t for t in OPTIONAL if t in present)]
-    key = (str(connection.engine.url), _fingerprint(connection, LARGE))
+    key = (str(connection.engine.url), _fingerprint_cached(connection, LARGE))
     with _CACHE_LOCK:
         cached = _CACHE.get(key)
         if cached is not None:
