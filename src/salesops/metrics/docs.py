@@ -70,9 +70,11 @@ salesops metrics docs                      # regenerate this file
 
 - `duckdb` (default): the canonical tables are copied from the operational database into an
   in-process DuckDB through Arrow. The large tables (opportunities, events, leads, contracts,
-  accounts) stay cached until a fingerprint query (row counts, highest ids, sums of the
-  columns that change) sees them change; the small ones (stages, reps, teams, memberships,
-  products, territories, FX rates, quotas, forecasts) are re-read on every query. The SQL each
+  accounts, quotas) stay cached until a fingerprint query (row counts, highest ids, sums of
+  the columns that change) sees them change; on SQLite the fingerprint is only re-run when
+  `PRAGMA data_version` or `total_changes()` says something was written. The small tables
+  (stages, reps, teams, memberships, products, territories, FX rates, forecasts) are re-read
+  on every query. The SQL each
   metric compiles to is kept per metric, query, context and input tables, so a dashboard's
   repeated questions skip the Ibis compile (50-300 ms).
 - `postgres`: the same expressions run inside the operational PostgreSQL database (with a
