@@ -2,8 +2,9 @@
 
 The data goes in through `salesops import maven`; every method runs with the same defaults
 as on the demo company. The figures asserted are the ones achieved (docs/forecasting.md): the
-issue's target (best WAPE <= 0.10, |bias| <= 0.05, P10-P90 coverage 70-90%) is NOT met by
-any method on this data, and these tests say so rather than hide it.
+issue's WAPE target (best WAPE <= 0.10) is NOT met by any method on this data, and these
+tests say so rather than hide it; the best method's bias (<= 0.05) and, since the intervals
+are calibrated on each method's own past errors, every method's P10-P90 coverage (70-90%) are.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ ACHIEVED = {
     "historical": 0.37,  # 0.360
     "ml": 0.25,  # 0.240
     "run_rate": 0.165,  # 0.159, the best
-    "ensemble": 0.18,  # 0.170
+    "ensemble": 0.18,  # 0.168
 }
 
 
@@ -72,7 +73,9 @@ def test_every_method_is_backtested_on_maven_and_scored_against_the_csv(session:
     assert abs(best["bias"]) <= 0.05
     # The issue's target is not reached here: say so (see docs/forecasting.md).
     assert best["wape"] > 0.10
+    # Calibrated intervals: measured 0.89 (stage_weighted, historical), 0.78 (the others).
+    for method, result in results.items():
+        assert 0.7 <= result["coverage_p10_p90"] <= 0.9, method
     ensemble = results["ensemble"]
     assert abs(ensemble["bias"]) < 0.10
-    assert 0.5 <= ensemble["coverage_p10_p90"] <= 0.9
     assert ensemble["brier"] < results["stage_weighted"]["brier"]

@@ -9,7 +9,7 @@ distribution of bookings per period.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
 from typing import Any
@@ -35,16 +35,23 @@ from salesops.forecasting.timeseries import forecast_series
 
 METHODS = ("stage_weighted", "historical", "ml", "run_rate", "ensemble")
 VERSIONS = {
-    "stage_weighted": "1",
-    "historical": "1",
-    "ml": "1",
-    "run_rate": "1",
-    "ensemble": "1",
+    "stage_weighted": "2",
+    "historical": "2",
+    "ml": "2",
+    "run_rate": "2",
+    "ensemble": "2",
 }
 SHRINK = 10.0  # pseudo-observations pulling a sparse conversion cell towards its parent
 ENSEMBLE_MEMBERS = ("historical", "ml", "run_rate")
 ENSEMBLE_LOOKBACK = 3  # past period starts that weigh the ensemble's members
 DEFAULT_SHOCK = 0.15  # shared-shock spread assumed until enough history exists to measure it
+SHOCK_ROWS = 10_000  # training rows (a seeded sample) measuring the shared shock
+# Interval calibration: the P10-P90 width is scaled by the method's own out-of-sample errors
+# at up to CALIBRATION_LOOKBACK past period starts (split-conformal, target 80% coverage).
+CALIBRATION_LOOKBACK = 6
+CALIBRATION_MIN = 4  # fewer scored past forecasts than this: never narrow the interval
+MAX_SCALE = 4.0
+COVERAGE = 0.8
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,7 @@ class MethodForecast:
     deals: pd.DataFrame  # id, owner_id, team_id, amount, close_date (open deals at T)
     probabilities: np.ndarray | None  # P[deal, period]: won in that period
     distribution: simulate.Distribution = field(repr=False)
+    interval_scale: float = 1.0  # how much the simulated spread was widened (calibration)
 
 
 _bucket = age_bucket
@@ -114,6 +122,7 @@ class Context:
         self._probs: dict[str, np.ndarray] = {}
         self._shocks: dict[str, float] = {}
         self._forecasts: dict[str, MethodForecast] = {}
+        self._raw: dict[str, MethodForecast] = {}
 
     # --- what is known at T --------------------------------------------------------------
     @cached_property
@@ -307,10 +316,11 @@ class Context:
         if rows.empty:
             return DEFAULT_SHOCK
         rows = rows[rows["horizon"] == 0]
-        if len(rows) > self.options.max_training_rows:
-            # A seeded sample: the spread of period totals does not need every row.
+        if len(rows) > SHOCK_ROWS:
+            # A seeded sample: the spread of period totals does not need every row (the
+            # deals' Bernoulli variance below accounts for the sampling noise).
             keep = np.random.default_rng(self.options.seed).choice(
-                len(rows), self.options.max_training_rows, replace=False
+                len(rows), SHOCK_ROWS, replace=False
             )
             rows = rows.iloc[np.sort(keep)]
         p = self.predict_ml(rows) if method == "ml" else self._lookup(rows)
@@ -408,18 +418,7 @@ class Context:
         """Each member's weight: inverse mean squared error of its forecasts at the last few
         period starts, scored against the bookings known now (equal weights until then)."""
         errors: dict[str, list[float]] = {m: [] for m in ENSEMBLE_MEMBERS}
-        first = first_close_period(self.state, self.options.grain)
-        won = self.state[self.state["won"]]
-        closed = won["closed_at"].to_numpy(dtype="M8[ns]")
-        for back in range(1, ENSEMBLE_LOOKBACK + 1):
-            start = shift(self.periods[0].start, -back, self.options.grain)
-            if first is None or start < first.start:
-                break
-            lo, hi = (
-                to_ns(period_of(start, self.options.grain).start_at),
-                to_ns(period_of(start, self.options.grain).end_at),
-            )
-            actual = float(won["amount"].to_numpy()[(closed >= lo) & (closed < hi)].sum())
+        for lo, actual in self.past_actuals[:ENSEMBLE_LOOKBACK]:
             for m in ENSEMBLE_MEMBERS:
                 past = self.builder.summary(lo, self.options, m)
                 errors[m].append(float(past[0, 0]) - actual)
@@ -429,14 +428,58 @@ class Context:
         total = sum(inverse.values())
         return {m: v / total for m, v in inverse.items()}
 
+    @cached_property
+    def past_actuals(self) -> list[tuple[np.datetime64, float]]:
+        """The latest past period starts (newest first, from the first close on) with the
+        bookings of their first period, as known at T."""
+        out: list[tuple[np.datetime64, float]] = []
+        first = first_close_period(self.state, self.options.grain)
+        won = self.state[self.state["won"]]
+        closed = won["closed_at"].to_numpy(dtype="M8[ns]")
+        amount = won["amount"].to_numpy(dtype="float64")
+        for back in range(1, max(ENSEMBLE_LOOKBACK, CALIBRATION_LOOKBACK) + 1):
+            start = shift(self.periods[0].start, -back, self.options.grain)
+            if first is None or start < first.start:
+                break
+            period = period_of(start, self.options.grain)
+            lo, hi = to_ns(period.start_at), to_ns(period.end_at)
+            out.append((lo, float(amount[(closed >= lo) & (closed < hi)].sum())))
+        return out
+
+    def interval_scale(self, method: str) -> float:
+        """How much to widen (or narrow) the method's simulated spread so that its P10-P90
+        interval would have held 80% of its own past first-period outcomes.
+
+        Split-conformal: each past forecast (made with only what was known then) scores
+        |actual - expected| in units of its interval's half-width on the actual's side; the
+        scale is the ceil(0.8 (n+1))-th smallest score. With fewer than CALIBRATION_MIN
+        scored forecasts the interval is only ever widened, and the scale stays in
+        [1 / MAX_SCALE, MAX_SCALE].
+        """
+        scores = []
+        for lo, actual in self.past_actuals[:CALIBRATION_LOOKBACK]:
+            expected, p10, p90 = self.builder.summary(lo, self.options, method)[:, 0]
+            width = p90 - expected if actual >= expected else expected - p10
+            if width > 1e-9 * max(abs(expected), 1.0):
+                scores.append(abs(actual - expected) / width)
+        return simulate.conformal_scale(
+            scores, coverage=COVERAGE, min_scores=CALIBRATION_MIN, max_scale=MAX_SCALE
+        )
+
     def raw_forecast(self, method: str) -> MethodForecast:
-        """The forecast of `method` as of T."""
-        return self.forecast(method)
+        """The forecast of `method` as of T before interval calibration."""
+        if method not in self._raw:
+            self._raw[method] = self._forecast(method)
+        return self._raw[method]
 
     def forecast(self, method: str) -> MethodForecast:
-        """The forecast of `method` as of T (computed once per context)."""
+        """The forecast of `method` as of T (computed once per context), its interval
+        calibrated on the method's own past errors. The ensemble averages its members'
+        calibrated distributions, so it is not scaled again."""
         if method not in self._forecasts:
-            self._forecasts[method] = self._forecast(method)
+            raw = self.raw_forecast(method)
+            scale = 1.0 if method == "ensemble" else self.interval_scale(method)
+            self._forecasts[method] = raw if scale == 1.0 else _scaled(raw, scale)
         return self._forecasts[method]
 
     def _forecast(self, method: str) -> MethodForecast:
@@ -470,6 +513,18 @@ class Context:
             probabilities=probs,
             distribution=dist,
         )
+
+
+def _scaled(raw: MethodForecast, scale: float) -> MethodForecast:
+    widened = simulate.widen(raw.distribution, scale)
+    return replace(
+        raw,
+        p10=widened.quantile(0.1),
+        p50=widened.quantile(0.5),
+        p90=widened.quantile(0.9),
+        distribution=widened,
+        interval_scale=scale,
+    )
 
 
 def _threads(rows: int) -> Any:

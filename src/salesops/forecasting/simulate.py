@@ -84,3 +84,27 @@ def average(distributions: list[Distribution], weights: list[float] | None = Non
         run_rate=mean_sorted([d.run_rate for d in distributions]),
         total=mean_sorted([d.total for d in distributions]),
     )
+
+
+def widen(dist: Distribution, scale: float) -> Distribution:
+    """`dist` with its simulated totals spread `scale` times as far from their mean (never
+    below zero): the mean forecast is kept, the interval calibrated."""
+    mean = dist.total.mean(axis=0)
+    total = np.maximum(mean + scale * (dist.total - mean), 0.0)
+    return Distribution(pipeline=dist.pipeline, run_rate=dist.run_rate, total=total)
+
+
+def conformal_scale(
+    scores: list[float], *, coverage: float, min_scores: int, max_scale: float
+) -> float:
+    """The split-conformal scale: the ceil(coverage (n+1))-th smallest score (the largest
+    when n is small), never below 1 with fewer than `min_scores` scores, within
+    [1 / max_scale, max_scale]; 1 without any score."""
+    if not scores:
+        return 1.0
+    n = len(scores)
+    rank = min(n, int(np.ceil(coverage * (n + 1))))
+    scale = float(np.sort(np.asarray(scores, dtype="float64"))[rank - 1])
+    if n < min_scores:
+        scale = max(scale, 1.0)
+    return float(np.clip(scale, 1.0 / max_scale, max_scale))
