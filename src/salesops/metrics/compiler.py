@@ -17,7 +17,7 @@ import ibis.expr.datatypes as dt
 from ibis.expr.types import Table, Value
 
 from salesops.errors import ValidationFailed
-from salesops.metrics import expressions, facts, periods
+from salesops.metrics import cohorts, expressions, facts, periods
 from salesops.metrics.definitions import Catalog, Measure, MetricDefinition, allowed_dimensions
 from salesops.metrics.dimensions import (
     DIMENSION_COLUMNS,
@@ -117,11 +117,11 @@ def fact_table(
     if name == "opportunities":
         t = facts.opportunities(tables, ctx, as_of=query.as_of, columns=used)
     elif name == "stage_entries":
-        t = facts.stage_entries(tables, ctx, as_of=query.as_of, columns=used)
+        t = cohorts.stage_entries(tables, ctx, as_of=query.as_of, columns=used)
     elif name == "leads":
-        t = facts.leads(tables, ctx, as_of=query.as_of)
+        t = cohorts.leads(tables, ctx, as_of=query.as_of)
     else:
-        t = facts.quotas(tables, ctx)
+        t = cohorts.quotas(tables, ctx)
     for text in metric.where:
         t = t.filter(_expr(t, text, ctx, query.params))
     return t
@@ -295,7 +295,7 @@ def _ramp_time(tables: Tables, ctx: Context, query: Query) -> Table:
     )
     months: Table | None = None
     if ctx.quota_range is not None:
-        q = facts.quotas(tables, ctx).mutate(amount_rc=lambda t: t.full_amount_rc.cast(MONEY))
+        q = cohorts.quotas(tables, ctx).mutate(amount_rc=lambda t: t.full_amount_rc.cast(MONEY))
         start, end = ctx.quota_range
         monthly = _quota_periods(
             q, Query(grain="month", window=Window(periods.truncate(start, "month"), end))
@@ -347,7 +347,7 @@ def _retention(metric: MetricDefinition, tables: Tables, ctx: Context, query: Qu
         },
         schema=ibis.schema({"g_start": "date", "g_end": "date", "g_label": "date"}),
     )
-    c = facts.contracts(tables, ctx)
+    c = cohorts.contracts(tables, ctx)
     j = c.cross_join(g)
     at_start = (j.start_date <= j.g_start) & (j.g_start <= j.end_date)
     at_end = (j.start_date <= j.g_end) & (j.g_end <= j.end_date)
@@ -472,7 +472,7 @@ def _actual_bookings(lines: Table, tables: Tables, ctx: Context, query: Query) -
 
 def funnel(tables: Tables, ctx: Context, query: Query) -> Table:
     """Per stage: deals that entered it in the window, went further, and were won."""
-    t = facts.stage_entries(tables, ctx, as_of=query.as_of)
+    t = cohorts.stage_entries(tables, ctx, as_of=query.as_of)
     t = _windowed(t, "entered_on", replace(query, grain=None))
     t = add_dimensions(t, list(query.filters), tables, ctx, on_date="entered_on")
     t = apply_filters(t, dict(query.filters))
