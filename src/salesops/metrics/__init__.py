@@ -19,6 +19,7 @@ from salesops.metrics.schemas import (
     WaterfallStep,
 )
 from salesops.metrics.service import (
+    change,
     compiled_sql,
     compute,
     drill_down,
@@ -39,6 +40,7 @@ __all__ = [
     "Source",
     "Waterfall",
     "WaterfallStep",
+    "change",
     "compiled_sql",
     "compute",
     "drill_down",

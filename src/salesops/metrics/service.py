@@ -231,6 +231,14 @@ def _empty_value(metric: MetricDefinition) -> Any:
     return _convert(metric, 0)
 
 
+def change(value: Any, previous: Any) -> tuple[Any, float | None]:
+    """The one definition of a period-over-period change: (delta, delta / |previous|)."""
+    if previous is None or value is None:
+        return None, None
+    delta = value - previous
+    return delta, (float(delta) / abs(float(previous)) if previous else None)
+
+
 def _compare(
     rows: list[MetricRow],
     previous: list[MetricRow],
@@ -250,10 +258,7 @@ def _compare(
     result = []
     for row in rows:
         prev = before.get(key(row, True), zero)
-        delta = pct = None
-        if prev is not None and row.value is not None:
-            delta = row.value - prev
-            pct = float(delta) / abs(float(prev)) if prev else None
+        delta, pct = change(row.value, prev)
         result.append(replace(row, previous=prev, delta=delta, pct_change=pct))
     return result
 

@@ -98,13 +98,6 @@ def previous_period(f: Filters, today: date) -> tuple[date, date, date]:
     return start, end, add_months(min(today, f.end), -months)
 
 
-def _change(value: Any, previous: Any) -> float | None:
-    # The same definition as the metrics service's pct_change: delta over |previous|.
-    if value is None or previous is None or not previous:
-        return None
-    return float(value - previous) / abs(float(previous))
-
-
 def kpis(
     src: Source,
     f: Filters,
@@ -124,7 +117,7 @@ def kpis(
             before = compute(src, name, f, filters, start=start, end=end, as_of=moment)
             value = res.rows[0].value if res.rows else None
             previous = before.rows[0].value if before.rows else None
-            pct = _change(value, previous)
+            _, pct = metrics.change(value, previous)
         else:
             res = compute(src, name, f, filters, compare="previous")
             row = res.rows[0] if res.rows else None
