@@ -457,9 +457,7 @@ class Context:
         [1 / MAX_SCALE, MAX_SCALE].
         """
         scores = []
-        # Oldest first: each past context then extends the one before it, so consecutive
-        # snapshots are reused instead of rebuilt (the scores' order does not matter).
-        for lo, actual in reversed(self.past_actuals[:CALIBRATION_LOOKBACK]):
+        for lo, actual in self.past_actuals[:CALIBRATION_LOOKBACK]:
             expected, p10, p90 = self.builder.summary(lo, self.options, method)[:, 0]
             width = p90 - expected if actual >= expected else expected - p10
             if width > 1e-9 * max(abs(expected), 1.0):
