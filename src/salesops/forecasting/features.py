@@ -158,7 +158,9 @@ class FeatureBuilder:
             self._contexts[key] = self._contexts.pop(key)
         else:
             self._contexts[key] = Context(self, pd.Timestamp(at).tz_localize("UTC"), options)
-            while len(self._contexts) > 5:
+            # Room for the calibration's past dates plus the current ones: each past date is
+            # asked for once per method, and a smaller cache rebuilt them in turn.
+            while len(self._contexts) > 8:
                 self._contexts.pop(next(iter(self._contexts)))
         return self._contexts[key]
 
@@ -224,10 +226,11 @@ class FeatureBuilder:
         return self._blocks[key]
 
     def snapshot(self, at: np.datetime64) -> pd.DataFrame:
-        """The pipeline as of `at` (the last two are kept: consecutive dates share them)."""
+        """The pipeline as of `at` (the last three are kept: consecutive dates share them, and
+        a training walk asks for a period's end before its start)."""
         if at not in self._snapshots:
             self._snapshots[at] = snapshot(self.prep, at)
-            while len(self._snapshots) > 2:
+            while len(self._snapshots) > 3:
                 self._snapshots.pop(next(iter(self._snapshots)))
         return self._snapshots[at]
 
