@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 from rich.table import Table
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from salesops.audit import service as audit
 from salesops.auth import demo
@@ -12,7 +15,7 @@ from salesops.auth import service as auth
 from salesops.auth.demo import DEMO_PASSWORD
 from salesops.cli.context import console, state
 from salesops.errors import NotFound
-from salesops.models import Rep, Role
+from salesops.models import Rep, Role, User
 
 users_app = typer.Typer(
     help="Manage users: create, list, change roles, disable.", no_args_is_help=True
@@ -20,6 +23,18 @@ users_app = typer.Typer(
 tokens_app = typer.Typer(help="Create and revoke API tokens.", no_args_is_help=True)
 
 ROLES = ", ".join(r.value for r in Role)
+
+
+def _audit_user(session: Session, user: User, action: str, changes: dict[str, Any]) -> None:
+    """Record a change made to `user` from the command line (no signed-in actor)."""
+    audit.record(
+        session,
+        user_id=None,
+        action=action,
+        entity="user",
+        entity_id=user.id,
+        changes={**changes, "via": "cli"},
+    )
 
 
 @users_app.command("create")
@@ -47,13 +62,11 @@ def create(
             if linked is None:
                 raise NotFound(f"rep {rep} does not exist")
             linked.user_id = user.id
-        audit.record(
+        _audit_user(
             session,
-            user_id=None,
-            action="create",
-            entity="user",
-            entity_id=user.id,
-            changes={
+            user,
+            "create",
+            {
                 "username": {"old": None, "new": user.username},
                 "role": {"old": None, "new": user.role},
                 "via": "cli",
@@ -95,14 +108,7 @@ def set_role(
         user = auth.get_user(session, username)
         old = user.role
         auth.set_role(session, user, role)
-        audit.record(
-            session,
-            user_id=None,
-            action="update",
-            entity="user",
-            entity_id=user.id,
-            changes={"role": {"old": old, "new": user.role}, "via": "cli"},
-        )
+        _audit_user(session, user, "update", {"role": {"old": old, "new": user.role}})
     console.print(f"{username}: role {old} -> {role}")
 
 
@@ -112,14 +118,7 @@ def disable(ctx: typer.Context, username: str = typer.Argument(...)) -> None:
     with state(ctx).session() as session:
         user = auth.get_user(session, username)
         auth.disable_user(session, user)
-        audit.record(
-            session,
-            user_id=None,
-            action="update",
-            entity="user",
-            entity_id=user.id,
-            changes={"is_active": {"old": True, "new": False}, "via": "cli"},
-        )
+        _audit_user(session, user, "update", {"is_active": {"old": True, "new": False}})
     console.print(f"{username} disabled")
 
 
@@ -128,14 +127,7 @@ def enable(ctx: typer.Context, username: str = typer.Argument(...)) -> None:
     """Allow a disabled user to sign in again."""
     with state(ctx).session() as session:
         user = auth.enable_user(session, auth.get_user(session, username))
-        audit.record(
-            session,
-            user_id=None,
-            action="update",
-            entity="user",
-            entity_id=user.id,
-            changes={"is_active": {"old": False, "new": True}, "via": "cli"},
-        )
+        _audit_user(session, user, "update", {"is_active": {"old": False, "new": True}})
     console.print(f"{username} enabled")
 
 
@@ -150,14 +142,7 @@ def set_password(
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     with state(ctx).session() as session:
         user = auth.set_password(session, auth.get_user(session, username), password)
-        audit.record(
-            session,
-            user_id=None,
-            action="update",
-            entity="user",
-            entity_id=user.id,
-            changes={"password": {"old": "***", "new": "***"}, "via": "cli"},
-        )
+        _audit_user(session, user, "update", {"password": {"old": "***", "new": "***"}})
     console.print(f"password of {username} changed")
 
 
