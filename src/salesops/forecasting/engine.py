@@ -8,7 +8,6 @@ distribution of bookings per period.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
@@ -18,13 +17,10 @@ import numpy as np
 import pandas as pd
 
 from salesops.errors import ValidationFailed
-from salesops.forecasting import simulate
+from salesops.forecasting import ml, rates, simulate
 from salesops.forecasting.features import (
-    CATEGORICAL,
-    FEATURES,
     FeatureBuilder,
     TrainingSet,
-    age_bucket,
     first_close_period,
     training_set,
     with_horizon,
@@ -41,7 +37,6 @@ VERSIONS = {
     "run_rate": "2",
     "ensemble": "2",
 }
-SHRINK = 10.0  # pseudo-observations pulling a sparse conversion cell towards its parent
 ENSEMBLE_MEMBERS = ("historical", "ml", "run_rate")
 ENSEMBLE_LOOKBACK = 3  # past period starts that weigh the ensemble's members
 DEFAULT_SHOCK = 0.15  # shared-shock spread assumed until enough history exists to measure it
@@ -102,9 +97,6 @@ class MethodForecast:
     probabilities: np.ndarray | None  # P[deal, period]: won in that period
     distribution: simulate.Distribution = field(repr=False)
     interval_scale: float = 1.0  # how much the simulated spread was widened (calibration)
-
-
-_bucket = age_bucket
 
 
 class Context:
@@ -210,43 +202,10 @@ class Context:
     @cached_property
     def conversion_table(self) -> dict[str, pd.Series]:
         """Win-in-period-k rates by (stage, age bucket, k), shrunk towards (stage, k) and k."""
-        cells = self.training.cells if self.training else pd.DataFrame()
-        if cells.empty:
-            return {}
-        # By value: "sum" is the won amount and "count" the amount; a cell is shrunk towards
-        # its parent by SHRINK average deals' worth of amount.
-        table: dict[str, pd.Series] = {}
-        top = cells.groupby("horizon")[["sum", "count", "deals"]].sum()
-        table["k"] = top["sum"] / top["count"].where(top["count"] > 0)
-        mid = cells.groupby(["horizon", "stage_code"])[["sum", "count", "deals"]].sum()
-        parent = mid.index.get_level_values(0).map(table["k"]).to_numpy()
-        weight = SHRINK * mid["count"] / mid["deals"]
-        table["stage"] = (mid["sum"] + weight * parent) / (mid["count"] + weight)
-        cell = cells.set_index(["horizon", "stage_code", "bucket"])[["sum", "count", "deals"]]
-        parent_idx = pd.MultiIndex.from_arrays(
-            [cell.index.get_level_values(0), cell.index.get_level_values(1)]
-        )
-        parent = np.asarray(table["stage"].reindex(parent_idx).to_numpy(), dtype="float64")
-        weight = SHRINK * cell["count"] / cell["deals"]
-        table["cell"] = (cell["sum"] + weight * parent) / (cell["count"] + weight)
-        return {name: series.fillna(0.0) for name, series in table.items()}
+        return rates.conversion_table(self.training.cells if self.training else pd.DataFrame())
 
     def _lookup(self, frame: pd.DataFrame) -> np.ndarray:
-        table = self.conversion_table
-        if not table:
-            return np.zeros(len(frame))
-        horizon = frame["horizon"].to_numpy()
-        stage = frame["stage_code"].to_numpy()
-        bucket = _bucket(frame["age_days"].to_numpy())
-        cell = table["cell"].reindex(pd.MultiIndex.from_arrays([horizon, stage, bucket]))
-        mid = table["stage"].reindex(pd.MultiIndex.from_arrays([horizon, stage]))
-        top = table["k"].reindex(horizon)
-        # Horizons never observed yet (too far ahead) borrow the furthest one known.
-        fallback = float(table["k"].iloc[-1])
-        out = cell.to_numpy()
-        out = np.where(np.isnan(out), mid.to_numpy(), out)
-        out = np.where(np.isnan(out), top.to_numpy(), out)
-        return np.nan_to_num(out, nan=fallback)
+        return rates.lookup(self.conversion_table, frame)
 
     def _historical(self) -> np.ndarray:
         rows = with_horizon(self.deals, self.periods)
@@ -256,47 +215,14 @@ class Context:
     def model(self) -> Any:
         """The gradient-boosting model and its isotonic calibration, or None if too little data."""
         rows = self.training.rows if self.training else pd.DataFrame()
-        if len(rows) < 50 or rows["label"].nunique() < 2:
-            return None
-        from sklearn.ensemble import HistGradientBoostingClassifier
-        from sklearn.isotonic import IsotonicRegression
-
-        rng = np.random.default_rng(self.options.seed)
-        if len(rows) > self.options.max_training_rows:
-            keep = np.sort(rng.choice(len(rows), self.options.max_training_rows, replace=False))
-            rows = rows.iloc[keep]
-        newest = rows["snapshot"] == rows["snapshot"].max()
-        calibrate = rows["snapshot"].nunique() > 2 and newest.sum() >= 200
-        fit_rows = rows[~newest] if calibrate else rows
-        if fit_rows["label"].nunique() < 2:
-            fit_rows, calibrate = rows, False
-        model = HistGradientBoostingClassifier(
-            max_iter=150,
-            learning_rate=0.08,
-            max_leaf_nodes=15,
-            min_samples_leaf=40,
-            l2_regularization=1.0,
-            categorical_features=[FEATURES.index(c) for c in CATEGORICAL],
-            random_state=self.options.seed,
+        return ml.fit_model(
+            rows, seed=self.options.seed, max_training_rows=self.options.max_training_rows
         )
-        with warnings.catch_warnings(), _threads(len(fit_rows)):
-            warnings.simplefilter("ignore")
-            model.fit(_matrix(fit_rows), fit_rows["label"].to_numpy())
-        iso = None
-        if calibrate:
-            held = rows[newest]
-            if held["label"].nunique() == 2:
-                iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
-                iso.fit(model.predict_proba(_matrix(held))[:, 1], held["label"].to_numpy())
-        return (model, iso)
 
     def predict_ml(self, rows: pd.DataFrame) -> np.ndarray:
         if self.model is None:
             return self._lookup(rows)
-        model, iso = self.model
-        with _threads(len(rows)):
-            p = model.predict_proba(_matrix(rows))[:, 1]
-        return np.asarray(iso.predict(p) if iso is not None else p, dtype="float64")
+        return ml.predict(self.model, rows)
 
     def _ml(self) -> np.ndarray:
         if len(self.deals) == 0:
@@ -341,26 +267,7 @@ class Context:
     def eventual_win(self) -> np.ndarray:
         """Probability each open deal is won at all: the resolved-deal win rate of its cell."""
         rows = self.training.rows if self.training else pd.DataFrame()
-        if rows.empty or len(self.deals) == 0:
-            return np.asarray(self.deals["stage_probability"].to_numpy(), dtype="float64")
-        rows = rows[rows["horizon"] == 0]
-        outcome = rows["id"].map(self.state.set_index("id")["stage_category"])
-        rows = rows.assign(won=outcome == "won", bucket=_bucket(rows["age_days"].to_numpy()))
-        rows = rows[outcome.to_numpy() != "open"]
-        if rows.empty:
-            return np.asarray(self.deals["stage_probability"].to_numpy(), dtype="float64")
-        base = float(rows["won"].mean())
-        stage = rows.groupby("stage_code")["won"].agg(["sum", "count"])
-        stage_rate = (stage["sum"] + SHRINK * base) / (stage["count"] + SHRINK)
-        cell = rows.groupby(["stage_code", "bucket"])["won"].agg(["sum", "count"])
-        parent = stage_rate.reindex(cell.index.get_level_values(0)).to_numpy()
-        cell_rate = (cell["sum"] + SHRINK * parent) / (cell["count"] + SHRINK)
-        keys = pd.MultiIndex.from_arrays(
-            [self.deals["stage_code"].to_numpy(), _bucket(self.deals["age_days"].to_numpy())]
-        )
-        out = cell_rate.reindex(keys).to_numpy()
-        out = np.where(np.isnan(out), stage_rate.reindex(self.deals["stage_code"]).to_numpy(), out)
-        return np.asarray(np.nan_to_num(out, nan=base), dtype="float64")
+        return rates.eventual_win(rows, self.state, self.deals)
 
     def close_period_index(self) -> np.ndarray:
         return self._close_period_index()
@@ -525,20 +432,3 @@ def _scaled(raw: MethodForecast, scale: float) -> MethodForecast:
         distribution=widened,
         interval_scale=scale,
     )
-
-
-def _threads(rows: int) -> Any:
-    """One OpenMP thread: on the small, busy machines salesops runs on, OpenMP's spinning
-    threads cost far more than they save (measured: a 60k-row fit 30 s threaded, ~3 s not)."""
-    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
-
-    return threadpool_limits(limits=1, user_api="openmp")
-
-
-def _matrix(rows: pd.DataFrame) -> np.ndarray:
-    matrix = rows[list(FEATURES)].to_numpy(dtype="float64")
-    cat = [FEATURES.index(c) for c in CATEGORICAL]
-    sub = matrix[:, cat]
-    sub[sub < 0] = np.nan
-    matrix[:, cat] = sub
-    return matrix
