@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -164,10 +163,6 @@ def test_a_manager_drills_down_to_their_teams_deals(
 
 
 def test_dashboards_render_with_local_assets_only(app: FastAPI, session: Session, org: Org) -> None:
-    if session.get_bind().dialect.name != "sqlite":
-        # Each page costs ~30 metric queries (seconds); the figures run on DuckDB either way,
-        # and metrics on a PostgreSQL store are covered by tests/api/test_metrics_api.py.
-        pytest.skip("dashboard rendering is checked once, on the SQLite store")
     client = sign_in(app, session, org, "director")
     for path in ("/", "/pipeline", "/funnel", "/leaderboard", "/health"):
         page = client.get(f"{path}?{Q1}")
