@@ -13,7 +13,7 @@ from salesops.api.deps import CurrentUser, SessionDep
 from salesops.api.schemas import Page
 from salesops.audit import service as audit
 from salesops.auth import service as auth
-from salesops.errors import NotFound, PermissionDenied
+from salesops.errors import NotFound
 from salesops.models import ApiToken, Role, User
 
 router = APIRouter(responses=ERRORS)
@@ -188,11 +188,8 @@ def create_user(body: UserCreate, session: SessionDep, who: CurrentUser) -> User
 @router.patch("/users/{user_id}", response_model=UserRead, tags=["users"], summary="Change")
 def update_user(user_id: int, body: UserUpdate, session: SessionDep, who: CurrentUser) -> User:
     who.scope.require_admin("change users")
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound(f"user {user_id} does not exist")
-    if user.id == who.user.id and (body.is_active is False or body.role not in (None, Role.ADMIN)):
-        raise PermissionDenied("you cannot disable or demote yourself")
+    user = auth.user_by_id(session, user_id)
+    auth.guard_self_change(who.user, user, role=body.role, is_active=body.is_active)
     before = _user_values(user)
     if body.role is not None:
         auth.set_role(session, user, body.role.value)

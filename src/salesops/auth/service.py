@@ -110,6 +110,23 @@ def enable_user(session: Session, user: User) -> User:
     return user
 
 
+def user_by_id(session: Session, user_id: int) -> User:
+    """The user with id `user_id`, or NotFound."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} does not exist")
+    return user
+
+
+def guard_self_change(actor: User, user: User, *, role: str | None, is_active: bool | None) -> None:
+    """Refuse an admin disabling or demoting their own account (they would lock themselves out).
+
+    `role`/`is_active` are the requested new values; None means "unchanged".
+    """
+    if user.id == actor.id and (is_active is False or role not in (None, Role.ADMIN)):
+        raise PermissionDenied("you cannot disable or demote yourself")
+
+
 # --- sign-in ---------------------------------------------------------------------------------
 
 

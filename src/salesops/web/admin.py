@@ -11,8 +11,7 @@ from sqlalchemy import select
 from salesops.api.deps import Principal
 from salesops.audit import service as audit
 from salesops.auth import service as auth
-from salesops.errors import NotFound, PermissionDenied
-from salesops.models import Rep, Role, User
+from salesops.models import Rep, Role
 from salesops.web.deps import SessionDep, WebUser, check_csrf, page_context
 from salesops.web.templating import templates
 
@@ -42,12 +41,9 @@ def change_user(
     active: Annotated[str, Form()] = "",
 ) -> Response:
     who.scope.require_admin("manage users")
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound(f"user {user_id} does not exist")
+    user = auth.user_by_id(session, user_id)
     is_active = active == "on"
-    if user.id == who.user.id and (role != Role.ADMIN or not is_active):
-        raise PermissionDenied("you cannot disable or demote yourself")
+    auth.guard_self_change(who.user, user, role=role, is_active=is_active)
     before = {"role": user.role, "is_active": user.is_active}
     auth.set_role(session, user, role)
     (auth.enable_user if is_active else auth.disable_user)(session, user)
