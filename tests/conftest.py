@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,6 +32,31 @@ def require_postgres() -> None:
         pytest.skip(f"PostgreSQL tests need {PG_ENV} (e.g. postgresql://postgres@127.0.0.1/test)")
 
 
+def scratch_url(kind: str, directory: Path, suffix: str) -> str:
+    """A fresh, empty database URL of `kind` ("sqlite" or "postgresql") for one test."""
+    if kind == "postgresql":
+        require_postgres()
+        return fresh_postgres_url(suffix)
+    return fresh_sqlite_url(directory, suffix)
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], url: str, *args: str) -> tuple[int, str, str]:
+    """Run the real CLI entry point in-process (a subprocess costs seconds of imports)."""
+    from salesops.cli.main import main
+
+    argv = sys.argv
+    sys.argv = ["salesops", "--database-url", url, *args]
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    finally:
+        sys.argv = argv
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 def shared_data(relative: str) -> Path:
     """A file under ../shared/data: skipped with a reason when absent, a failure under CI."""
     path = SHARED_DATA / relative
@@ -46,12 +72,7 @@ def engine(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Engine]:
     """A migrated database of each kind, shared by the tests of one worker."""
-    if request.param == "postgresql":
-        require_postgres()
-        url = fresh_postgres_url("shared")
-    else:
-        url = fresh_sqlite_url(tmp_path_factory.mktemp("db"), "shared")
-    eng = migrated_engine(url)
+    eng = migrated_engine(scratch_url(request.param, tmp_path_factory.mktemp("db"), "shared"))
     yield eng
     eng.dispose()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -11,9 +10,9 @@ from sqlalchemy import select
 
 from salesops.auth import demo
 from salesops.auth import service as auth
-from salesops.cli.main import main
 from salesops.db import make_engine, session_scope
 from salesops.models import ApiToken, AuditEntry, User
+from tests.conftest import run_cli
 from tests.databases import migrated_engine
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -28,20 +27,10 @@ class Result:
 
 @pytest.fixture
 def run(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
-    """Run the real CLI entry point in-process (a subprocess costs seconds of imports)."""
+    """The real CLI entry point, run in-process."""
 
     def invoke(url: str, *args: str) -> Result:
-        argv = sys.argv
-        sys.argv = ["salesops", "--database-url", url, *args]
-        code = 0
-        try:
-            main()
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        finally:
-            sys.argv = argv
-        out, err = capsys.readouterr()
-        return Result(code, out, err)
+        return Result(*run_cli(capsys, url, *args))
 
     return invoke
 

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from salesops.cli.lazy import LazyGroup
 from salesops.cli.main import app
-from tests.conftest import require_postgres
-from tests.databases import fresh_postgres_url, fresh_sqlite_url
+from tests.conftest import scratch_url
+from tests.databases import fresh_sqlite_url
 
 
 def salesops(*args: str, url: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -32,11 +32,7 @@ def salesops(*args: str, url: str, cwd: Path | None = None) -> subprocess.Comple
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "postgresql":
-        require_postgres()
-        yield fresh_postgres_url("cli")
-    else:
-        yield fresh_sqlite_url(tmp_path, "cli")
+    return scratch_url(request.param, tmp_path, "cli")
 
 
 def test_init_creates_the_schema_and_stages_and_is_idempotent(empty_url: str) -> None:

@@ -14,18 +14,12 @@ from sqlalchemy import Engine, inspect
 from salesops.db import make_engine
 from salesops.db.schema import alembic_config, current_revision, downgrade, head_revision, upgrade
 from salesops.models import Base
-from tests.conftest import require_postgres
-from tests.databases import fresh_postgres_url, fresh_sqlite_url
+from tests.conftest import scratch_url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "postgresql":
-        require_postgres()
-        url = fresh_postgres_url("migrations")
-    else:
-        url = fresh_sqlite_url(tmp_path, "migrations")
-    engine = make_engine(url)
+    engine = make_engine(scratch_url(request.param, tmp_path, "migrations"))
     yield engine
     engine.dispose()
 

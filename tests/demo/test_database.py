@@ -20,8 +20,7 @@ from salesops.errors import Conflict
 from salesops.models import Base, Opportunity, OpportunityEvent, Rep
 from salesops.pipeline import service
 from salesops.pipeline.history import OpportunityState, pipeline_as_of
-from tests.conftest import require_postgres
-from tests.databases import fresh_postgres_url, fresh_sqlite_url
+from tests.conftest import scratch_url
 
 SPEC = DemoSpec(opportunities=1_500, seed=3)
 END = datetime(2026, 10, 31, 23, 59, 59, tzinfo=UTC)
@@ -38,12 +37,7 @@ def demo_engine(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Engine]:
     """A database of each kind holding the demo company (built once per module)."""
-    if request.param == "postgresql":
-        require_postgres()
-        url = fresh_postgres_url("demo")
-    else:
-        url = fresh_sqlite_url(tmp_path_factory.mktemp("demo"), "demo")
-    engine = make_engine(url)
+    engine = make_engine(scratch_url(request.param, tmp_path_factory.mktemp("demo"), "demo"))
     load_into_database(engine, SPEC)
     yield engine
     engine.dispose()

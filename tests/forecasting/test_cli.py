@@ -3,27 +3,21 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from datetime import date
 
 import pytest
 from sqlalchemy.orm import Session
 
-from salesops.cli.main import main
 from salesops.pipeline import stages
-from tests.conftest import require_postgres
-from tests.databases import fresh_postgres_url, fresh_sqlite_url, migrated_engine
+from tests.conftest import run_cli, scratch_url
+from tests.databases import migrated_engine
 from tests.forecasting.company import add_quotas, build_company
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if request.param == "postgresql":
-        require_postgres()
-        db_url = fresh_postgres_url("forecast_cli")
-    else:
-        db_url = fresh_sqlite_url(tmp_path_factory.mktemp("fc"), "forecast_cli")
+    db_url = scratch_url(request.param, tmp_path_factory.mktemp("fc"), "forecast_cli")
     engine = migrated_engine(db_url)
     with Session(engine) as session:
         stages.ensure_stages(session)
@@ -35,17 +29,7 @@ def url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 
 
 def run(url: str, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    argv = sys.argv
-    sys.argv = ["salesops", "--database-url", url, *args]
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    finally:
-        sys.argv = argv
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_cli(capsys, url, *args)
 
 
 def test_backtest_json_has_one_object_per_method_with_scores_and_periods(

@@ -16,8 +16,8 @@ from sqlalchemy import Engine, func, select, text
 from salesops.db import session_scope
 from salesops.models import Opportunity, Rep
 from salesops.pipeline import stages
-from tests.conftest import require_postgres
-from tests.databases import fresh_postgres_url, fresh_sqlite_url, migrated_engine
+from tests.conftest import scratch_url
+from tests.databases import fresh_sqlite_url, migrated_engine
 from tests.ingest.conftest import DEALS_MAPPING, write
 
 SALESOPS = [str(Path(sys.executable).parent / "salesops")]
@@ -26,11 +26,7 @@ SALESOPS = [str(Path(sys.executable).parent / "salesops")]
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Engine]]:
     """A fresh, migrated database with the default stages, and its URL."""
-    if request.param == "postgresql":
-        require_postgres()
-        url = fresh_postgres_url("cli")
-    else:
-        url = fresh_sqlite_url(tmp_path, "cli")
+    url = scratch_url(request.param, tmp_path, "cli")
     engine = migrated_engine(url)
     with session_scope(engine) as session:
         stages.ensure_stages(session)

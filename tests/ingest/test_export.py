@@ -17,20 +17,15 @@ from salesops.errors import ValidationFailed
 from salesops.ingest import export_database, run_import
 from salesops.models import Base, Lead
 from salesops.pipeline import service
-from tests.conftest import require_postgres
-from tests.databases import fresh_postgres_url, fresh_sqlite_url, migrated_engine
+from tests.conftest import scratch_url
+from tests.databases import migrated_engine
 from tests.factories import T0, make_account, make_opportunity, make_rep, make_team
 
 
 @pytest.fixture
 def empty_engine(engine: Engine, tmp_path: Path) -> Iterator[Engine]:
     """A second, empty database of the same kind as `engine`."""
-    if engine.dialect.name == "postgresql":
-        require_postgres()
-        url = fresh_postgres_url("roundtrip")
-    else:
-        url = fresh_sqlite_url(tmp_path, "roundtrip")
-    target = migrated_engine(url)
+    target = migrated_engine(scratch_url(engine.dialect.name, tmp_path, "roundtrip"))
     yield target
     target.dispose()
 
@@ -113,10 +108,7 @@ def test_a_small_demo_company_survives_the_round_trip(
     from salesops.demo.generator import DemoSpec
     from salesops.demo.loader import load_into_database
 
-    if engine.dialect.name == "postgresql":
-        source = migrated_engine(fresh_postgres_url("demo_source"))
-    else:
-        source = migrated_engine(fresh_sqlite_url(tmp_path, "demo_source"))
+    source = migrated_engine(scratch_url(engine.dialect.name, tmp_path, "demo_source"))
     try:
         result = load_into_database(source, DemoSpec(opportunities=150, seed=11))
         with session_scope(source) as session:
