@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from salesops.db.types import as_utc, utc_now
 from salesops.errors import PermissionDenied, Problem, ValidationFailed
-from salesops.forecasting.periods import Grain, Period, period_of
+from salesops.forecasting.periods import Period
 from salesops.models import (
     ForecastSubmission,
     Opportunity,
@@ -209,10 +209,6 @@ def won_by_owner(session: Session, period: Period) -> dict[int, Decimal]:
         owner: Decimal(str(total)).quantize(Decimal("0.01"))
         for owner, total in session.execute(query).tuples()
     }
-
-
-def period_for(day: date, grain: Grain) -> Period:
-    return period_of(day, grain)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ from salesops.forecasting.periods import Period, period_of
 from salesops.forecasting.service import team_tree
 from salesops.models import (
     DealPrediction,
-    ForecastLine,
     ForecastRun,
     Opportunity,
     PipelineStage,
@@ -269,7 +268,3 @@ def shortfalls(session: Session, run: ForecastRun) -> list[dict[str, object]]:
             }
         )
     return out
-
-
-def lines_of(run: ForecastRun, team_id: int | None = None) -> list[ForecastLine]:
-    return [line for line in run.lines if line.team_id == team_id]
