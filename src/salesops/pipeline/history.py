@@ -8,7 +8,7 @@ did not exist yet.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -58,57 +58,52 @@ def _parse_date(text: str | None) -> date | None:
     return date.fromisoformat(text) if text else None
 
 
+# Event field -> the state attribute it rewinds and how its text value is parsed.
+_REWOUND_FIELDS: dict[EventField, tuple[str, Callable[[str], object]]] = {
+    EventField.STAGE: ("stage", str),
+    EventField.AMOUNT: ("amount", Decimal),
+    EventField.CLOSE_DATE: ("close_date", _parse_date),
+    EventField.FORECAST_CATEGORY: ("forecast_category", str),
+    EventField.OWNER: ("owner_id", int),
+}
+
+
 def rewind(
     current: Iterable[OpportunityState],
     later_events: Iterable[LaterEvent],
     *,
     at: datetime,
     stage_categories: Mapping[str, str],
-    last_close_before: Mapping[int, datetime] | None = None,
 ) -> Iterator[OpportunityState]:
     """Turn current states into states as of `at`, given every event after `at`.
 
-    `later_events` must be ordered by time within each opportunity. `last_close_before` gives,
-    for deals closed at `at` but changed since, when they had closed (rare: reopened deals).
+    `later_events` must be ordered by time within each opportunity. A deal closed at `at` but
+    reopened since keeps its current `closed_at` here; `pipeline_as_of` looks up when it had
+    closed (rare, and it needs the events before `at`).
     """
     at = as_utc(at)
     first_old: dict[tuple[int, str], str | None] = {}
     for event in later_events:
         first_old.setdefault((event.opportunity_id, event.field), event.old_value)
-    closes = last_close_before or {}
     for state in current:
         if state.created_at > at:
             continue
-
-        def was(field: EventField, state: OpportunityState = state) -> tuple[bool, str | None]:
-            key = (state.id, field.value)
-            return (key in first_old, first_old.get(key))
-
         changes: dict[str, object] = {}
-        changed, old = was(EventField.STAGE)
-        if changed and old is not None:
-            changes["stage"] = old
-            changes["stage_category"] = stage_categories.get(old, "open")
-        changed, old = was(EventField.AMOUNT)
-        if changed and old is not None:
-            changes["amount"] = Decimal(old)
-        changed, old = was(EventField.CLOSE_DATE)
-        if changed:
-            changes["close_date"] = _parse_date(old)
-        changed, old = was(EventField.FORECAST_CATEGORY)
-        if changed and old is not None:
-            changes["forecast_category"] = old
-        changed, old = was(EventField.OWNER)
-        if changed and old is not None:
-            changes["owner_id"] = int(old)
+        for field, (attribute, parse) in _REWOUND_FIELDS.items():
+            key = (state.id, field.value)
+            if key not in first_old:
+                continue
+            old = first_old[key]
+            if old is not None:
+                changes[attribute] = parse(old)
+            elif field is EventField.CLOSE_DATE:  # a deal may have had no close date yet
+                changes[attribute] = None
+        if "stage" in changes:
+            changes["stage_category"] = stage_categories.get(str(changes["stage"]), "open")
         past = replace(state, **changes) if changes else state  # type: ignore[arg-type]
-        if past.stage_category == "open":
-            closed_at = None
-        elif state.closed_at is not None and state.closed_at <= at:
-            closed_at = state.closed_at
-        else:
-            closed_at = closes.get(state.id, state.closed_at)
-        yield replace(past, closed_at=closed_at) if closed_at != past.closed_at else past
+        if past.stage_category == "open" and past.closed_at is not None:
+            past = replace(past, closed_at=None)
+        yield past
 
 
 def _current_states(session: Session, at: datetime) -> Iterator[OpportunityState]:
