@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from salesops.api.crud import ERRORS
 from salesops.api.deps import CurrentUser, SessionDep
-from salesops.api.schemas import Page
+from salesops.api.schemas import Page, page_body
 from salesops.audit import service as audit
 from salesops.auth import service as auth
 from salesops.errors import NotFound
@@ -237,4 +237,4 @@ def audit_log(
         limit=limit,
         offset=offset,
     )
-    return {"items": page.items, "total": page.total, "limit": limit, "offset": offset}
+    return page_body(page, limit=limit, offset=offset)

@@ -12,7 +12,14 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from salesops.api.deps import CurrentUser, SessionDep
-from salesops.api.schemas import ErrorResponse, Page, create_schema, read_schema, update_schema
+from salesops.api.schemas import (
+    ErrorResponse,
+    Page,
+    create_schema,
+    page_body,
+    read_schema,
+    update_schema,
+)
 from salesops.auth.scoping import Scope
 from salesops.crm import records
 from salesops.crm.records import Resource
@@ -82,7 +89,7 @@ def crud_router(
             limit=limit,
             offset=offset,
         )
-        return {"items": page.items, "total": page.total, "limit": limit, "offset": offset}
+        return page_body(page, limit=limit, offset=offset)
 
     list_.__doc__ = filter_help(resource)
 

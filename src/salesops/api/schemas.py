@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import typing
-from collections.abc import Iterable
-from typing import Any, Generic, TypeVar
+from collections.abc import Iterable, Sequence
+from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, create_model
 from sqlalchemy.orm import Mapped
@@ -43,6 +43,18 @@ class Page(BaseModel, Generic[T]):
     total: int
     limit: int
     offset: int
+
+
+class _ServicePage(Protocol):
+    @property
+    def items(self) -> Sequence[Any]: ...
+    @property
+    def total(self) -> int: ...
+
+
+def page_body(page: _ServicePage, *, limit: int, offset: int) -> dict[str, Any]:
+    """The response body of a `Page` from a service's page of rows and the request's window."""
+    return {"items": page.items, "total": page.total, "limit": limit, "offset": offset}
 
 
 def _field_types(model: type[Base]) -> dict[str, Any]:

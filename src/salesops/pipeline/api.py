@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from salesops.api.crud import ERRORS, filter_help, list_filters
 from salesops.api.deps import CurrentUser, SessionDep
-from salesops.api.schemas import Page, read_schema
+from salesops.api.schemas import Page, page_body, read_schema
 from salesops.crm.records import MAX_LIMIT
 from salesops.crm.resources import OPPORTUNITIES
 from salesops.models import Opportunity, OpportunityType, PipelineStage
@@ -123,7 +123,7 @@ def list_(
         limit=limit,
         offset=offset,
     )
-    return {"items": page.items, "total": page.total, "limit": limit, "offset": offset}
+    return page_body(page, limit=limit, offset=offset)
 
 
 list_.__doc__ = filter_help(OPPORTUNITIES) + " `status` is open, won, lost or closed."
