@@ -27,6 +27,7 @@ SNAPSHOT_FIELDS = (
     ("close_date", EventField.CLOSE_DATE),
     ("forecast_category", EventField.FORECAST_CATEGORY),
 )
+_FIELD_OF = dict(SNAPSHOT_FIELDS)
 
 
 class HistoryRunner(OutputRunner):
@@ -47,8 +48,7 @@ class HistoryRunner(OutputRunner):
         if column == "stage_id":
             stage = self.ctx.stages.by_id.get(value)
             return stage.name if stage else None
-        field = dict(SNAPSHOT_FIELDS)[column]
-        return event_value(field, value)
+        return event_value(_FIELD_OF[column], value)
 
     def finish(self) -> None:
         snapshots: dict[int, list[dict[str, Any]]] = {}
