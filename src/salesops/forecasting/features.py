@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from salesops.forecasting.periods import Grain, Period, position_in_quarter, shift
+from salesops.forecasting.periods import Grain, Period, period_of, position_in_quarter, shift
 from salesops.forecasting.snapshot import Prepared, snapshot, to_ns
 
 NS_PER_DAY = 86_400 * 10**9
@@ -273,8 +273,6 @@ def first_close_period(state_now: pd.DataFrame, grain: Grain) -> Period | None:
     if closed.empty:
         return None
     first = pd.Timestamp(closed.min()).date()
-    from salesops.forecasting.periods import period_of
-
     return period_of(first, grain)
 
 
