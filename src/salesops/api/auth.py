@@ -13,7 +13,6 @@ from salesops.api.deps import CurrentUser, SessionDep
 from salesops.api.schemas import Page, page_body
 from salesops.audit import service as audit
 from salesops.auth import service as auth
-from salesops.errors import NotFound
 from salesops.models import ApiToken, Role, User
 
 router = APIRouter(responses=ERRORS)
@@ -130,10 +129,7 @@ def create_token(body: TokenCreate, session: SessionDep, who: CurrentUser) -> An
 
 @router.delete("/tokens/{token_id}", status_code=204, tags=["auth"], summary="Revoke a token")
 def revoke_token(token_id: int, session: SessionDep, who: CurrentUser) -> Response:
-    record = session.get(ApiToken, token_id)
-    if record is None or (record.user_id != who.user.id and who.scope.role != Role.ADMIN):
-        raise NotFound(f"API token {token_id} does not exist")
-    auth.revoke_token(session, token_id)
+    auth.revoke_token(session, token_id, by=who.user)
     audit.record(
         session,
         user_id=who.user.id,

@@ -263,10 +263,16 @@ def list_tokens(session: Session, *, user: User | None = None) -> list[ApiToken]
     return list(session.scalars(query))
 
 
-def revoke_token(session: Session, token_id: int, *, now: datetime | None = None) -> ApiToken:
-    """Revoke token `token_id` (idempotent)."""
+def revoke_token(
+    session: Session, token_id: int, *, now: datetime | None = None, by: User | None = None
+) -> ApiToken:
+    """Revoke token `token_id` (idempotent).
+
+    With `by`, only the token's owner or an admin may; anyone else is told it does not exist
+    (so token ids of other users are not revealed).
+    """
     record = session.get(ApiToken, token_id)
-    if record is None:
+    if record is None or (by is not None and record.user_id != by.id and by.role != Role.ADMIN):
         raise NotFound(f"API token {token_id} does not exist")
     if record.revoked_at is None:
         record.revoked_at = now or utc_now()
