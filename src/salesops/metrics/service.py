@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from salesops.config import get_settings
+from salesops.db.types import as_utc
 from salesops.errors import ValidationFailed
 from salesops.metrics import compiler, periods
 from salesops.metrics.compiler import Query
@@ -90,8 +91,7 @@ def _moment(value: date | datetime | None) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return aware.astimezone(UTC).replace(tzinfo=None)
+        return as_utc(value).replace(tzinfo=None)
     return datetime.combine(value, time.max)
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import ibis
 from ibis.expr.types import Value
 
+from salesops.db.types import as_utc
 from salesops.errors import ValidationFailed
 from salesops.metrics import facts
 from salesops.metrics.dimensions import add_dimensions, apply_filters, label_column
@@ -39,8 +40,7 @@ CENT = Decimal("0.01")
 
 def _moment(value: date | datetime) -> datetime:
     if isinstance(value, datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return aware.astimezone(UTC).replace(tzinfo=None)
+        return as_utc(value).replace(tzinfo=None)
     return datetime.combine(value, time.max)
 
 
