@@ -1,11 +1,21 @@
-"""Calendar periods: grains, windows and the shifts used for period-over-period comparison."""
+"""Metric windows, grains and the shifts used for period-over-period comparison.
+
+The calendar arithmetic (period starts, month shifts) lives in `salesops.calendar`, shared with
+forecasting; `add_months`, `next_period` and `truncate` are re-exported for existing callers.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from salesops.calendar import MONTHS, period_start
+from salesops.calendar import add_months as add_months
+from salesops.calendar import next_period as next_period
 from salesops.errors import ValidationFailed
+
+# The metrics code calls a period start a truncation (as SQL date_trunc does).
+truncate = period_start
 
 GRAIN_UNITS = {"week": "W", "month": "M", "quarter": "Q", "year": "Y"}
 
@@ -35,36 +45,6 @@ def check_grain(grain: str | None) -> str | None:
     return grain
 
 
-def add_months(day: date, months: int) -> date:
-    """`day` moved by whole months, clamped to the end of shorter months."""
-    month0 = day.month - 1 + months
-    year, month = day.year + month0 // 12, month0 % 12 + 1
-    for candidate in (day.day, 30, 29, 28):
-        try:
-            return date(year, month, min(day.day, candidate))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
-
-
-def truncate(day: date, grain: str) -> date:
-    """The first day of the `grain` period containing `day` (weeks start on Monday)."""
-    if grain == "week":
-        return day - timedelta(days=day.weekday())
-    if grain == "month":
-        return day.replace(day=1)
-    if grain == "quarter":
-        return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
-    return date(day.year, 1, 1)
-
-
-def next_period(start: date, grain: str) -> date:
-    """The first day of the period after the one starting at `start`."""
-    if grain == "week":
-        return start + timedelta(days=7)
-    return add_months(start, {"month": 1, "quarter": 3, "year": 12}[grain])
-
-
 def periods(window: Window, grain: str | None) -> list[tuple[date, date]]:
     """The [start, end) periods of `grain` covering a bounded window (one period if no grain)."""
     if window.start is None or window.end is None:
@@ -87,7 +67,7 @@ def shift(day: date, compare: str, grain: str | None, window: Window) -> date:
     if grain is not None:
         if grain == "week":
             return day - timedelta(days=7)
-        return add_months(day, -{"month": 1, "quarter": 3, "year": 12}[grain])
+        return add_months(day, -MONTHS[grain])
     if window.start is None or window.end is None:
         raise ValidationFailed("--compare previous needs --from and --to (or a grain)")
     return day - (window.end - window.start)

@@ -11,6 +11,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from salesops.calendar import next_period
 from salesops.metrics import FunnelStage, MetricRow, Waterfall
 
 BRAND = "#1d4ed8"
@@ -204,6 +205,4 @@ def _short(value: Any) -> str:
 
 
 def month_end(start: date) -> date:
-    from salesops.metrics.periods import next_period
-
     return date.fromordinal(next_period(start, "month").toordinal() - 1)

@@ -11,12 +11,14 @@ from urllib.parse import urlencode
 
 from fastapi import Request, Response
 
+from salesops.calendar import add_months, quarter_label
+
 FILTER_COOKIE = "salesops_filters"
 FILTER_KEYS = ("period", "team", "territory", "segment", "rep")
 
 
 def quarter_of(day: date) -> str:
-    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+    return quarter_label(day)
 
 
 def period_bounds(period: str) -> tuple[date, date]:
@@ -35,9 +37,7 @@ def period_bounds(period: str) -> tuple[date, date]:
             months = 12
     except ValueError:
         return period_bounds(quarter_of(date.today()))
-    end_month = start.month - 1 + months
-    end = date(start.year + end_month // 12, end_month % 12 + 1, 1) - timedelta(days=1)
-    return start, end
+    return start, add_months(start, months) - timedelta(days=1)
 
 
 def period_choices(today: date | None = None) -> list[tuple[str, str]]:

@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from salesops import metrics
+from salesops.calendar import add_months
 from salesops.errors import Problem, ValidationFailed
 from salesops.metrics import Source
-from salesops.metrics.periods import add_months
 from salesops.models import Rep, Team, Territory
 from salesops.web.filters import Filters
 
