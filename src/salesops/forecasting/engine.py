@@ -30,12 +30,14 @@ from salesops.forecasting.snapshot import Prepared, to_ns
 from salesops.forecasting.timeseries import forecast_series
 
 METHODS = ("stage_weighted", "historical", "ml", "run_rate", "ensemble")
+# 3: seasonal time-series candidates from the first full season, scored relative to naive
+# (every method's not-yet-in-pipeline part); historical rates by position in the quarter.
 VERSIONS = {
-    "stage_weighted": "2",
-    "historical": "2",
-    "ml": "2",
-    "run_rate": "2",
-    "ensemble": "2",
+    "stage_weighted": "3",
+    "historical": "3",
+    "ml": "3",
+    "run_rate": "3",
+    "ensemble": "3",
 }
 ENSEMBLE_MEMBERS = ("historical", "ml", "run_rate")
 ENSEMBLE_LOOKBACK = 3  # past period starts that weigh the ensemble's members

@@ -56,6 +56,9 @@ REASONS = {
 PRIOR_DEALS = 10.0  # pseudo-deals pulling a small track record towards the company rate
 AGE_BUCKETS = np.array([0, 15, 30, 60, 90, 180, 365], dtype="float64")
 ROWS_PER_SNAPSHOT = 5_000  # training rows kept per past period start (a seeded sample)
+# What the historical conversion rates are counted by (exact sums over every training row).
+CELL_KEYS = ["horizon", "period_position", "stage_code", "bucket"]
+CELL_SUMS = ["sum", "count", "deals"]
 
 
 def age_bucket(age_days: np.ndarray) -> np.ndarray:
@@ -71,7 +74,7 @@ class Block:
     """What one past period start teaches: a sample of its rows and exact aggregates."""
 
     sample: pd.DataFrame
-    cells: pd.DataFrame  # (horizon, stage_code, bucket) -> won amount, amount, deals
+    cells: pd.DataFrame  # CELL_KEYS -> won amount, amount, deals
     won_value: float  # won value of the deals open at the start and won in the period
     won_amount: float  # the same deals' amounts at the start
     fresh: float  # won in the period by deals created after the start
@@ -205,7 +208,7 @@ class FeatureBuilder:
             # Rates are learnt by value (won amount over amount), since value is forecast:
             # big deals often convert less often than small ones in the same stage and age.
             rows["won_amount"] = np.where(label, rows["amount"], 0.0)
-            cells = rows.groupby(["horizon", "stage_code", "bucket"]).agg(
+            cells = rows.groupby(CELL_KEYS).agg(
                 sum=("won_amount", "sum"), count=("amount", "sum"), deals=("label", "size")
             )
             created: np.ndarray = won["created_at"].to_numpy(dtype="M8[ns]")
@@ -259,7 +262,7 @@ class TrainingSet:
     """Rows (deal at a past period start, horizon k), their label and their won value."""
 
     rows: pd.DataFrame  # a sample: features + "snapshot" (index of the start) + label, won_value
-    cells: pd.DataFrame  # exact sums over every row: horizon, stage_code, bucket, sum, count, deals
+    cells: pd.DataFrame  # exact sums over every row: CELL_KEYS + CELL_SUMS
     won_value: float
     won_amount: float
     starts: list[Period]
@@ -315,11 +318,11 @@ def training_set(
     rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     cells = (
         pd.concat([b.cells for b in blocks], ignore_index=True)
-        .groupby(["horizon", "stage_code", "bucket"])[["sum", "count", "deals"]]
+        .groupby(CELL_KEYS)[CELL_SUMS]
         .sum()
         .reset_index()
         if blocks
-        else pd.DataFrame(columns=["horizon", "stage_code", "bucket", "sum", "count", "deals"])
+        else pd.DataFrame(columns=CELL_KEYS + CELL_SUMS)
     )
     return TrainingSet(
         rows=rows,

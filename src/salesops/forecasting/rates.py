@@ -14,45 +14,75 @@ from salesops.forecasting.features import age_bucket
 SHRINK = 10.0  # pseudo-observations pulling a sparse conversion cell towards its parent
 
 
+def _shrunk(cells: pd.DataFrame, keys: list[str], parent: pd.Series | None) -> pd.Series:
+    """Won-value rate of each `keys` group ("sum" won amount over "count" amount), pulled
+    towards its parent group's rate (the keys minus the last) by SHRINK average deals' worth
+    of amount."""
+    group = cells.groupby(keys)[["sum", "count", "deals"]].sum()
+    if parent is None:
+        rate: pd.Series = group["sum"] / group["count"].where(group["count"] > 0)
+        return rate
+    up = keys[:-1]
+    index = group.index.droplevel(-1) if len(up) > 1 else group.index.get_level_values(0)
+    prior = np.asarray(parent.reindex(index).to_numpy(), dtype="float64")
+    weight = SHRINK * group["count"] / group["deals"]
+    shrunk: pd.Series = (group["sum"] + weight * prior) / (group["count"] + weight)
+    return shrunk
+
+
 def conversion_table(cells: pd.DataFrame) -> dict[str, pd.Series]:
-    """Win-in-period-k rates by (stage, age bucket, k), shrunk towards (stage, k) and k."""
+    """Win-in-period-k rates by (stage, age bucket, k), shrunk towards (stage, k) and k; and
+    the same by position in the quarter, for the positions seen in training.
+
+    The positional rates matter for monthly forecasts: which deals close in a month can
+    depend on where the month falls in the quarter (quarter-end pushes; in the Maven data
+    only deals a few days old close in a quarter's first month). A position never seen yet
+    falls back to the rates pooled over positions.
+    """
     if cells.empty:
         return {}
-    # By value: "sum" is the won amount and "count" the amount; a cell is shrunk towards
-    # its parent by SHRINK average deals' worth of amount.
+    # By value: "sum" is the won amount and "count" the amount.
     table: dict[str, pd.Series] = {}
-    top = cells.groupby("horizon")[["sum", "count", "deals"]].sum()
-    table["k"] = top["sum"] / top["count"].where(top["count"] > 0)
-    mid = cells.groupby(["horizon", "stage_code"])[["sum", "count", "deals"]].sum()
-    parent = mid.index.get_level_values(0).map(table["k"]).to_numpy()
-    weight = SHRINK * mid["count"] / mid["deals"]
-    table["stage"] = (mid["sum"] + weight * parent) / (mid["count"] + weight)
-    cell = cells.set_index(["horizon", "stage_code", "bucket"])[["sum", "count", "deals"]]
-    parent_idx = pd.MultiIndex.from_arrays(
-        [cell.index.get_level_values(0), cell.index.get_level_values(1)]
+    table["k"] = _shrunk(cells, ["horizon"], None)
+    table["stage"] = _shrunk(cells, ["horizon", "stage_code"], table["k"])
+    table["cell"] = _shrunk(cells, ["horizon", "stage_code", "bucket"], table["stage"])
+    table["pos"] = _shrunk(cells, ["horizon", "period_position"], table["k"])
+    table["pos_stage"] = _shrunk(cells, ["horizon", "period_position", "stage_code"], table["pos"])
+    table["pos_cell"] = _shrunk(
+        cells, ["horizon", "period_position", "stage_code", "bucket"], table["pos_stage"]
     )
-    parent = np.asarray(table["stage"].reindex(parent_idx).to_numpy(), dtype="float64")
-    weight = SHRINK * cell["count"] / cell["deals"]
-    table["cell"] = (cell["sum"] + weight * parent) / (cell["count"] + weight)
     return {name: series.fillna(0.0) for name, series in table.items()}
 
 
 def lookup(table: dict[str, pd.Series], frame: pd.DataFrame) -> np.ndarray:
-    """The conversion rate of each (deal, horizon) row of `frame`, from the finest cell known."""
+    """The conversion rate of each (deal, horizon) row of `frame`, from the finest cell known:
+    by position in the quarter when that (horizon, position) was seen in training, else
+    pooled over positions."""
     if not table:
         return np.zeros(len(frame))
     horizon = frame["horizon"].to_numpy()
+    position = frame["period_position"].to_numpy()
     stage = frame["stage_code"].to_numpy()
     bucket = age_bucket(frame["age_days"].to_numpy())
-    cell = table["cell"].reindex(pd.MultiIndex.from_arrays([horizon, stage, bucket]))
-    mid = table["stage"].reindex(pd.MultiIndex.from_arrays([horizon, stage]))
-    top = table["k"].reindex(horizon)
+    seen = table["pos"].reindex(pd.MultiIndex.from_arrays([horizon, position])).notna().to_numpy()
+    chains = (
+        ([horizon, stage, bucket], "cell", "stage", "k"),
+        ([horizon, position, stage, bucket], "pos_cell", "pos_stage", "pos"),
+    )
+    out = np.full(len(frame), np.nan)
+    for keys, fine, mid, top in chains:
+        rate = table[fine].reindex(pd.MultiIndex.from_arrays(keys)).to_numpy()
+        rate = np.where(
+            np.isnan(rate), table[mid].reindex(pd.MultiIndex.from_arrays(keys[:-1])), rate
+        )
+        parent = table[top].reindex(
+            pd.MultiIndex.from_arrays(keys[:2]) if top == "pos" else horizon
+        )
+        rate = np.where(np.isnan(rate), parent.to_numpy(), rate)
+        out = np.where(seen, rate, out) if fine == "pos_cell" else rate
     # Horizons never observed yet (too far ahead) borrow the furthest one known.
     fallback = float(table["k"].iloc[-1])
-    out = cell.to_numpy()
-    out = np.where(np.isnan(out), mid.to_numpy(), out)
-    out = np.where(np.isnan(out), top.to_numpy(), out)
-    return np.nan_to_num(out, nan=fallback)
+    return np.asarray(np.nan_to_num(out, nan=fallback), dtype="float64")
 
 
 def eventual_win(rows: pd.DataFrame, state: pd.DataFrame, deals: pd.DataFrame) -> np.ndarray:

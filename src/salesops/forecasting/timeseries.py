@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 MAX_ORIGINS = 6  # how many of the latest points each candidate is scored on
-MIN_SCORED = 2  # a candidate must have forecast at least this many of them
+MIN_SCORED = 2  # the naive benchmark must have forecast at least this many of them
 
 
 def _candidates(n: int, season: int) -> dict[str, Callable[[], Any]]:
@@ -37,7 +37,9 @@ def _candidates(n: int, season: int) -> dict[str, Callable[[], Any]]:
         out["drift"] = RandomWalkWithDrift
     if n >= 4:
         out["ets"] = lambda: AutoETS(season_length=1)
-    if season > 1 and n >= season + 1:
+    # A seasonal naive forecast needs one full season, so it competes (and is scored) from
+    # the first point that has one: a young history's only evidence of seasonality.
+    if season > 1 and n >= season:
         out["seasonal_naive"] = lambda: SeasonalNaive(season_length=season)
         out["seasonal_mean"] = lambda: SeasonalWindowAverage(
             season_length=season, window_size=max(1, n // season)
@@ -71,19 +73,35 @@ def _predict(make: Callable[[], Any], y: np.ndarray, horizon: int) -> np.ndarray
 
 
 def select_model(y: np.ndarray, *, season: int) -> tuple[str, float]:
-    """The candidate with the lowest mean absolute one-step error, and its RMSE."""
+    """The candidate with the lowest one-step error relative to the naive forecast's on the
+    same origins, and its RMSE.
+
+    Candidates that need more history (seasonal ones) are scored on fewer origins; comparing
+    each with the naive forecast on exactly its own origins (a relative MAE, as MASE does)
+    keeps a short record comparable with a long one instead of excluding it until it has as
+    many points, which for a young monthly history meant ignoring a quarterly pattern for two
+    extra months.
+    """
     n = len(y)
-    scores: dict[str, list[float]] = {}
+    scores: dict[str, dict[int, float]] = {}
     for origin in range(max(2, n - MAX_ORIGINS), n):
         for name in _candidates(origin, season):
             predicted = _memo_predict(name, season, y[:origin], 1)
             if predicted is not None:
-                scores.setdefault(name, []).append(float(predicted[0] - y[origin]))
-    eligible = {k: v for k, v in scores.items() if len(v) >= MIN_SCORED}
-    if not eligible:
+                scores.setdefault(name, {})[origin] = float(predicted[0] - y[origin])
+    naive = scores.get("naive", {})
+    if len(naive) < MIN_SCORED:
         return "naive", float(np.std(y, ddof=1)) if n > 1 else float(abs(y[0]) * 0.5)
-    name = min(eligible, key=lambda k: (float(np.mean(np.abs(eligible[k]))), k))
-    errors = np.asarray(eligible[name])
+
+    def relative(name: str) -> float:
+        own = scores[name]
+        base = float(np.mean([abs(naive[o]) for o in own]))
+        floor = 1e-9 * (1.0 + float(np.abs(y).max()))
+        return float(np.mean(np.abs(list(own.values())))) / max(base, floor)
+
+    eligible = [k for k, v in scores.items() if v and set(v) <= set(naive)]
+    name = min(eligible, key=lambda k: (relative(k), k))
+    errors = np.asarray(list(scores[name].values()))
     return name, float(np.sqrt(np.mean(errors**2)))
 
 
