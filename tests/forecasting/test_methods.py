@@ -10,7 +10,7 @@ import pytest
 
 from salesops.forecasting import evaluate, rates, simulate
 from salesops.forecasting.engine import Context, Options
-from salesops.forecasting.features import FeatureBuilder
+from salesops.forecasting.features import FeatureBuilder, age_bucket
 from salesops.forecasting.frames import History, normalise
 from salesops.forecasting.periods import following, period_of, periods_between, shift
 from salesops.forecasting.snapshot import prepare
@@ -243,3 +243,10 @@ def test_conversion_rates_follow_the_position_in_the_quarter_once_it_was_seen() 
     ]
     assert rates.lookup(table, rows).tolist() == pytest.approx(expected)
     assert expected == pytest.approx([0.592593, 0.192593, 0.066667, 0.355556], abs=1e-6)
+
+
+def test_ages_past_three_months_are_told_apart_month_by_month() -> None:
+    # A deal 100 days old and one 130 days old fall in different cells: past a company's
+    # usual cycle the older one may have stopped converting.
+    ages = np.array([np.nan, 0.0, 14.9, 15.0, 100.0, 130.0, 170.0, 200.0, 300.0, 400.0])
+    assert age_bucket(ages).tolist() == [1, 1, 1, 2, 5, 6, 7, 8, 9, 10]

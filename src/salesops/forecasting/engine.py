@@ -32,12 +32,13 @@ from salesops.forecasting.timeseries import forecast_series
 METHODS = ("stage_weighted", "historical", "ml", "run_rate", "ensemble")
 # 3: seasonal time-series candidates from the first full season, scored relative to naive
 # (every method's not-yet-in-pipeline part); historical rates by position in the quarter.
+# 4: historical rates by finer age buckets (monthly from 90 to 180 days, then 270).
 VERSIONS = {
     "stage_weighted": "3",
-    "historical": "3",
+    "historical": "4",
     "ml": "3",
     "run_rate": "3",
-    "ensemble": "3",
+    "ensemble": "4",
 }
 ENSEMBLE_MEMBERS = ("historical", "ml", "run_rate")
 ENSEMBLE_LOOKBACK = 3  # past period starts that weigh the ensemble's members
