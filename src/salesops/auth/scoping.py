@@ -16,13 +16,12 @@ audit log belong to `admin`.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, exists, false, literal, or_, select, true, union_all
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from salesops.errors import NotFound, PermissionDenied
@@ -146,16 +145,34 @@ class Scope:
         return true()
 
 
-def _descendants(roots: Iterable[int], children: dict[int, list[int]]) -> set[int]:
-    seen: set[int] = set()
-    stack = list(roots)
-    while stack:
-        node = stack.pop()
-        if node in seen:
-            continue
-        seen.add(node)
-        stack.extend(children.get(node, ()))
-    return seen
+def _manager_scope(session: Session, own_rep_id: int, today: date) -> tuple[set[int], set[int]]:
+    """The reps and teams a manager sees, in one statement over only their part of the chart.
+
+    `chain`: the manager and everyone below them through `reps.manager_id`. `subtree`: the teams
+    managed by anyone in the chain, and all their sub-teams. Members are the reps in those teams
+    today. UNION (not UNION ALL) stops the recursion on a cycle in either hierarchy.
+    """
+    chain = select(Rep.id).where(Rep.id == own_rep_id).cte("chain", recursive=True)
+    chain = chain.union(select(Rep.id).join(chain, Rep.manager_id == chain.c.id))
+    subtree = (
+        select(Team.id)
+        .where(Team.manager_id.in_(select(chain.c.id)))
+        .cte("subtree", recursive=True)
+    )
+    subtree = subtree.union(select(Team.id).join(subtree, Team.parent_id == subtree.c.id))
+    members = select(literal("rep"), TeamMembership.rep_id).where(
+        TeamMembership.team_id.in_(select(subtree.c.id)),
+        TeamMembership.valid_from <= today,
+        or_(TeamMembership.valid_to.is_(None), TeamMembership.valid_to > today),
+    )
+    query = union_all(
+        select(literal("rep"), chain.c.id), members, select(literal("team"), subtree.c.id)
+    )
+    rep_ids: set[int] = set()
+    team_ids: set[int] = set()
+    for kind, row_id in session.execute(query):
+        (rep_ids if kind == "rep" else team_ids).add(row_id)
+    return rep_ids, team_ids
 
 
 def scope_for(session: Session, user: User, *, today: date | None = None) -> Scope:
@@ -168,31 +185,7 @@ def scope_for(session: Session, user: User, *, today: date | None = None) -> Sco
         return Scope(user.id, user.username, role, None, frozenset(), frozenset())
     if role == Role.SALES_REP:
         return Scope(user.id, user.username, role, own_rep_id, frozenset({own_rep_id}), frozenset())
-    today = today or date.today()
-    reports: dict[int, list[int]] = defaultdict(list)
-    for rep_id, manager_id in session.execute(select(Rep.id, Rep.manager_id)):
-        if manager_id is not None:
-            reports[manager_id].append(rep_id)
-    rep_ids = _descendants([own_rep_id], reports)
-    subteams: dict[int, list[int]] = defaultdict(list)
-    managed: list[int] = []
-    for team_id, parent_id, manager_id in session.execute(
-        select(Team.id, Team.parent_id, Team.manager_id)
-    ):
-        if parent_id is not None:
-            subteams[parent_id].append(team_id)
-        if manager_id in rep_ids:
-            managed.append(team_id)
-    team_ids = _descendants(managed, subteams)
-    if team_ids:
-        members = session.scalars(
-            select(TeamMembership.rep_id).where(
-                TeamMembership.team_id.in_(sorted(team_ids)),
-                TeamMembership.valid_from <= today,
-                or_(TeamMembership.valid_to.is_(None), TeamMembership.valid_to > today),
-            )
-        )
-        rep_ids.update(members)
+    rep_ids, team_ids = _manager_scope(session, own_rep_id, today or date.today())
     return Scope(user.id, user.username, role, own_rep_id, frozenset(rep_ids), frozenset(team_ids))
 
 
