@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import replace
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
 from salesops import metrics
+from salesops.auth.scoped_metrics import restrict
+from salesops.auth.scoping import Scope
+from salesops.metrics.cohorts import MATERIALIZED_ENTRIES
+from salesops.metrics.engines import materialized
+from salesops.models.enums import Role
 from tests.metrics import reference as ref
 from tests.metrics.scenario import Company
 
@@ -156,3 +162,34 @@ def test_forecast_accuracy_scores_stored_lines_against_actual_bookings(
         assert p50.total == (300 + 1500) / 5000
         teams = rows(src, "forecast_wape", "team")
         assert teams == {"(company)": 0.2, "EMEA": 0.6}
+
+
+def test_the_funnel_reads_entries_kept_for_the_whole_log_with_the_same_figures(
+    session: Session, company: Company
+) -> None:
+    src = metrics.open_engine(session)
+    kept = materialized(src)
+    assert MATERIALIZED_ENTRIES in kept.tables
+    assert materialized(kept) is kept
+    # Asked again (another request on the same data), the entries are not computed again.
+    assert materialized(src).tables[MATERIALIZED_ENTRIES] is kept.tables[MATERIALIZED_ENTRIES]
+    # As-of questions rewind the log: they compute their own entries.
+    assert MATERIALIZED_ENTRIES not in materialized(src, as_of=datetime(2025, 2, 1)).tables
+    # An event table that is not a stored table (a filter, as row-level scoping makes) gets
+    # no company-wide entries: the figures then come from the windows over the log itself.
+    events = src.tables["opportunity_events"]
+    computed = replace(src, tables={**src.tables, "opportunity_events": events.filter(True)})
+    assert MATERIALIZED_ENTRIES not in materialized(computed).tables
+    for name in ("stage_conversion", "time_in_stage"):
+        assert rows(kept, name, "stage") == rows(computed, name, "stage"), name
+    assert metrics.funnel(kept) == metrics.funnel(computed)
+
+
+def test_a_scoped_source_never_sees_the_company_wide_entries(
+    session: Session, company: Company
+) -> None:
+    kept = materialized(metrics.open_engine(session))
+    scope = Scope(None, "m", Role.MANAGER, None, frozenset({company.ann.id}), frozenset())
+    scoped = restrict(kept, scope)
+    assert MATERIALIZED_ENTRIES not in scoped.tables
+    assert MATERIALIZED_ENTRIES not in materialized(scoped).tables

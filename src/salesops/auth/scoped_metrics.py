@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from salesops import caching, metrics
 from salesops.auth.scoping import Scope
 from salesops.metrics import Source
+from salesops.metrics.cohorts import MATERIALIZED_ENTRIES
 
 
 def restrict(source: Source, scope: Scope) -> Source:
@@ -25,6 +26,8 @@ def restrict(source: Source, scope: Scope) -> Source:
     reps = sorted(scope.rep_ids) or [-1]
     teams = sorted(scope.team_ids or ()) or [-1]
     tables = dict(source.tables)
+    # Entries kept for the whole company must not reach a scoped source: it computes its own.
+    tables.pop(MATERIALIZED_ENTRIES, None)
     opps = tables["opportunities"]
     opps = opps.filter(opps.owner_id.isin(reps))
     tables["opportunities"] = opps

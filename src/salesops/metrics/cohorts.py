@@ -27,6 +27,35 @@ from salesops.metrics.facts import (
     ts,
 )
 
+# The DuckDB engines keep the entries computed from the whole event log as a table of this name
+# (see `salesops.metrics.engines.materialized`), so the funnel need not rerun three windows over
+# every event for each query. The compiler reads it only when it is in `tables`.
+MATERIALIZED_ENTRIES = "derived_stage_entries"
+
+
+def entry_events(tables: Tables, ctx: Context, *, as_of: datetime | None = None) -> Table:
+    """The first entry of each opportunity into each funnel stage, from the event log alone.
+
+    `rank_after` is the highest funnel rank the deal entered after this entry; `exited_at` is
+    the time of its next stage change (null while it is still in the stage).
+    """
+    ev = _events_until(tables, as_of)
+    ev = ev.filter(ev.field.isin(["created", "stage"]))
+    ranks = ctx.ranks()
+    ev = ev.mutate(entered_rank=_map(ev.new_value, ranks, dt.int64))
+    by_time = ibis.window(group_by=ev.opportunity_id, order_by=[ev.at, ev.eid])
+    after = ibis.window(group_by=ev.opportunity_id, order_by=[ev.at, ev.eid], rows=(1, None))
+    ev = ev.mutate(
+        exited_at=ev.at.lead().over(by_time),
+        rank_after=ev.entered_rank.max().over(after),
+    )
+    ev = ev.filter(ev.entered_rank.notnull())
+    first = ibis.window(group_by=[ev.opportunity_id, ev.new_value], order_by=[ev.at, ev.eid])
+    ev = ev.mutate(entry_no=ibis.row_number().over(first)).filter(lambda e: e.entry_no == 0)
+    return ev.select(
+        "eid", "opportunity_id", "new_value", "entered_rank", "at", "exited_at", "rank_after"
+    )
+
 
 def stage_entries(
     tables: Tables,
@@ -41,20 +70,11 @@ def stage_entries(
     open stage or a won stage), however many stages it skipped; `days_in_stage` is the time to
     the next stage change (null while the deal is still in the stage).
     """
-    ev = _events_until(tables, as_of)
-    ev = ev.filter(ev.field.isin(["created", "stage"]))
-    ranks = ctx.ranks()
+    if as_of is None and MATERIALIZED_ENTRIES in tables:
+        ev = tables[MATERIALIZED_ENTRIES]
+    else:
+        ev = entry_events(tables, ctx, as_of=as_of)
     open_count = sum(1 for s in ctx.stages if s.category == "open")
-    ev = ev.mutate(entered_rank=_map(ev.new_value, ranks, dt.int64))
-    by_time = ibis.window(group_by=ev.opportunity_id, order_by=[ev.at, ev.eid])
-    after = ibis.window(group_by=ev.opportunity_id, order_by=[ev.at, ev.eid], rows=(1, None))
-    ev = ev.mutate(
-        exited_at=ev.at.lead().over(by_time),
-        rank_after=ev.entered_rank.max().over(after),
-    )
-    ev = ev.filter(ev.entered_rank.notnull())
-    first = ibis.window(group_by=[ev.opportunity_id, ev.new_value], order_by=[ev.at, ev.eid])
-    ev = ev.mutate(entry_no=ibis.row_number().over(first)).filter(lambda e: e.entry_no == 0)
     deal_columns = (*_DIM_KEYS, *_OPP_ATTRS, "is_won")
     # The deal's own columns cost a join with the whole opportunities fact: only when used
     # (the `stage` dimension of an entry is the stage entered, not the deal's stage now).

@@ -130,6 +130,9 @@ class Context:
     available: frozenset[str] = frozenset()
     # First and last day covered by quotas: the calendar ramp analysis runs over.
     quota_range: tuple[date, date] | None = None
+    # The backend has a fast ordered `first` aggregate (DuckDB): a deal's first event after a
+    # date is then one hash aggregate instead of a window sorted over the later events.
+    ordered_first: bool = False
 
     def rank(self, stage: str) -> int:
         """A stage's place in the funnel: open stages by order, won after all of them."""
@@ -252,13 +255,20 @@ def _rewind(
         at=ts(events.at),
     )
     later = ev.filter((ev.at > as_of) & ev.field.isin(wanted))
-    window = ibis.window(
-        group_by=[later.opportunity_id, later.field], order_by=[later.at, later.eid]
-    )
-    first = later.mutate(rn=ibis.row_number().over(window)).filter(lambda t: t.rn == 0)
-    f = first.field
-    old = first.old_value
-    aggs: dict[str, Value] = {f"old_{name}": old.max(where=f == name) for name in wanted}
+    if ctx.ordered_first:
+        order = [later.at, later.eid]
+        f, first = later.field, later
+        aggs: dict[str, Value] = {
+            f"old_{name}": later.old_value.first(where=f == name, order_by=order, include_null=True)
+            for name in wanted
+        }
+    else:
+        window = ibis.window(
+            group_by=[later.opportunity_id, later.field], order_by=[later.at, later.eid]
+        )
+        first = later.mutate(rn=ibis.row_number().over(window)).filter(lambda t: t.rn == 0)
+        f = first.field
+        aggs = {f"old_{name}": first.old_value.max(where=f == name) for name in wanted}
     if "close_date" in wanted:
         aggs["has_close"] = f.count(where=f == "close_date")
     rewound = first.group_by(rw_id=first.opportunity_id).aggregate(**aggs)

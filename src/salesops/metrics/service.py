@@ -27,7 +27,7 @@ from salesops.metrics import compiler, periods
 from salesops.metrics.compiler import Query
 from salesops.metrics.definitions import Catalog, MetricDefinition, allowed_dimensions, load_catalog
 from salesops.metrics.dimensions import add_dimensions, apply_filters
-from salesops.metrics.engines import Source, open_source
+from salesops.metrics.engines import Source, materialized, open_source
 from salesops.metrics.periods import Window
 from salesops.metrics.schemas import FunnelStage, MetricInfo, MetricResult, MetricRow
 
@@ -302,6 +302,8 @@ def compute(
         )
     if metric.kind == "retention" and not query.window.bounded:
         raise ValidationFailed(f"{name} needs a window: give --from and --to")
+    if _reads_entries(metric, cat):
+        src = materialized(src, as_of=query.as_of)
     rows, sql = _run(src, metric, cat, query, explain=explain)
     if compare is not None:
         window = periods.comparison_window(query.window, compare, query.grain)
@@ -321,6 +323,21 @@ def compute(
         currency=src.ctx.reporting_currency,
         sql=sql,
     )
+
+
+def _reads_entries(metric: MetricDefinition, cat: Catalog) -> bool:
+    """Whether `metric` (or a metric it is built from) counts stage entries."""
+    seen: set[str] = set()
+    todo = [metric]
+    while todo:
+        m = todo.pop()
+        if m.name in seen:
+            continue
+        seen.add(m.name)
+        if m.fact == "stage_entries":
+            return True
+        todo.extend(cat.get(n) for n in (*m.inputs.values(), *([m.of] if m.of else [])))
+    return False
 
 
 def query(source: SourceLike, name: str, **options: Any) -> Any:
@@ -394,10 +411,10 @@ def funnel(
     engine: str | None = None,
 ) -> list[FunnelStage]:
     """The cohort funnel: per stage, deals that entered it in the window and how far they went."""
-    src = open_engine(source, engine=engine)
     query = Query(
         window=Window.inclusive(start, end), filters=_filters(filters), as_of=_moment(as_of)
     )
+    src = materialized(open_engine(source, engine=engine), as_of=query.as_of)
     rows = _execute(src, compiler.funnel(src.tables, src.ctx, query))
     by_stage = {r["stage"]: r for r in rows}
     result = []
@@ -453,6 +470,8 @@ def drill_down(
     )
     compiler.check_query(metric, cat, query)
     src = open_engine(source, engine=engine)
+    if _reads_entries(metric, cat):
+        src = materialized(src, as_of=query.as_of)
     t = compiler.prepared(metric, src.tables, src.ctx, query, _DRILL_COLUMNS[metric.fact])
     keep = [c for c in _DRILL_COLUMNS.get(metric.fact, ()) if c in t.columns]
     expr = t.select(*keep).order_by(keep[0])
