@@ -1,7 +1,9 @@
 """Backtest benchmark: 24 month-start forecasts over 1M opportunities, all methods.
 
-    .venv/bin/python bench/forecast.py [PARQUET_DIR] [--methods m1,m2]
+    .venv/bin/python bench/forecast.py [PARQUET_DIR] [--methods=m1,m2] [--json=PATH]
 
+--json=PATH writes every forecast figure at full precision (and a digest of the per-deal
+probabilities), so a speed change can be checked to leave the numbers identical.
 PARQUET_DIR comes from `salesops demo --opportunities 1000000 --parquet DIR` (built here into
 /tmp/salesops-bench-1m when missing). Target: the whole backtest in under 2 minutes. The
 baseline, measured in the same run, is the row-by-row `rewind` of salesops.pipeline.history
@@ -10,6 +12,8 @@ baseline, measured in the same run, is the row-by-row `rewind` of salesops.pipel
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -76,13 +80,35 @@ def rowwise_snapshot_seconds(history, at: datetime) -> tuple[float, int]:  # typ
     return time.perf_counter() - start, len(states)
 
 
+def figures(scores: list[MethodScore]) -> dict[str, object]:
+    """Every number a method produced, unrounded: what a pure speed change must not move."""
+    out: dict[str, object] = {}
+    for s in scores:
+        digest = hashlib.sha256()
+        for h in sorted(s.deal_p):
+            for p, won in zip(s.deal_p[h], s.deal_won[h], strict=True):
+                digest.update(p.tobytes())
+                digest.update(won.tobytes())
+        out[s.method] = {
+            "rows": [
+                [r.as_of.isoformat(), r.horizon, r.expected, r.p10, r.p50, r.p90, r.actual]
+                for r in s.rows
+            ],
+            "deal_p_sha256": digest.hexdigest(),
+        }
+    return out
+
+
 def main() -> None:
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     folder = Path(args[0]) if args else DEFAULT_DIR
     methods = list(METHODS)
+    json_path: Path | None = None
     for a in sys.argv[1:]:
         if a.startswith("--methods="):
             methods = a.split("=", 1)[1].split(",")
+        if a.startswith("--json="):
+            json_path = Path(a.split("=", 1)[1])
     ensure_data(folder)
 
     t0 = time.perf_counter()
@@ -158,6 +184,8 @@ def main() -> None:
             f"  {s.method:15s} WAPE {fmt(d['wape'])}  bias {fmt(d['bias'])}  MAPE {fmt(d['mape'])}"
             f"  P10-P90 {fmt(d['coverage_p10_p90'])}  Brier {fmt(d['brier'])}"
         )
+    if json_path is not None:
+        json_path.write_text(json.dumps(figures(scores), indent=1))
 
 
 if __name__ == "__main__":
