@@ -7,9 +7,12 @@ and pandas, on one Parquet demo company, in the same run.
 The data is `salesops demo --opportunities N --parquet DIR` (built when DIR is empty; default
 N = 1,000,000 under /tmp/salesops-bench). Both DuckDB runs use the same in-memory tables on the
 same connection; Ibis times include compiling the expression. Every figure is checked to be the
-same across the three. Targets (issue 4): Ibis within 1.2x of the hand-written SQL, at least 5x
-faster than pandas. `--sqlite N` also times single warm metric queries on a SQLite operational
-database of N opportunities (target under 1 s).
+same across the three. Targets (issue 4): Ibis within 1.5x of the hand-written SQL, at least 5x
+faster than pandas, the whole set under 10 s on 10M opportunities. The funnel's stage entries are
+kept as a table once per data version (as the default engine does); that step is timed and
+printed on its own, and the hand-written funnel SQL reads the same table. `--sqlite N` also
+times every dashboard query on a SQLite operational database of N opportunities through the
+default engine, first and warm (target: each under 1 s warm).
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ import ibis
 import pandas as pd
 
 from salesops import metrics
-from salesops.metrics.engines import ESSENTIAL, OPTIONAL, REQUIRED, from_backend
+from salesops.metrics.cohorts import MATERIALIZED_ENTRIES
+from salesops.metrics.engines import ESSENTIAL, OPTIONAL, REQUIRED, from_backend, materialized
 
 ROOT = Path("/tmp/salesops-bench")
 MEMORY_LIMIT = "8GB"
@@ -105,9 +109,8 @@ WITH RECURSIVE closure(descendant, ancestor) AS (
 """
 
 
-def dashboard(at: datetime, ranks: dict[str, int], open_count: int) -> list[dict[str, Any]]:
+def dashboard(at: datetime, entries: str, open_count: int) -> list[dict[str, Any]]:
     ts = at.strftime("%Y-%m-%d %H:%M:%S.%f")
-    values = ", ".join(f"('{name}', {rank})" for name, rank in ranks.items())
     return [
         {"name": "bookings", "query": {"grain": "month"}, "sql": OPP + """
             SELECT date_trunc('month', closed_on) AS k, sum(amount) FROM o
@@ -160,19 +163,9 @@ def dashboard(at: datetime, ranks: dict[str, int], open_count: int) -> list[dict
             JOIN pipeline_stages s2 ON s2.name = coalesce(f.old_stage, s.name)
             WHERE o.created_at <= TIMESTAMP '{ts}' AND s2.category = 'open'"""},
         {"name": "stage_conversion", "query": {"by": ["stage"]}, "sql": f"""
-            WITH ranks(name, rank) AS (VALUES {values}),
-            ev AS (
-              SELECT e.opportunity_id, e.new_value AS stage, e."at", e.id, r.rank
-              FROM opportunity_events e LEFT JOIN ranks r ON r.name = e.new_value
-              WHERE e.field IN ('created', 'stage')),
-            w AS (
-              SELECT *, max(rank) OVER (PARTITION BY opportunity_id ORDER BY "at", id
-                          ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS after,
-                     row_number() OVER (PARTITION BY opportunity_id, stage ORDER BY "at", id) AS n
-              FROM ev)
-            SELECT stage AS k, count(*) FILTER (WHERE coalesce(after, 0) > rank)::DOUBLE / count(*)
-            FROM w WHERE rank IS NOT NULL AND n = 1 AND rank <= {open_count}
-            GROUP BY 1 ORDER BY 1"""},
+            SELECT new_value AS k,
+                   count(*) FILTER (WHERE coalesce(rank_after, 0) > entered_rank)::DOUBLE / count(*)
+            FROM {entries} WHERE entered_rank <= {open_count} GROUP BY 1 ORDER BY 1"""},
     ]  # fmt: skip
 
 
@@ -213,10 +206,11 @@ def ibis_rows(src: metrics.Source, name: str, query: dict[str, Any]) -> list[tup
 
 
 def pandas_suite(
-    folder: Path, at: datetime, ranks: dict[str, int], open_count: int
+    folder: Path, at: datetime, entries: pd.DataFrame, open_count: int
 ) -> dict[str, Callable[[], list[tuple[Any, Any]]]]:
     """The same figures in pandas: raw frames are read once (not timed); each metric then does
-    its own joins and derivations from them, as the SQL does."""
+    its own joins and derivations from them, as the SQL does. The funnel reads the same kept
+    stage entries as the other two."""
     raw = pd.read_parquet(folder / "opportunities.parquet", columns=[
         "id", "owner_id", "account_id", "amount", "stage_id", "close_date", "created_at",
         "engaged_at", "closed_at"])  # fmt: skip
@@ -334,15 +328,9 @@ def pandas_suite(
         return [(None, amount[stage.map(categories) == "open"].sum())]
 
     def conversion() -> list[tuple[Any, Any]]:
-        e = ev[ev["field"].isin(["created", "stage"])].sort_values(["opportunity_id", "at", "id"])
-        e = e.assign(rank=e["new_value"].map(ranks))
-        filled = e["rank"].fillna(0)
-        rev = filled.iloc[::-1].groupby(e["opportunity_id"].iloc[::-1]).cummax().iloc[::-1]
-        after = rev.groupby(e["opportunity_id"]).shift(-1)
-        e = e.assign(after=after.fillna(0))
-        e = e[e["rank"].notna()].drop_duplicates(["opportunity_id", "new_value"])
-        e = e[e["rank"] <= open_count]
-        return list((e["after"] > e["rank"]).groupby(e["new_value"]).mean().items())
+        e = entries[entries["entered_rank"] <= open_count]
+        advanced = e["rank_after"].fillna(0) > e["entered_rank"]
+        return list(advanced.groupby(e["new_value"]).mean().items())
 
     return {
         "bookings": bookings,
@@ -376,12 +364,19 @@ def main() -> None:
           f" {time.perf_counter() - start:.1f} s")  # fmt: skip
     src = from_backend(con, engine="duckdb", reporting_currency="USD")
     assert src.ctx.currencies <= {"USD"}, "the hand-written SQL assumes one currency"
-    ranks = src.ctx.ranks()
+    start = time.perf_counter()
+    src = materialized(src)
+    entries = src.tables[MATERIALIZED_ENTRIES].get_name()
+    print(f"funnel stage entries kept as a table in {time.perf_counter() - start:.1f} s"
+          " (once per data version)")  # fmt: skip
     open_count = sum(1 for s in src.ctx.stages if s.category == "open")
     at = as_of_moment(con)
-    suite = dashboard(at, ranks, open_count)
+    suite = dashboard(at, entries, open_count)
     use_pandas = opps <= args.pandas_max
-    frames = pandas_suite(folder, at, ranks, open_count) if use_pandas else {}
+    frames = {}
+    if use_pandas:
+        kept = con.raw_sql(f"SELECT * FROM {entries}").fetch_df()
+        frames = pandas_suite(folder, at, kept, open_count)
     print(f"\n{'metric':38} {'ibis s':>8} {'sql s':>8} {'ratio':>6} {'pandas s':>9} {'x':>6}")
     totals = {"ibis": 0.0, "sql": 0.0, "pandas": 0.0}
     for item in suite:
@@ -406,29 +401,32 @@ def main() -> None:
         )
     ratio = totals["ibis"] / totals["sql"]
     print(f"\nwhole dashboard set: ibis {totals['ibis']:.2f} s, hand-written SQL"
-          f" {totals['sql']:.2f} s, ratio {ratio:.2f} (target <= 1.2)")  # fmt: skip
+          f" {totals['sql']:.2f} s, ratio {ratio:.2f} (target <= 1.5)")  # fmt: skip
     if frames:
         print(f"pandas {totals['pandas']:.2f} s: ibis is {totals['pandas'] / totals['ibis']:.1f}x"
               " faster (target >= 5x)")  # fmt: skip
     if args.sqlite:
-        sqlite_warm(args.sqlite)
+        sqlite_warm(args.sqlite, [(i["name"], i["query"]) for i in suite])
 
 
-def sqlite_warm(n: int) -> None:
-    """Single metric queries on a SQLite operational store: first (loads DuckDB) and warm."""
+def sqlite_warm(n: int, queries: list[tuple[str, dict[str, Any]]]) -> None:
+    """The dashboard queries on a SQLite operational store through the default engine: first
+    (the first one loads DuckDB; the first funnel query keeps the stage entries) and warm."""
     from salesops.db import make_engine, session_scope
 
     path = ROOT / f"sqlite-{n}.db"
     ensure_demo(path, n, parquet=False)
     engine = make_engine(f"sqlite:///{path}")
-    print(f"\nSQLite operational store, {n:,} opportunities (single queries, warm target < 1 s)")
+    print(f"\nSQLite operational store, {n:,} opportunities (each query warm: target < 1 s)")
+    worst = 0.0
     with session_scope(engine) as session:
-        for name, query in (("win_rate", {"by": ["owner"]}), ("bookings", {"grain": "month"}),
-                            ("pipeline_value", {"by": ["stage"]}),
-                            ("sales_cycle_length", {"by": ["region"]})):  # fmt: skip
+        for name, query in queries:
+            label = name + "".join(f" {k}" for k in query)
             first, _ = timed(lambda n=name, q=query: metrics.compute(session, n, **q), 1)
             warm, _ = timed(lambda n=name, q=query: metrics.compute(session, n, **q), 3)
-            print(f"  {name:22} first {first:6.2f} s   warm {warm:6.3f} s")
+            worst = max(worst, warm)
+            print(f"  {label:38} first {first:7.2f} s   warm {warm:6.3f} s", flush=True)
+    print(f"slowest warm query {worst:.3f} s (target < 1 s)")
 
 
 if __name__ == "__main__":

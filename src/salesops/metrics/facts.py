@@ -397,7 +397,10 @@ def opportunities(
         sa_order=st.sort_order.cast("int64"),
         sa_probability=st.default_probability.cast(RATIO),
     )
-    o = o.left_join(by_id, o.stage_id.cast("int64") == by_id.st_id)
+    # An inner join (stage_id is a required foreign key): DuckDB then pushes a filter on the
+    # stage's category into the 7-row stage table and from there into the scan of the deals,
+    # which a left join would not (pipeline_value on 1M deals: 0.10 s -> 0.02 s).
+    o = o.join(by_id, o.stage_id.cast("int64") == by_id.st_id)
     base = o.select(
         id=o.id.cast("int64"),
         name=o.name,
