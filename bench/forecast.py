@@ -177,9 +177,12 @@ def main() -> None:
         f" {os.getloadavg()[0]:.1f})"
     )
     print("  seconds per step: " + ", ".join(f"{k} {v:.1f}" for k, v in spent.items()))
+
+    def fmt(v: float | None) -> str:
+        return "-" if v is None else f"{v:.3f}"
+
     for s in scores:
         d = s.as_dict()
-        fmt = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
         print(
             f"  {s.method:15s} WAPE {fmt(d['wape'])}  bias {fmt(d['bias'])}  MAPE {fmt(d['mape'])}"
             f"  P10-P90 {fmt(d['coverage_p10_p90'])}  Brier {fmt(d['brier'])}"

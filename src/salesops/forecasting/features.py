@@ -115,9 +115,11 @@ class FeatureBuilder:
 
     def open_deals(self, snap: pd.DataFrame, at: np.datetime64) -> pd.DataFrame:
         """Features of the deals open in `snap` (a snapshot taken at `at`)."""
-        closed = snap[snap["stage_category"] != "open"]
+        # One comparison of the (object) category column serves both selections.
+        is_open = (snap["stage_category"] == "open").to_numpy()
+        closed = snap[~is_open]
         base = float(closed["won"].mean()) if len(closed) else 0.5
-        open_ = snap[snap["stage_category"] == "open"].reset_index(drop=True)
+        open_ = snap[is_open].reset_index(drop=True)
         owner = _rate(closed, "owner_id", open_["owner_id"], base)
         team = _rate(closed, "team_id", open_["team_id"], base)
 

@@ -47,7 +47,11 @@ def fit_model(rows: pd.DataFrame, *, seed: int, max_training_rows: int) -> Any:
         held = rows[newest]
         if held["label"].nunique() == 2:
             iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
-            iso.fit(model.predict_proba(_matrix(held))[:, 1], held["label"].to_numpy())
+            # One thread here too: left to OpenMP's default, this prediction of a few
+            # thousand rows cost ~1 s of spinning per fit on a busy 2-core machine.
+            with _threads(len(held)):
+                held_p = model.predict_proba(_matrix(held))[:, 1]
+            iso.fit(held_p, held["label"].to_numpy())
     return (model, iso)
 
 
