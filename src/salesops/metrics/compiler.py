@@ -110,7 +110,13 @@ def fact_table(
     for measure in (metric.measure, metric.numerator, metric.denominator):
         if measure is not None:
             texts += [measure.expr, *measure.where]
-    used: set[str] = {*extra, *([metric.date] if metric.date else [])}
+    # The metric's date is only built when something reads it: a window, a grain or the team
+    # dimension (membership on that date). As of a date, rewinding it costs a pass over the log.
+    dated = bool(query.window.start or query.window.end or query.grain) or "team" in (
+        *query.by,
+        *query.filters,
+    )
+    used: set[str] = {*extra, *([metric.date] if metric.date and dated else [])}
     for text in texts:
         used |= expressions.parse(text).columns
     name = metric.fact
