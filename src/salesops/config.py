@@ -27,6 +27,13 @@ class Settings(BaseSettings):
         default=None, description="Directory of extra metric definitions (YAML) to load."
     )
     echo_sql: bool = Field(default=False, description="Log every SQL statement (debugging).")
+    metrics_cache: str = Field(
+        default="auto",
+        description=(
+            "Where the metrics engine keeps its DuckDB copy of the large tables between"
+            " processes: 'auto' (next to a SQLite database file), 'off', or a directory."
+        ),
+    )
 
 
 @lru_cache(maxsize=1)

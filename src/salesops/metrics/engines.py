@@ -22,13 +22,15 @@ import ibis
 import ibis.expr.operations as ops
 import pyarrow as pa
 from ibis.expr.types import Table
-from sqlalchemy import JSON, Boolean, Date, Integer, Numeric, String, Text, func, select, text
+from sqlalchemy import JSON, Boolean, Date, Integer, Numeric, String, Text
 from sqlalchemy import Table as SATable
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
+from salesops.config import get_settings
 from salesops.db.types import UTCDateTime, utc_now
 from salesops.errors import ConfigurationError, ValidationFailed
+from salesops.metrics import diskcache
 from salesops.metrics.cohorts import MATERIALIZED_ENTRIES, entry_events
 from salesops.metrics.facts import Context, StageInfo
 from salesops.models import Base
@@ -212,11 +214,7 @@ def from_connection(
         if cached is not None:
             _CACHE.move_to_end(key)
     if cached is None:
-        con = _duckdb()
-        tables: dict[str, Table] = {}
-        for name in LARGE:
-            arrow = _naive(read_table(connection, Base.metadata.tables[name]))
-            tables[name] = con.create_table(name, arrow)
+        con, tables = _load_large(connection, key[1])
         with _CACHE_LOCK:
             _CACHE[key] = (con, tables)
             while len(_CACHE) > _CACHE_SIZE:
@@ -229,6 +227,24 @@ def from_connection(
             arrow = _naive(read_table(connection, Base.metadata.tables[name]))
             tables[name] = con.create_table(name, arrow, overwrite=True)
     return _finish("duckdb", con, tables, reporting_currency, now)
+
+
+def _load_large(
+    connection: Connection, fingerprint: tuple[Any, ...]
+) -> tuple[Any, dict[str, Table]]:
+    """A new DuckDB connection holding the large tables: from the cache file when it holds this
+    fingerprint, else read from the database (and the cache file written)."""
+    con = _duckdb()
+    path = diskcache.cache_path(connection, get_settings().metrics_cache)
+    if path is not None and diskcache.restore(con, path, fingerprint, LARGE):
+        return con, {name: con.table(name) for name in LARGE}
+    tables: dict[str, Table] = {}
+    for name in LARGE:
+        arrow = _naive(read_table(connection, Base.metadata.tables[name]))
+        tables[name] = con.create_table(name, arrow, overwrite=True)
+    if path is not None:
+        diskcache.store(con, path, fingerprint, LARGE)
+    return con, tables
 
 
 def open_parquet(
@@ -476,4 +492,3 @@ __all__ = [
     "open_source",
     "read_table",
 ]
-_ = (func, select, text)

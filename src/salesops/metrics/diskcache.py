@@ -1,0 +1,99 @@
+"""The default engine's copy of the large tables, kept in a DuckDB file between processes.
+
+Reading a million deals and their seven million events out of SQLite through Python takes one
+to two minutes, and every `salesops metrics ...` command is a new process. So the copy is also
+written to a DuckDB file with the fingerprint of the data it holds; the next process that sees
+the same fingerprint reads the tables from that file in seconds. A changed fingerprint (any
+write to the large tables) means the file is rebuilt. The file is only a cache: if it cannot
+be read or written the engine loads from the database as before, and deleting it is safe.
+
+Where it lives (`SALESOPS_METRICS_CACHE`): `auto` (the default) puts it next to a SQLite
+database file (`salesops.db` -> `salesops.db.metrics.duckdb`) and keeps nothing for other
+databases; `off` keeps nothing; any other value is a directory for the files of every database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+FORMAT = 1  # bump when what the file holds changes
+_FINGERPRINT_TABLE = "salesops_fingerprint"
+
+log = logging.getLogger(__name__)
+
+
+def cache_path(connection: Connection, setting: str) -> Path | None:
+    """The cache file for this database under `setting`, or None when nothing is kept."""
+    if setting == "off":
+        return None
+    url = connection.engine.url
+    if setting == "auto":
+        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+            return None
+        return Path(f"{url.database}.metrics.duckdb")
+    digest = hashlib.sha256(url.render_as_string(hide_password=True).encode()).hexdigest()
+    return Path(setting) / f"{digest[:20]}.metrics.duckdb"
+
+
+def _stamp(fingerprint: Iterable[Any]) -> str:
+    return json.dumps({"format": FORMAT, "fingerprint": list(fingerprint)}, default=str)
+
+
+def restore(con: Any, path: Path, fingerprint: Iterable[Any], names: Iterable[str]) -> bool:
+    """Copy `names` from the cache file into `con` if the file holds this fingerprint."""
+    if not path.exists():
+        return False
+    try:
+        con.raw_sql(f"ATTACH '{_quoted(path)}' AS salesops_cache (READ_ONLY)")
+    except Exception as exc:  # a damaged or foreign file: load from the database instead
+        log.warning("metrics cache %s unreadable (%s); loading from the database", path, exc)
+        return False
+    try:
+        found = con.raw_sql(f"SELECT stamp FROM salesops_cache.{_FINGERPRINT_TABLE}").fetchone()
+        if found is None or found[0] != _stamp(fingerprint):
+            return False
+        for name in names:
+            con.raw_sql(
+                f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM salesops_cache."{name}"'
+            )
+        return True
+    except Exception as exc:
+        log.warning("metrics cache %s incomplete (%s); loading from the database", path, exc)
+        return False
+    finally:
+        con.raw_sql("DETACH salesops_cache")
+
+
+def store(con: Any, path: Path, fingerprint: Iterable[Any], names: Iterable[str]) -> None:
+    """Write `names` from `con` to the cache file (a new file, then renamed over the old one,
+    so a reader never sees half a file)."""
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial.unlink(missing_ok=True)
+        con.raw_sql(f"ATTACH '{_quoted(partial)}' AS salesops_cache_new")
+        try:
+            for name in names:
+                con.raw_sql(f'CREATE TABLE salesops_cache_new."{name}" AS SELECT * FROM "{name}"')
+            con.raw_sql(
+                f"CREATE TABLE salesops_cache_new.{_FINGERPRINT_TABLE} AS"
+                f" SELECT '{_stamp(fingerprint).replace(chr(39), chr(39) * 2)}' AS stamp"
+            )
+        finally:
+            con.raw_sql("DETACH salesops_cache_new")
+        os.replace(partial, path)
+    except Exception as exc:  # a read-only directory, a full disk: the cache is optional
+        log.warning("metrics cache %s not written: %s", path, exc)
+        partial.unlink(missing_ok=True)
+
+
+def _quoted(path: Path) -> str:
+    return str(path).replace("'", "''")
