@@ -77,6 +77,15 @@ salesops metrics docs                      # regenerate this file
   on every query. The SQL each
   metric compiles to is kept per metric, query, context and input tables, so a dashboard's
   repeated questions skip the Ibis compile (50-300 ms).
+- The copy of the large tables is also written to a DuckDB file stamped with the fingerprint
+  (`SALESOPS_METRICS_CACHE`: `auto`, the default, keeps it next to a SQLite database file as
+  `<file>.metrics.duckdb`; `off`; or a directory), so a new process (each CLI command) reads it
+  in seconds instead of reloading the database. A changed fingerprint rebuilds it; a damaged
+  file is ignored; deleting it is always safe.
+- The funnel's stage entries (first entry of each deal into each stage, and the furthest stage
+  it reached afterwards) are computed once per DuckDB copy and kept as a table; the funnel,
+  `stage_conversion` and `time_in_stage` read it. As-of questions and row-level-scoped
+  sources (a manager's dashboard) compute their own from the event log.
 - `postgres`: the same expressions run inside the operational PostgreSQL database (with a
   Session, on the session's own connection, so uncommitted rows count too).
 - `parquet:DIR`: `DIR/<table>.parquet` or `DIR/<table>/*.parquet` as written by
