@@ -164,8 +164,10 @@ def snapshot(prep: Prepared, at: datetime | np.datetime64) -> pd.DataFrame:
     next_after[:-1] = after[1:]
     last_before = ~after & (prep.group_end | next_after)
 
-    fa_pos, fa_field, fa_num = prep.ev_pos[first_after], prep.ev_field[first_after], None
-    fa_num = prep.ev_old_num[first_after]
+    # Positions of the selected events, found once: each boolean mask over every event is a
+    # full scan, and several arrays are read at the same few positions.
+    fa = np.flatnonzero(first_after)
+    fa_pos, fa_field, fa_num = prep.ev_pos[fa], prep.ev_field[fa], prep.ev_old_num[fa]
     known = ~np.isnan(fa_num)
     sel = (fa_field == STAGE) & known
     stage[fa_pos[sel]] = fa_num[sel].astype("int64")
@@ -176,18 +178,20 @@ def snapshot(prep: Prepared, at: datetime | np.datetime64) -> pd.DataFrame:
     sel = (fa_field == OWNER) & known
     owner[fa_pos[sel]] = fa_num[sel].astype("int64")
     sel = fa_field == CLOSE_DATE
-    close_date[fa_pos[sel]] = prep.ev_old_date[first_after][sel]
+    close_date[fa_pos[sel]] = prep.ev_old_date[fa][sel]
 
     stage_cat = prep.stage_category[stage]
-    is_open = stage_cat == "open"
+    # Compared per stage code, not per deal (the names are Python strings).
+    is_open = (prep.stage_category == "open")[stage]
+    is_won = (prep.stage_category == "won")[stage]
     created = prep.created
     closed = prep.closed.copy()
     entered = created.copy()
-    lb_stage = last_before & (prep.ev_field == STAGE)
+    lb_stage = np.flatnonzero(last_before & (prep.ev_field == STAGE))
     entered[prep.ev_pos[lb_stage]] = prep.ev_at[lb_stage]
     # A deal closed at T but changed since (reopened later): it closed at its last close <= T.
     stale = ~is_open & ~(closed <= t)
-    lb_close = lb_stage & prep.ev_new_closed
+    lb_close = lb_stage[prep.ev_new_closed[lb_stage]]
     last_close = np.full(n, NAT)
     last_close[prep.ev_pos[lb_close]] = prep.ev_at[lb_close]
     closed = np.where(stale & ~np.isnat(last_close), last_close, closed)
@@ -208,6 +212,7 @@ def snapshot(prep: Prepared, at: datetime | np.datetime64) -> pd.DataFrame:
     keep = created <= t
     stage = stage[keep]
     stage_cat = stage_cat[keep]
+    is_won = is_won[keep]
     return pd.DataFrame(
         {
             "id": prep.opp_ids[keep],
@@ -231,6 +236,6 @@ def snapshot(prep: Prepared, at: datetime | np.datetime64) -> pd.DataFrame:
             "pushes": pushes[keep],
             "amount_changes": changes[keep],
             "last_activity_at": last_act[keep],
-            "won": stage_cat == "won",
+            "won": is_won,
         }
     )
