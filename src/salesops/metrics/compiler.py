@@ -21,9 +21,11 @@ from salesops.metrics import cohorts, expressions, facts, periods
 from salesops.metrics.definitions import Catalog, Measure, MetricDefinition, allowed_dimensions
 from salesops.metrics.dimensions import (
     DIMENSION_COLUMNS,
+    LEAF_TEAM,
     add_dimensions,
     apply_filters,
     label_column,
+    roll_up_teams,
 )
 from salesops.metrics.facts import MONEY, Context, Tables
 from salesops.metrics.periods import GRAIN_UNITS, Window
@@ -206,8 +208,14 @@ def prepared(
     ctx: Context,
     query: Query,
     extra: Collection[str] = (),
+    *,
+    team_leaf: bool = False,
 ) -> Table:
-    """The metric's rows inside the window, with period and dimension labels, filtered."""
+    """The metric's rows inside the window, with period and dimension labels, filtered.
+
+    With `team_leaf` the rows carry the owner's own team (`tm_team`) instead of the team label,
+    and a team filter is left for after the roll-up.
+    """
     keys = [c for d in (*query.by, *query.filters) for c in DIMENSION_COLUMNS.get(d, ())]
     t = fact_table(metric, tables, ctx, query, [*extra, *keys])
     if metric.fact == "quotas":
@@ -217,11 +225,51 @@ def prepared(
         assert metric.date is not None
         t = _windowed(t, metric.date, query)
         on_date = metric.date
-    t = add_dimensions(t, [*query.by, *query.filters], tables, ctx, on_date=on_date)
-    return apply_filters(t, dict(query.filters))
+    dims = [*query.by, *query.filters]
+    t = add_dimensions(t, dims, tables, ctx, on_date=on_date, team_leaf=team_leaf)
+    filters = {d: v for d, v in query.filters.items() if not (team_leaf and d == "team")}
+    return apply_filters(t, filters)
+
+
+_ADDITIVE = frozenset({"count", "sum", "sum_float"})
+
+
+def _measures(metric: MetricDefinition) -> dict[str, Measure]:
+    found = {"value": metric.measure, "numerator": metric.numerator}
+    found["denominator"] = metric.denominator
+    return {k: m for k, m in found.items() if m is not None}
+
+
+def _rolled_up(metric: MetricDefinition, tables: Tables, ctx: Context, query: Query) -> Table:
+    """By team, for counts and sums: aggregate per owner's team first, then roll the partial
+    figures up the hierarchy. Same numbers as rolling up every row (a deal counts once for its
+    team and once for each team above it), on a few thousand rows instead of millions."""
+    t = prepared(metric, tables, ctx, query, team_leaf=True)
+    measures = _measures(metric)
+    keys = [label_column(d) for d in query.by if d != "team"]
+    keys += [*(["period"] if query.grain else []), LEAF_TEAM]
+    partial = t.group_by(keys).aggregate(
+        **{f"part_{k}": _agg(t, m, ctx, query.params) for k, m in measures.items()}
+    )
+    rolled = roll_up_teams(partial, ctx)
+    if "team" in query.filters:
+        rolled = apply_filters(rolled, {"team": query.filters["team"]})
+    sums = {k: rolled[f"part_{k}"].sum() for k in measures}
+    if metric.kind == "aggregate":
+        null = ibis.null(dt.float64)
+        return _group(rolled, query, value=sums["value"], numerator=null, denominator=null)
+    out = _group(rolled, query, numerator=sums["numerator"], denominator=sums["denominator"])
+    value = out.numerator.cast(dt.float64) / out.denominator.cast(dt.float64).nullif(0)
+    return out.mutate(value=value)
 
 
 def _aggregate(metric: MetricDefinition, tables: Tables, ctx: Context, query: Query) -> Table:
+    if (
+        "team" in query.by
+        and metric.fact != "forecast_lines"
+        and all(m.agg in _ADDITIVE for m in _measures(metric).values())
+    ):
+        return _rolled_up(metric, tables, ctx, query)
     t = prepared(metric, tables, ctx, query)
     if metric.kind == "aggregate":
         assert metric.measure is not None

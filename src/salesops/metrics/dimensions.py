@@ -89,8 +89,13 @@ def add_dimensions(
     ctx: Context,
     *,
     on_date: str | None,
+    team_leaf: bool = False,
 ) -> Table:
-    """Add a label column for each of `dimensions` to fact `t` (keyed by owner_id etc.)."""
+    """Add a label column for each of `dimensions` to fact `t` (keyed by owner_id etc.).
+
+    With `team_leaf`, the team dimension is left as the owner's own team id (`tm_team`), to be
+    rolled up the hierarchy with `roll_up_teams` after a first aggregation.
+    """
     dims = list(dict.fromkeys(dimensions))
     reps = tables["reps"]
     accounts = tables.get("accounts")
@@ -142,6 +147,8 @@ def add_dimensions(
             p = p.select(p_id=p.id.cast("int64"), p_name=p.name)
             t = t.left_join(p, t.product_id == p.p_id)
             t = t.mutate(**{col: _label(t.p_name)}).drop("p_id", "p_name")
+        elif dim == "team" and team_leaf and "team_id" not in t.columns:
+            t = leaf_team(t, tables, ctx, on_date)
         elif dim == "team":
             t = _team(t, tables, ctx, on_date)
         else:
@@ -169,6 +176,14 @@ def _team(t: Table, tables: Tables, ctx: Context, on_date: str | None) -> Table:
         names = teams.select(ln_id=teams.id.cast("int64"), ln_name=teams.name)
         t = t.left_join(names, t.team_id == names.ln_id)
         return t.mutate(**{col: t.ln_name.fill_null("(company)")}).drop("ln_id", "ln_name")
+    return roll_up_teams(leaf_team(t, tables, ctx, on_date), ctx)
+
+
+LEAF_TEAM = "tm_team"
+
+
+def leaf_team(t: Table, tables: Tables, ctx: Context, on_date: str | None) -> Table:
+    """Add `tm_team`: the team the owner belonged to on `on_date` (null: none)."""
     tm = tables["team_memberships"]
     tm = tm.select(
         tm_rep=tm.rep_id.cast("int64"),
@@ -179,10 +194,15 @@ def _team(t: Table, tables: Tables, ctx: Context, on_date: str | None) -> Table:
     when = t[on_date] if on_date else ibis.literal(ctx.now.date())
     t = t.mutate(tm_on=when)
     t = t.left_join(tm, [t.owner_id == tm.tm_rep, tm.tm_from <= t.tm_on, t.tm_on < tm.tm_to])
+    return t.drop("tm_on", "tm_rep", "tm_from", "tm_to")
+
+
+def roll_up_teams(t: Table, ctx: Context) -> Table:
+    """Replace `tm_team` by the team label, one row per team and each team above it."""
     closure = team_closure(ctx)
-    t = t.left_join(closure, t.tm_team == closure.cl_team_id)
-    return t.mutate(**{col: _label(t.cl_team_name)}).drop(
-        "tm_on", "tm_rep", "tm_team", "tm_from", "tm_to", "cl_team_id", "cl_team_name"
+    t = t.left_join(closure, t[LEAF_TEAM] == closure.cl_team_id)
+    return t.mutate(**{label_column("team"): _label(t.cl_team_name)}).drop(
+        LEAF_TEAM, "cl_team_id", "cl_team_name"
     )
 
 
