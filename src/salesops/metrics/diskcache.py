@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection
 
 FORMAT = 1  # bump when what the file holds changes
 _FINGERPRINT_TABLE = "salesops_fingerprint"
+_ALIAS = "salesops_cache"
 
 log = logging.getLogger(__name__)
 
@@ -48,28 +49,28 @@ def _stamp(fingerprint: Iterable[Any]) -> str:
 
 
 def restore(con: Any, path: Path, fingerprint: Iterable[Any], names: Iterable[str]) -> bool:
-    """Copy `names` from the cache file into `con` if the file holds this fingerprint."""
+    """Make `names` in `con` read from the cache file if it holds this fingerprint.
+
+    The file stays attached read-only and the tables are views over it: nothing is copied, and
+    a newer file renamed over it later does not disturb this connection.
+    """
     if not path.exists():
         return False
     try:
-        con.raw_sql(f"ATTACH '{_quoted(path)}' AS salesops_cache (READ_ONLY)")
+        con.raw_sql(f"ATTACH '{_quoted(path)}' AS {_ALIAS} (READ_ONLY)")
     except Exception as exc:  # a damaged or foreign file: load from the database instead
         log.warning("metrics cache %s unreadable (%s); loading from the database", path, exc)
         return False
     try:
-        found = con.raw_sql(f"SELECT stamp FROM salesops_cache.{_FINGERPRINT_TABLE}").fetchone()
-        if found is None or found[0] != _stamp(fingerprint):
-            return False
-        for name in names:
-            con.raw_sql(
-                f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM salesops_cache."{name}"'
-            )
-        return True
+        found = con.raw_sql(f"SELECT stamp FROM {_ALIAS}.{_FINGERPRINT_TABLE}").fetchone()
+        if found is not None and found[0] == _stamp(fingerprint):
+            for name in names:
+                con.raw_sql(f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM {_ALIAS}."{name}"')
+            return True
     except Exception as exc:
         log.warning("metrics cache %s incomplete (%s); loading from the database", path, exc)
-        return False
-    finally:
-        con.raw_sql("DETACH salesops_cache")
+    con.raw_sql(f"DETACH {_ALIAS}")
+    return False
 
 
 def store(con: Any, path: Path, fingerprint: Iterable[Any], names: Iterable[str]) -> None:
