@@ -421,7 +421,9 @@ def sqlite_warm(n: int, queries: list[tuple[str, dict[str, Any]]]) -> None:
     worst = 0.0
     with session_scope(engine) as session:
         for name, query in queries:
-            label = name + "".join(f" {k}" for k in query)
+            label = name + "".join(
+                f" {k}={v if k != 'as_of' else 'date'}" for k, v in query.items()
+            )
             first, _ = timed(lambda n=name, q=query: metrics.compute(session, n, **q), 1)
             warm, _ = timed(lambda n=name, q=query: metrics.compute(session, n, **q), 3)
             worst = max(worst, warm)
