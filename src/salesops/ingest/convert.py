@@ -6,13 +6,13 @@ raises ValueError with a reason a user can act on ("bad date '31/02/2017' (expec
 
 from __future__ import annotations
 
-import calendar
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from salesops.calendar import add_months
 from salesops.ingest.mapping import FieldSpec
 from salesops.ingest.targets import NON_NEGATIVE, FieldDef
 
@@ -104,11 +104,7 @@ def _check_year(value: date) -> None:
 
 def shift(value: date, months: int, days: int) -> date:
     """`value` moved by whole months (clamped to the month's last day) and then days."""
-    if months:
-        month_index = value.year * 12 + value.month - 1 + months
-        year, month = divmod(month_index, 12)
-        last = calendar.monthrange(year, month + 1)[1]
-        value = value.replace(year=year, month=month + 1, day=min(value.day, last))
+    value = add_months(value, months) if months else value
     return value + timedelta(days=days) if days else value
 
 

@@ -235,8 +235,11 @@ _ADDITIVE = frozenset({"count", "sum", "sum_float"})
 
 
 def _measures(metric: MetricDefinition) -> dict[str, Measure]:
-    found = {"value": metric.measure, "numerator": metric.numerator}
-    found["denominator"] = metric.denominator
+    found = {
+        "value": metric.measure,
+        "numerator": metric.numerator,
+        "denominator": metric.denominator,
+    }
     return {k: m for k, m in found.items() if m is not None}
 
 

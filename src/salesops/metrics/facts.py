@@ -256,22 +256,22 @@ def _rewind(
     )
     later = ev.filter((ev.at > as_of) & ev.field.isin(wanted))
     if ctx.ordered_first:
-        order = [later.at, later.eid]
-        f, first = later.field, later
+        rows, order = later, [later.at, later.eid]
         aggs: dict[str, Value] = {
-            f"old_{name}": later.old_value.first(where=f == name, order_by=order, include_null=True)
+            f"old_{name}": rows.old_value.first(
+                where=rows.field == name, order_by=order, include_null=True
+            )
             for name in wanted
         }
     else:
         window = ibis.window(
             group_by=[later.opportunity_id, later.field], order_by=[later.at, later.eid]
         )
-        first = later.mutate(rn=ibis.row_number().over(window)).filter(lambda t: t.rn == 0)
-        f = first.field
-        aggs = {f"old_{name}": first.old_value.max(where=f == name) for name in wanted}
+        rows = later.mutate(rn=ibis.row_number().over(window)).filter(lambda t: t.rn == 0)
+        aggs = {f"old_{name}": rows.old_value.max(where=rows.field == name) for name in wanted}
     if "close_date" in wanted:
-        aggs["has_close"] = f.count(where=f == "close_date")
-    rewound = first.group_by(rw_id=first.opportunity_id).aggregate(**aggs)
+        aggs["has_close"] = rows.field.count(where=rows.field == "close_date")
+    rewound = rows.group_by(rw_id=rows.opportunity_id).aggregate(**aggs)
     t = base.filter(base.created_at <= as_of)
     t = t.left_join(rewound, t.id == rewound.rw_id).drop("rw_id")
     stage = t.old_stage.fill_null(t.stage)

@@ -302,8 +302,7 @@ def compute(
         )
     if metric.kind == "retention" and not query.window.bounded:
         raise ValidationFailed(f"{name} needs a window: give --from and --to")
-    if _reads_entries(metric, cat):
-        src = materialized(src, as_of=query.as_of)
+    src = _with_entries(src, metric, cat, query)
     rows, sql = _run(src, metric, cat, query, explain=explain)
     if compare is not None:
         window = periods.comparison_window(query.window, compare, query.grain)
@@ -323,6 +322,11 @@ def compute(
         currency=src.ctx.reporting_currency,
         sql=sql,
     )
+
+
+def _with_entries(src: Source, metric: MetricDefinition, cat: Catalog, query: Query) -> Source:
+    """`src` with the funnel's kept stage entries when `metric` reads stage entries."""
+    return materialized(src, as_of=query.as_of) if _reads_entries(metric, cat) else src
 
 
 def _reads_entries(metric: MetricDefinition, cat: Catalog) -> bool:
@@ -469,9 +473,7 @@ def drill_down(
         params={**compiler.all_params(metric, cat), **(params or {})},
     )
     compiler.check_query(metric, cat, query)
-    src = open_engine(source, engine=engine)
-    if _reads_entries(metric, cat):
-        src = materialized(src, as_of=query.as_of)
+    src = _with_entries(open_engine(source, engine=engine), metric, cat, query)
     t = compiler.prepared(metric, src.tables, src.ctx, query, _DRILL_COLUMNS[metric.fact])
     keep = [c for c in _DRILL_COLUMNS.get(metric.fact, ()) if c in t.columns]
     expr = t.select(*keep).order_by(keep[0])

@@ -6,12 +6,10 @@ Each data point carries its drill-down URL in `customdata`, so a click opens the
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 from typing import Any
 
 import plotly.graph_objects as go
 
-from salesops.calendar import next_period
 from salesops.metrics import FunnelStage, MetricRow, Waterfall
 
 BRAND = "#1d4ed8"
@@ -202,7 +200,3 @@ def _short(value: Any) -> str:
         if abs(amount) >= limit:
             return f"${amount / limit:.1f}{suffix}"
     return f"${amount:,.0f}"
-
-
-def month_end(start: date) -> date:
-    return date.fromordinal(next_period(start, "month").toordinal() - 1)

@@ -17,10 +17,6 @@ FILTER_COOKIE = "salesops_filters"
 FILTER_KEYS = ("period", "team", "territory", "segment", "rep")
 
 
-def quarter_of(day: date) -> str:
-    return quarter_label(day)
-
-
 def period_bounds(period: str) -> tuple[date, date]:
     """First and last day of `2025-Q3`, `2025-07` or `2025`."""
     try:
@@ -36,7 +32,7 @@ def period_bounds(period: str) -> tuple[date, date]:
             start = date(int(period), 1, 1)
             months = 12
     except ValueError:
-        return period_bounds(quarter_of(date.today()))
+        return period_bounds(quarter_label(date.today()))
     return start, add_months(start, months) - timedelta(days=1)
 
 
@@ -110,12 +106,12 @@ def read_filters(request: Request) -> Filters:
         saved = {}
     params = request.query_params
     merged = {k: params[k] if k in params else saved.get(k) for k in FILTER_KEYS}
-    period = str(merged["period"] or quarter_of(date.today()))
+    period = str(merged["period"] or quarter_label(date.today()))
     period_bounds(period)  # validates, falling back on nonsense
     return Filters(
         period=period
         if period in dict(period_choices()) or period[:4].isdigit()
-        else quarter_of(date.today()),
+        else quarter_label(date.today()),
         team=_int(merged["team"]),
         territory=_int(merged["territory"]),
         segment=str(merged["segment"]) if merged["segment"] else None,
