@@ -33,12 +33,14 @@ METHODS = ("stage_weighted", "historical", "ml", "run_rate", "ensemble")
 # 3: seasonal time-series candidates from the first full season, scored relative to naive
 # (every method's not-yet-in-pipeline part); historical rates by position in the quarter.
 # 4: historical rates by finer age buckets (monthly from 90 to 180 days, then 270).
+# +1 for every deal-level method: team lines calibrated on the teams' past lines (company
+# figures unchanged).
 VERSIONS = {
-    "stage_weighted": "3",
-    "historical": "4",
-    "ml": "3",
+    "stage_weighted": "4",
+    "historical": "5",
+    "ml": "4",
     "run_rate": "3",
-    "ensemble": "4",
+    "ensemble": "5",
 }
 ENSEMBLE_MEMBERS = ("historical", "ml", "run_rate")
 ENSEMBLE_LOOKBACK = 3  # past period starts that weigh the ensemble's members
@@ -274,32 +276,6 @@ class Context:
 
     def close_period_index(self) -> np.ndarray:
         return self._close_period_index()
-
-    def breakdown(self, forecast: MethodForecast, mask: np.ndarray) -> dict[str, np.ndarray]:
-        """The forecast for the subset of open deals in `mask` (a team), simulated on its own;
-        the run-rate part is shared out in proportion to the subset's pipeline part."""
-        if forecast.probabilities is None:
-            raise ValueError("a top-down forecast has no deal-level breakdown")
-        rng = np.random.default_rng([self.options.seed, 7, int(mask.sum())])
-        values = self.deals["amount"].to_numpy(dtype="float64")[mask]
-        if forecast.method != "stage_weighted":
-            values = values * self.value_ratio
-        probs = forecast.probabilities[mask]
-        pipeline = simulate.simulate_deals(probs, values, sims=self.options.sims, rng=rng)
-        total_pipe = np.maximum(forecast.from_pipeline, 1e-9)
-        share = (probs * values[:, None]).sum(axis=0) / total_pipe
-        mean, sd = self.run_rate_part
-        dist = simulate.combine(
-            pipeline, mean * share, sd * share, shock_sd=self.shock_sd("ml"), rng=rng
-        )
-        return {
-            "expected": dist.expected,
-            "p10": dist.quantile(0.1),
-            "p50": dist.quantile(0.5),
-            "p90": dist.quantile(0.9),
-            "from_pipeline": np.asarray(dist.pipeline.mean(axis=0)),
-            "run_rate": np.asarray(dist.run_rate.mean(axis=0)),
-        }
 
     # --- distributions -------------------------------------------------------------------
     def _rng(self, method: str) -> np.random.Generator:

@@ -31,6 +31,7 @@ from salesops.forecasting.features import FeatureBuilder, with_horizon
 from salesops.forecasting.frames import fingerprint, load_history
 from salesops.forecasting.periods import periods_between
 from salesops.forecasting.snapshot import Prepared, prepare, to_ns
+from salesops.forecasting.teams import team_lines
 from salesops.models import DealPrediction, ForecastLine, ForecastRun, Team, User
 
 DEAL_LEVEL = ("stage_weighted", "historical", "ml", "ensemble")
@@ -173,11 +174,8 @@ def store_forecast(
         for line, actual in zip(lines, actuals, strict=True):
             line.actual = money(actual)
     if forecast.probabilities is not None and teams:
-        team_of = context.deals["team_id"].to_numpy()
-        for team_id, members in sorted(teams.items()):
-            mask = np.isin(team_of, members)
-            if mask.any():
-                _lines(run, forecast, team_id, context.breakdown(forecast, mask))
+        for team_id, figures in team_lines(context, forecast, teams).items():
+            _lines(run, forecast, team_id, figures)
     if with_predictions:
         _predictions(run, context, forecast)
     session.add(run)

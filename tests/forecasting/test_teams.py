@@ -1,0 +1,90 @@
+"""Team forecast lines: simulated per team, intervals calibrated on the teams' past lines."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from salesops.forecasting import service, simulate, teams
+from salesops.forecasting.engine import CALIBRATION_LOOKBACK, Context, Options
+from salesops.forecasting.features import FeatureBuilder
+from salesops.forecasting.periods import period_of, shift
+from salesops.models import Opportunity, PipelineStage, TeamMembership
+from tests.forecasting.company import build_company
+
+AS_OF = datetime(2025, 4, 1, tzinfo=UTC)
+OPTIONS = Options(grain="quarter", horizon=1, sims=600, seed=3)
+
+
+def won_by_team(session: Session, start: date, end: date, members: list[int]) -> float:
+    """Won value closed in [start, end) by the owners now in `members`, from the tables."""
+    rows = session.execute(
+        select(Opportunity.amount, Opportunity.closed_at)
+        .join(PipelineStage, PipelineStage.id == Opportunity.stage_id)
+        .join(TeamMembership, TeamMembership.rep_id == Opportunity.owner_id)
+        .where(
+            PipelineStage.category == "won",
+            TeamMembership.valid_to.is_(None),
+            TeamMembership.team_id.in_(members),
+        )
+    ).all()
+    return float(sum(a for a, at in rows if start <= at.date() < end))
+
+
+@pytest.mark.parametrize("method", ["historical", "ensemble"])
+def test_team_intervals_are_scaled_by_the_teams_own_past_errors(
+    session: Session, method: str
+) -> None:
+    build_company(session, weeks=64)
+    tree = service.team_tree(session)
+    context = Context(FeatureBuilder(service.load(session), "quarter"), AS_OF, OPTIONS)
+    forecast = context.forecast(method)
+
+    # The scores, recomputed here with the actuals read from the tables: the company's
+    # deals are all closed by now, so what was known at T is what the tables hold.
+    scores = []
+    for lo, _ in context.past_actuals[:CALIBRATION_LOOKBACK]:
+        start = pd.Timestamp(lo).date()
+        past = context.builder.context(lo, OPTIONS)
+        probs = teams._probabilities(past, method, context)
+        for members in tree.values():
+            mask = np.isin(past.deals["team_id"].to_numpy(), members)
+            if not mask.any():
+                continue
+            dist = teams._distribution(past, method, probs, mask)
+            period = period_of(start, "quarter")
+            actual = won_by_team(session, period.start, shift(period.start, 1, "quarter"), members)
+            expected = float(dist.expected[0])
+            lo, hi = float(dist.quantile(0.1)[0]), float(dist.quantile(0.9)[0])
+            width = hi - expected if actual >= expected else expected - lo
+            if width > 0:
+                scores.append(abs(actual - expected) / width)
+    assert len(scores) >= 4
+    expected_scale = simulate.conformal_scale(scores, coverage=0.8, min_scores=4, max_scale=4.0)
+    scale = teams.team_scale(context, method, tree)
+    assert scale == pytest.approx(expected_scale)
+    assert scale != pytest.approx(1.0)
+
+    lines = teams.team_lines(context, forecast, tree)
+    assert set(lines) == set(tree)
+    team_of = context.deals["team_id"].to_numpy()
+    for team_id, line in lines.items():
+        mask = np.isin(team_of, tree[team_id])
+        raw = teams._distribution(context, method, forecast.probabilities, mask)
+        wide = simulate.widen(raw, scale)
+        assert line["p10"][0] == pytest.approx(wide.quantile(0.1)[0])
+        assert line["p90"][0] == pytest.approx(wide.quantile(0.9)[0])
+        assert line["expected"][0] == pytest.approx(raw.expected[0])
+        assert line["p10"][0] <= line["p50"][0] <= line["p90"][0]
+
+
+def test_a_top_down_forecast_has_no_team_lines(session: Session) -> None:
+    build_company(session, weeks=64)
+    context = Context(FeatureBuilder(service.load(session), "quarter"), AS_OF, OPTIONS)
+    with pytest.raises(ValueError, match="top-down"):
+        teams.team_lines(context, context.forecast("run_rate"), service.team_tree(session))
