@@ -16,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from salesops.models import (
@@ -54,9 +54,30 @@ _VERSIONED = (
 
 
 def data_version(session: Session) -> tuple[Any, ...]:
-    """Changes whenever rows are added, or anything is changed through salesops."""
+    """Changes whenever rows are added, or anything is changed through salesops.
+
+    Kept on the session until it flushes or its transaction ends: a page asks for it more
+    than once (its figures, its filter bar) and should not look it up each time."""
+    known = session.info.get(_VERSION_KEY)
+    if known is not None:
+        return known  # type: ignore[no-any-return]
     columns = [func.max(model.id) for model in _VERSIONED]
-    return tuple(session.execute(select(*[select(c).scalar_subquery() for c in columns])).one())
+    version = tuple(session.execute(select(*[select(c).scalar_subquery() for c in columns])).one())
+    session.info[_VERSION_KEY] = version
+    return version
+
+
+_VERSION_KEY = "salesops.data_version"
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_version_after_flush(session: Session, _context: Any) -> None:
+    session.info.pop(_VERSION_KEY, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_version_after_transaction(session: Session, _transaction: Any) -> None:
+    session.info.pop(_VERSION_KEY, None)
 
 
 class FigureCache:

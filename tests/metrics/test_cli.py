@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from salesops.cli.main import app
+from salesops.errors import ValidationFailed
 from salesops.pipeline import stages
 from tests.databases import fresh_sqlite_url, migrated_engine
 from tests.metrics.scenario import build
@@ -96,6 +97,13 @@ def test_list_show_funnel_and_waterfall(url: str) -> None:
 def test_user_errors_are_one_line_with_an_exit_code(url: str, tmp_path: Path) -> None:
     code, out = run(url, "query", "win_rate", "--by", "planet")
     assert code != 0
+    # Every problem of a query is named at once, not only the first one found.
+    args = ["query", "win_rate", "--by", "planet", "--grain", "fortnight"]
+    result = CliRunner().invoke(app, ["--database-url", url, "metrics", *args])
+    assert isinstance(result.exception, ValidationFailed)
+    flat = str(result.exception)
+    assert "cannot be sliced by 'planet'" in flat
+    assert "unknown grain 'fortnight'" in flat
     (tmp_path / "bad.yaml").write_text("metrics: {x: {kind: nope}}", encoding="utf-8")
     code, _ = run(url, "validate", str(tmp_path))
     assert code != 0

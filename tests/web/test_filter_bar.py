@@ -76,3 +76,27 @@ def test_each_scope_gets_its_own_reps(app: FastAPI, session: Session, org: Org) 
     assert ">Will West</option>" in director
     assert ">Ann</option>" in manager
     assert ">Will West</option>" not in manager
+
+
+def version_lookups(sql: list[str]) -> int:
+    return sum("max(opportunity_events.id)" in s.lower() for s in sql)
+
+
+def test_a_render_looks_the_data_version_up_once_and_a_change_is_seen(
+    app: FastAPI, session: Session, org: Org
+) -> None:
+    client = sign_in(app, session, org, "director")
+    with statements(session) as sql:
+        assert client.get("/").status_code == 200
+    # The page's figures and its filter bar both need the version: one lookup serves both.
+    assert version_lookups(sql) == 1
+
+    from salesops.caching import data_version
+
+    before = data_version(session)
+    with statements(session) as again:
+        assert data_version(session) == before
+    assert version_lookups(again) == 0
+    make_account(session, name="Hooli", segment="Mid-market")
+    session.flush()
+    assert data_version(session) != before

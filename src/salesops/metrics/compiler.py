@@ -48,14 +48,17 @@ class Query:
 
 
 def check_query(metric: MetricDefinition, catalog: Catalog, query: Query) -> None:
-    """Refuse dimensions, filters, grains and parameters the metric does not support."""
+    """Refuse dimensions, filters, grains and parameters the metric does not support, naming
+    every problem at once."""
     problems = []
     allowed = allowed_dimensions(metric, catalog.metrics)
     for dim in {*query.by, *query.filters}:
         if dim not in allowed:
             known = ", ".join(allowed) or "none"
             problems.append(f"{metric.name} cannot be sliced by {dim!r} (allowed: {known})")
-    if query.grain is not None and query.grain not in metric.grains:
+    if query.grain is not None and query.grain not in GRAIN_UNITS:
+        problems.append(f"unknown grain {query.grain!r} (use {', '.join(GRAIN_UNITS)})")
+    elif query.grain is not None and query.grain not in metric.grains:
         problems.append(f"{metric.name} has no {query.grain!r} grain")
     if query.as_of is not None and not metric.point_in_time:
         problems.append(f"{metric.name} cannot be computed as of a past date")
