@@ -145,3 +145,36 @@ def test_run_then_calls_then_risk(url: str, capsys: pytest.CaptureFixture[str]) 
     assert {"deals", "coverage", "shortfalls"} <= set(report)
     code, out, _ = run(url, capsys, "forecast", "risk")
     assert "risky deals" in out
+
+    # The stored run is listed and shown, with its team lines on request.
+    code, out, err = run(url, capsys, "forecast", "runs", "--format", "json")
+    assert code == 0, err
+    listed = json.loads(out)
+    assert listed[0]["id"] == made["run_id"]
+    assert all(ln["team_id"] is None for ln in listed[0]["lines"])
+    code, out, err = run(url, capsys, "forecast", "runs", "--kind", "forecast")
+    assert code == 0, err
+    assert f"{made['run_id']}" in out and "ml" in out
+    code, out, err = run(
+        url, capsys, "forecast", "show", str(made["run_id"]), "--teams", "--format", "json"
+    )
+    assert code == 0, err
+    shown = json.loads(out)
+    company = [ln for ln in shown["lines"] if ln["team_id"] is None]
+    assert [ln["expected"] for ln in company] == [ln["expected"] for ln in made["lines"]]
+    assert {ln["team_id"] for ln in shown["lines"]} - {None}
+    code, out, err = run(url, capsys, "forecast", "show", str(made["run_id"]), "--teams")
+    assert code == 0, err
+    assert "company" in out and "Team 0" in out and "Region" in out
+
+
+def test_stored_runs_refuse_bad_options(url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(url, capsys, "forecast", "show", "987654")
+    assert code != 0
+    assert "forecast run 987654 does not exist" in err
+    code, _, err = run(url, capsys, "forecast", "runs", "--kind", "nightly")
+    assert code != 0
+    assert "--kind must be forecast or backtest" in err
+    code, _, err = run(url, capsys, "forecast", "runs", "--method", "crystal_ball")
+    assert code != 0
+    assert "unknown method" in err

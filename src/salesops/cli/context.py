@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,7 +17,11 @@ from salesops.db import make_engine, session_scope
 from salesops.db.schema import current_revision, head_revision
 from salesops.errors import ConfigurationError
 
-console = Console()
+# Piped or redirected output has no terminal width, and Rich would then squeeze tables into
+# 80 columns and cut figures short ("21,51…"); a file or a pager gets every digit instead.
+# COLUMNS, when set, still decides.
+PIPED_WIDTH = 200
+console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else PIPED_WIDTH)
 err_console = Console(stderr=True)
 
 

@@ -24,7 +24,7 @@ from salesops.forecasting import risk as risking
 from salesops.forecasting import service
 from salesops.forecasting.cli import parse_period
 from salesops.forecasting.engine import METHODS, Options
-from salesops.models import DealPrediction, ForecastRun, Opportunity, Rep, Role, Team
+from salesops.models import DealPrediction, Opportunity, Rep, Role, Team
 
 router = APIRouter(prefix="/forecasts", tags=["forecasts"], responses=ERRORS)
 
@@ -66,40 +66,6 @@ class CallRequest(BaseModel):
     note: str | None = None
 
 
-def run_summary(run: ForecastRun, *, team_ids: frozenset[int] | None = None) -> dict[str, Any]:
-    lines = [
-        ln for ln in run.lines if ln.team_id is None or team_ids is None or ln.team_id in team_ids
-    ]
-    return {
-        "id": run.id,
-        "kind": run.kind,
-        "method": run.method,
-        "version": run.version,
-        "as_of": run.as_of.isoformat(),
-        "grain": run.grain,
-        "horizon": run.horizon,
-        "parameters": run.parameters,
-        "input_fingerprint": run.input_fingerprint,
-        "created_at": run.created_at.isoformat(),
-        "lines": [
-            {
-                "team_id": ln.team_id,
-                "period_start": ln.period_start.isoformat(),
-                "period_end": ln.period_end.isoformat(),
-                "horizon": ln.horizon,
-                "expected": str(ln.expected),
-                "p10": str(ln.p10),
-                "p50": str(ln.p50),
-                "p90": str(ln.p90),
-                "from_pipeline": str(ln.from_pipeline),
-                "run_rate": str(ln.run_rate),
-                "actual": None if ln.actual is None else str(ln.actual),
-            }
-            for ln in lines
-        ],
-    }
-
-
 def _options(body: RunRequest | BacktestRequest) -> Options:
     return Options(grain=body.grain, horizon=body.horizon, sims=body.sims, seed=body.seed)
 
@@ -111,7 +77,7 @@ def create_runs(body: RunRequest, session: SessionDep, who: CurrentUser) -> list
     runs = service.run_forecast(
         session, as_of=as_of, methods=body.methods, options=_options(body), by=who.user
     )
-    return [run_summary(r, team_ids=who.scope.team_ids) for r in runs]
+    return [service.run_summary(r, team_ids=who.scope.team_ids) for r in runs]
 
 
 @router.get("/runs", summary="Stored forecast runs, newest first")
@@ -123,12 +89,12 @@ def list_runs(
     limit: int = Query(50, ge=1, le=500),
 ) -> list[dict[str, Any]]:
     runs = service.list_runs(session, method=method, kind=kind, limit=limit)
-    return [run_summary(r, team_ids=who.scope.team_ids) for r in runs]
+    return [service.run_summary(r, team_ids=who.scope.team_ids) for r in runs]
 
 
 @router.get("/runs/{run_id}", summary="One run with its lines")
 def get_run(run_id: int, session: SessionDep, who: CurrentUser) -> dict[str, Any]:
-    return run_summary(service.get_run(session, run_id), team_ids=who.scope.team_ids)
+    return service.run_summary(service.get_run(session, run_id), team_ids=who.scope.team_ids)
 
 
 @router.get("/runs/{run_id}/predictions", summary="Per-deal model predictions of a run")

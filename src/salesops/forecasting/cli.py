@@ -18,7 +18,7 @@ from salesops.errors import NotFound, ValidationFailed
 from salesops.forecasting import calls as calling
 from salesops.forecasting import risk as risking
 from salesops.forecasting import service
-from salesops.forecasting.engine import METHODS, Options
+from salesops.forecasting.engine import METHODS, Options, check_methods
 from salesops.forecasting.periods import Grain, Period, check_grain, period_of, shift
 from salesops.models import Rep, Team
 
@@ -126,6 +126,91 @@ def run(
                 f"{Decimal(ln['run_rate']):,.0f}",
             )
     console.print(table)
+
+
+RUN_COLUMNS = ("expected", "p10", "p50", "p90", "from_pipeline", "run_rate", "actual")
+
+
+@forecast_app.command("runs")
+def runs(
+    ctx: typer.Context,
+    method: str | None = typer.Option(None, "--method", "-m", help="only this method"),
+    kind: str | None = typer.Option(None, "--kind", help="forecast or backtest"),
+    limit: int = typer.Option(20, "--limit", help="how many, newest first"),
+    fmt: str = typer.Option("table", "--format", help="table or json"),
+) -> None:
+    """The stored forecast runs, newest first, with their first period's figures."""
+    if kind not in (None, "forecast", "backtest"):
+        raise ValidationFailed(f"--kind must be forecast or backtest (got {kind!r})")
+    if method is not None:
+        check_methods([method])
+    if limit < 1:
+        raise ValidationFailed(f"--limit must be at least 1 (got {limit})")
+    with state(ctx).session() as session:
+        found = service.list_runs(session, method=method, kind=kind, limit=limit)
+        payload = [service.run_summary(r, team_ids=frozenset()) for r in found]
+    if fmt == "json":
+        _print_json(payload)
+        return
+    table = Table(title="forecast runs (newest first)")
+    for column in ("run", "kind", "method", "version", "as of", "grain", "first period"):
+        table.add_column(column, justify="right" if column == "run" else "left")
+    for column in ("expected", "P10", "P90", "actual"):
+        table.add_column(column, justify="right")
+    for item in payload:
+        first = item["lines"][0] if item["lines"] else {}
+        table.add_row(
+            str(item["id"]),
+            item["kind"],
+            item["method"],
+            item["version"],
+            item["as_of"][:10],
+            item["grain"],
+            first.get("period_start", ""),
+            *(_amount(first.get(k)) for k in ("expected", "p10", "p90", "actual")),
+        )
+    console.print(table)
+    if not payload:
+        console.print("no stored runs yet: `salesops forecast run` makes one")
+
+
+@forecast_app.command("show")
+def show(
+    ctx: typer.Context,
+    run_id: int = typer.Argument(..., help="the run's id (see `salesops forecast runs`)"),
+    teams: bool = typer.Option(False, "--teams", help="also every team's lines"),
+    fmt: str = typer.Option("table", "--format", help="table or json"),
+) -> None:
+    """One stored run: its parameters and its lines per period (and per team with --teams)."""
+    with state(ctx).session() as session:
+        run = service.get_run(session, run_id)
+        payload = service.run_summary(run, team_ids=None if teams else frozenset())
+        names = dict(session.execute(select(Team.id, Team.name)).tuples().all())
+    if fmt == "json":
+        _print_json(payload)
+        return
+    title = (
+        f"run {payload['id']}: {payload['method']} v{payload['version']} ({payload['kind']}),"
+        f" as of {payload['as_of'][:10]}, by {payload['grain']}, fingerprint"
+        f" {payload['input_fingerprint'][:12]}"
+    )
+    table = Table(title=title)
+    table.add_column("team")
+    table.add_column("period")
+    for column in ("expected", "P10", "P50", "P90", "pipeline", "new", "actual"):
+        table.add_column(column, justify="right")
+    ordered = sorted(
+        payload["lines"],
+        key=lambda ln: (ln["team_id"] is not None, names.get(ln["team_id"], ""), ln["horizon"]),
+    )
+    for ln in ordered:
+        team = "company" if ln["team_id"] is None else names.get(ln["team_id"], str(ln["team_id"]))
+        table.add_row(team, ln["period_start"], *(_amount(ln[k]) for k in RUN_COLUMNS))
+    console.print(table)
+
+
+def _amount(value: str | None) -> str:
+    return "" if value is None else f"{Decimal(value):,.0f}"
 
 
 def _default_range(grain: Grain, periods: int) -> tuple[date, date]:

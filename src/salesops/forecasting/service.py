@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -264,3 +265,38 @@ def list_runs(
 
 def company_lines(run: ForecastRun) -> list[ForecastLine]:
     return [line for line in run.lines if line.team_id is None]
+
+
+def run_summary(run: ForecastRun, *, team_ids: frozenset[int] | None = None) -> dict[str, Any]:
+    """A stored run and its lines as plain data (team lines only of `team_ids`, when given)."""
+    lines = [
+        ln for ln in run.lines if ln.team_id is None or team_ids is None or ln.team_id in team_ids
+    ]
+    return {
+        "id": run.id,
+        "kind": run.kind,
+        "method": run.method,
+        "version": run.version,
+        "as_of": run.as_of.isoformat(),
+        "grain": run.grain,
+        "horizon": run.horizon,
+        "parameters": run.parameters,
+        "input_fingerprint": run.input_fingerprint,
+        "created_at": run.created_at.isoformat(),
+        "lines": [
+            {
+                "team_id": ln.team_id,
+                "period_start": ln.period_start.isoformat(),
+                "period_end": ln.period_end.isoformat(),
+                "horizon": ln.horizon,
+                "expected": str(ln.expected),
+                "p10": str(ln.p10),
+                "p50": str(ln.p50),
+                "p90": str(ln.p90),
+                "from_pipeline": str(ln.from_pipeline),
+                "run_rate": str(ln.run_rate),
+                "actual": None if ln.actual is None else str(ln.actual),
+            }
+            for ln in lines
+        ],
+    }
