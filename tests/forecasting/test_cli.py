@@ -154,7 +154,8 @@ def test_run_then_calls_then_risk(url: str, capsys: pytest.CaptureFixture[str]) 
     assert all(ln["team_id"] is None for ln in listed[0]["lines"])
     code, out, err = run(url, capsys, "forecast", "runs", "--kind", "forecast")
     assert code == 0, err
-    assert f"{made['run_id']}" in out and "ml" in out
+    assert f"{made['run_id']}" in out
+    assert "ml" in out
     code, out, err = run(
         url, capsys, "forecast", "show", str(made["run_id"]), "--teams", "--format", "json"
     )
@@ -165,7 +166,8 @@ def test_run_then_calls_then_risk(url: str, capsys: pytest.CaptureFixture[str]) 
     assert {ln["team_id"] for ln in shown["lines"]} - {None}
     code, out, err = run(url, capsys, "forecast", "show", str(made["run_id"]), "--teams")
     assert code == 0, err
-    assert "company" in out and "Team 0" in out and "Region" in out
+    for name in ("company", "Team 0", "Region"):
+        assert name in out
 
 
 def test_stored_runs_refuse_bad_options(url: str, capsys: pytest.CaptureFixture[str]) -> None:
