@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from salesops import metrics
 from salesops.config import get_settings
 from salesops.metrics.diskcache import cache_path
-from salesops.metrics.engines import clear_cache
+from salesops.metrics.engines import LARGE, clear_cache
+from salesops.models import OpportunityEvent
 from salesops.pipeline import service
 from tests.factories import make_opportunity
 from tests.metrics.scenario import Company
@@ -72,6 +73,73 @@ def test_a_new_process_reads_the_tables_from_the_cache_file_until_the_data_chang
     assert changed == first + 1234
     clear_cache()
     assert event_log_reads(session, lambda: bookings(session)) == (changed, 0)
+
+
+def table_reads(session: Session, run: Any) -> tuple[Any, dict[str, list[str]]]:
+    """Run `run()` and sort the statements that copy a large table out of the database by
+    table: "all" (the whole table) or "new" (rows above an id)."""
+    reads: dict[str, list[str]] = {}
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.startswith('SELECT "') and " FROM " in statement:
+            table = statement.split(" FROM ")[1].split()[0].strip('"')
+            if table not in LARGE:
+                return  # the small tables are read on every query by design
+            reads.setdefault(table, []).append("new" if " WHERE id > " in statement else "all")
+
+    bind = session.get_bind()
+    event.listen(bind, "before_cursor_execute", record)
+    try:
+        result = run()
+    finally:
+        event.remove(bind, "before_cursor_execute", record)
+    return result, reads
+
+
+def test_after_a_change_only_the_changed_tables_and_the_new_events_are_read(
+    session: Session, company: Company, cache_dir: Path
+) -> None:
+    first = bookings(session)
+    clear_cache()
+    deal = make_opportunity(session, owner=company.ann, amount=1234)
+    service.close_opportunity(session, deal, won=True, at=datetime(2025, 3, 3, tzinfo=UTC))
+    session.flush()
+    changed, reads = table_reads(session, lambda: bookings(session))
+    assert changed == first + 1234
+    assert reads["opportunity_events"] == ["new"]  # appended, not read again
+    assert reads["opportunities"] == ["all"]  # changed: read again
+    for unchanged in ("leads", "contracts", "accounts", "quotas"):
+        assert unchanged not in reads  # copied from the cache file
+    # The brought-up-to-date copy equals a copy read whole from the database.
+    for path in cache_dir.glob("*.metrics.duckdb"):
+        path.unlink()
+    clear_cache()
+    whole, reads = table_reads(session, lambda: bookings(session))
+    assert whole == changed
+    assert reads["opportunity_events"] == ["all"]
+    clear_cache()
+    assert table_reads(session, lambda: bookings(session)) == (changed, {})
+
+
+def test_a_removed_event_makes_the_event_log_read_again_whole(
+    session: Session, company: Company, cache_dir: Path
+) -> None:
+    bookings(session)
+    clear_cache()
+    oldest = session.scalars(select(OpportunityEvent).order_by(OpportunityEvent.id)).first()
+    assert oldest is not None
+    session.delete(oldest)
+    deal = make_opportunity(session, owner=company.bob, amount=777)
+    service.close_opportunity(session, deal, won=True, at=datetime(2025, 3, 4, tzinfo=UTC))
+    session.flush()
+    expected = session.scalar(select(func.count()).select_from(OpportunityEvent))
+    _, reads = table_reads(session, lambda: bookings(session))
+    # The highest id grew, so the new events were appended first; the row count then
+    # disagreed with the database's and the whole log was read again.
+    assert reads["opportunity_events"] == ["new", "all"]
+    source = metrics.open_engine(session)
+    copied = source.tables["opportunity_events"].count().execute()
+    assert copied == expected
 
 
 def test_a_damaged_cache_file_is_ignored_and_replaced(

@@ -3,9 +3,11 @@
 Reading a million deals and their seven million events out of SQLite through Python takes one
 to two minutes, and every `salesops metrics ...` command is a new process. So the copy is also
 written to a DuckDB file with the fingerprint of the data it holds; the next process that sees
-the same fingerprint reads the tables from that file in seconds. A changed fingerprint (any
-write to the large tables) means the file is rebuilt. The file is only a cache: if it cannot
-be read or written the engine loads from the database as before, and deleting it is safe.
+the same fingerprint reads the tables from that file in seconds. After a change (another
+fingerprint) the copy is brought up to date from the file (`refresh`: unchanged tables kept,
+new events appended, changed tables read again) and the file rewritten. The file is only a
+cache: if it cannot be read or written the engine loads from the database as before, and
+deleting it is safe.
 
 Where it lives (`SALESOPS_METRICS_CACHE`): `auto` (the default) puts it next to a SQLite
 database file (`salesops.db` -> `salesops.db.metrics.duckdb`) and keeps nothing for other
@@ -24,9 +26,10 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-FORMAT = 1  # bump when what the file holds changes
+FORMAT = 2  # bump when what the file holds changes (2: the stamp names each table's columns)
 _FINGERPRINT_TABLE = "salesops_fingerprint"
-_ALIAS = "salesops_cache"
+ALIAS = "salesops_cache"  # the name the file is attached under
+Columns = dict[str, list[str]]  # table -> the columns the copy holds
 
 log = logging.getLogger(__name__)
 
@@ -44,36 +47,74 @@ def cache_path(connection: Connection, setting: str) -> Path | None:
     return Path(setting) / f"{digest[:20]}.metrics.duckdb"
 
 
-def _stamp(fingerprint: Iterable[Any]) -> str:
-    return json.dumps({"format": FORMAT, "fingerprint": list(fingerprint)}, default=str)
+def _stamp(fingerprint: Iterable[Any], columns: Columns) -> str:
+    return json.dumps(
+        {"format": FORMAT, "columns": columns, "fingerprint": list(fingerprint)}, default=str
+    )
 
 
-def restore(con: Any, path: Path, fingerprint: Iterable[Any], names: Iterable[str]) -> bool:
-    """Make `names` in `con` read from the cache file if it holds this fingerprint.
+def restore(
+    con: Any, path: Path, fingerprint: Iterable[Any], names: Iterable[str], columns: Columns
+) -> bool:
+    """Make `names` in `con` read from the cache file if it holds this fingerprint (and these
+    columns: a migration that adds one must not be hidden by an old copy).
 
     The file stays attached read-only and the tables are views over it: nothing is copied, and
     a newer file renamed over it later does not disturb this connection.
     """
-    if not path.exists():
-        return False
-    try:
-        con.raw_sql(f"ATTACH '{_quoted(path)}' AS {_ALIAS} (READ_ONLY)")
-    except Exception as exc:  # a damaged or foreign file: load from the database instead
-        log.warning("metrics cache %s unreadable (%s); loading from the database", path, exc)
-        return False
-    try:
-        found = con.raw_sql(f"SELECT stamp FROM {_ALIAS}.{_FINGERPRINT_TABLE}").fetchone()
-        if found is not None and found[0] == _stamp(fingerprint):
-            for name in names:
-                con.raw_sql(f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM {_ALIAS}."{name}"')
-            return True
-    except Exception as exc:
-        log.warning("metrics cache %s incomplete (%s); loading from the database", path, exc)
-    con.raw_sql(f"DETACH {_ALIAS}")
+    stamp = _attach(con, path)
+    if stamp is not None and stamp == _stamp(fingerprint, columns):
+        for name in names:
+            con.raw_sql(f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM {ALIAS}."{name}"')
+        return True
+    if stamp is not None:
+        detach(con)
     return False
 
 
-def store(con: Any, path: Path, fingerprint: Iterable[Any], names: Iterable[str]) -> None:
+def attach_previous(con: Any, path: Path, columns: Columns) -> tuple[tuple[Any, ...], ...] | None:
+    """Attach the cache file and return the fingerprint of the data it holds, when it is of
+    this format and holds these columns (else None, and nothing stays attached): an earlier
+    version of the data to bring up to date rather than read again."""
+    stamp = _attach(con, path)
+    if stamp is None:
+        return None
+    try:
+        held = json.loads(stamp)
+        if held.get("format") == FORMAT and held.get("columns") == columns:
+            return tuple(tuple(part) for part in held["fingerprint"])
+    except (ValueError, TypeError, KeyError):
+        log.warning("metrics cache %s has an unreadable stamp", path)
+    detach(con)
+    return None
+
+
+def detach(con: Any) -> None:
+    con.raw_sql(f"DETACH {ALIAS}")
+
+
+def _attach(con: Any, path: Path) -> str | None:
+    """Attach the file read-only and return its stamp; None (and detached) if it cannot."""
+    if not path.exists():
+        return None
+    try:
+        con.raw_sql(f"ATTACH '{_quoted(path)}' AS {ALIAS} (READ_ONLY)")
+    except Exception as exc:  # a damaged or foreign file: load from the database instead
+        log.warning("metrics cache %s unreadable (%s); loading from the database", path, exc)
+        return None
+    try:
+        found = con.raw_sql(f"SELECT stamp FROM {ALIAS}.{_FINGERPRINT_TABLE}").fetchone()
+        if found is not None:
+            return str(found[0])
+    except Exception as exc:
+        log.warning("metrics cache %s incomplete (%s); loading from the database", path, exc)
+    detach(con)
+    return None
+
+
+def store(
+    con: Any, path: Path, fingerprint: Iterable[Any], names: Iterable[str], columns: Columns
+) -> None:
     """Write `names` from `con` to the cache file (a new file, then renamed over the old one,
     so a reader never sees half a file)."""
     partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
@@ -86,7 +127,7 @@ def store(con: Any, path: Path, fingerprint: Iterable[Any], names: Iterable[str]
                 con.raw_sql(f'CREATE TABLE salesops_cache_new."{name}" AS SELECT * FROM "{name}"')
             con.raw_sql(
                 f"CREATE TABLE salesops_cache_new.{_FINGERPRINT_TABLE} AS"
-                f" SELECT '{_stamp(fingerprint).replace(chr(39), chr(39) * 2)}' AS stamp"
+                f" SELECT '{_stamp(fingerprint, columns).replace(chr(39), chr(39) * 2)}' AS stamp"
             )
         finally:
             con.raw_sql("DETACH salesops_cache_new")

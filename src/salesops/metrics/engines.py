@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -30,7 +29,7 @@ from sqlalchemy.orm import Session
 from salesops.config import get_settings
 from salesops.db.types import UTCDateTime, utc_now
 from salesops.errors import ConfigurationError, ValidationFailed
-from salesops.metrics import diskcache
+from salesops.metrics import diskcache, fingerprint, refresh
 from salesops.metrics.cohorts import MATERIALIZED_ENTRIES, entry_events
 from salesops.metrics.facts import Context, StageInfo
 from salesops.models import Base
@@ -45,26 +44,6 @@ OPTIONAL = ("forecast_runs", "forecast_lines")
 ESSENTIAL = ("opportunities", "opportunity_events", "pipeline_stages", "reps")
 # Large tables are cached between queries; the others are re-read each time.
 LARGE = ("opportunities", "opportunity_events", "leads", "contracts", "accounts", "quotas")
-_FINGERPRINT_SUMS = {
-    "opportunities": (
-        "amount", "stage_id", "owner_id", "coalesce(probability, 0)",
-        "coalesce(territory_id, 0)", "coalesce(product_id, 0)",
-        "coalesce(length(competitor), 0) + coalesce(length(lead_source), 0)",
-    ),
-    "opportunity_events": (),
-    "quotas": ("amount", "coalesce(rep_id, 0)", "coalesce(ramp_factor, 0)"),
-    "leads": ("coalesce(owner_id, 0)", "coalesce(converted_opportunity_id, 0)"),
-    "contracts": ("value", "length(status)", "coalesce(account_id, 0)"),
-    "accounts": (
-        "coalesce(territory_id, 0)",
-        "coalesce(length(segment), 0) + coalesce(length(industry), 0)"
-        " + coalesce(length(region), 0)",
-    ),
-}  # fmt: skip
-_FINGERPRINT_COUNTS = {
-    "opportunities": ("closed_at", "engaged_at", "competitor"),
-    "leads": ("converted_at",),
-}
 
 
 @dataclass
@@ -116,12 +95,14 @@ def _to_array(values: list[Any], kind: pa.DataType) -> pa.Array:
     return pa.array(values, kind)
 
 
-def read_table(connection: Connection, table: SATable) -> pa.Table:
-    """One table of the operational store as Arrow, read raw (no per-value Python types)."""
+def read_table(connection: Connection, table: SATable, *, after_id: int | None = None) -> pa.Table:
+    """One table of the operational store as Arrow, read raw (no per-value Python types);
+    only the rows with ids above `after_id` when it is given."""
     columns = [(c, _arrow_type(c)) for c in table.columns]
     columns = [(c, t) for c, t in columns if t is not None]
     names = ", ".join(f'"{c.name}"' for c, _ in columns)
-    result = connection.exec_driver_sql(f'SELECT {names} FROM "{table.name}"')
+    where = "" if after_id is None else f" WHERE id > {int(after_id)}"
+    result = connection.exec_driver_sql(f'SELECT {names} FROM "{table.name}"{where}')
     rows = result.fetchall()
     data: list[Any] = list(zip(*rows, strict=True)) if rows else [[] for _ in columns]
     arrays = [
@@ -138,46 +119,6 @@ def _naive(table: pa.Table) -> pa.Table:
         for f in table.schema
     ]
     return table.cast(pa.schema(fields))
-
-
-def _fingerprint(connection: Connection, tables: Iterable[str]) -> tuple[Any, ...]:
-    parts: list[Any] = []
-    for name in tables:
-        # The event log is append-only: its highest id changes with every new event, and
-        # counting its rows would cost a scan of the largest table on every query.
-        exprs = ["max(id)"] if name == "opportunity_events" else ["count(*)", "max(id)"]
-        exprs += [f"sum({e})" for e in _FINGERPRINT_SUMS.get(name, ())]
-        exprs += [f"count({c})" for c in _FINGERPRINT_COUNTS.get(name, ())]
-        row = connection.exec_driver_sql(f'SELECT {", ".join(exprs)} FROM "{name}"').one()
-        parts.append((name, *(str(v) for v in row)))
-    return tuple(parts)
-
-
-# SQLite can tell cheaply whether anything changed since we last looked on this connection:
-# `PRAGMA data_version` moves when another connection commits, `total_changes()` counts this
-# connection's own writes. While both stand still the last fingerprint is still true, which
-# spares a scan of the large tables on every query.
-_SEEN: OrderedDict[int, tuple[Any, tuple[Any, ...], tuple[Any, ...]]] = OrderedDict()
-
-
-def _fingerprint_cached(connection: Connection, tables: Iterable[str]) -> tuple[Any, ...]:
-    if connection.dialect.name != "sqlite":
-        return _fingerprint(connection, tables)
-    raw = connection.connection.driver_connection
-    marks = (
-        connection.exec_driver_sql("PRAGMA data_version").scalar(),
-        connection.exec_driver_sql("SELECT total_changes()").scalar(),
-    )
-    with _CACHE_LOCK:
-        seen = _SEEN.get(id(raw))
-    if seen is not None and seen[0] is raw and seen[1] == marks:
-        return seen[2]
-    found = _fingerprint(connection, tables)
-    with _CACHE_LOCK:
-        _SEEN[id(raw)] = (raw, marks, found)
-        while len(_SEEN) > 64:
-            _SEEN.popitem(last=False)
-    return found
 
 
 _CACHE: OrderedDict[tuple[Any, ...], tuple[Any, dict[str, Table]]] = OrderedDict()
@@ -208,7 +149,7 @@ def from_connection(
             f"the database lacks tables {', '.join(missing)}; run `salesops init`"
         )
     wanted = [*REQUIRED, *(t for t in OPTIONAL if t in present)]
-    key = (str(connection.engine.url), _fingerprint_cached(connection, LARGE))
+    key = (str(connection.engine.url), fingerprint.of_tables(connection, LARGE))
     with _CACHE_LOCK:
         cached = _CACHE.get(key)
         if cached is not None:
@@ -233,18 +174,29 @@ def _load_large(
     connection: Connection, fingerprint: tuple[Any, ...]
 ) -> tuple[Any, dict[str, Table]]:
     """A new DuckDB connection holding the large tables: from the cache file when it holds this
-    fingerprint, else read from the database (and the cache file written)."""
+    fingerprint; brought up to date from it when it holds an earlier one (see `refresh`); else
+    read from the database. The cache file is then written for the next process."""
     con = _duckdb()
     path = diskcache.cache_path(connection, get_settings().metrics_cache)
-    if path is not None and diskcache.restore(con, path, fingerprint, LARGE):
+    columns = {name: _column_names(name) for name in LARGE}
+    if path is not None and diskcache.restore(con, path, fingerprint, LARGE, columns):
         return con, {name: con.table(name) for name in LARGE}
-    tables: dict[str, Table] = {}
-    for name in LARGE:
-        arrow = _naive(read_table(connection, Base.metadata.tables[name]))
-        tables[name] = con.create_table(name, arrow, overwrite=True)
+    previous = diskcache.attach_previous(con, path, columns) if path is not None else None
+    steps = refresh.plan(previous, fingerprint) if previous else {}
+    tables = refresh.load(con, connection, LARGE, steps, previous or (), _read_large)
+    if previous is not None:
+        diskcache.detach(con)
     if path is not None:
-        diskcache.store(con, path, fingerprint, LARGE)
+        diskcache.store(con, path, fingerprint, LARGE, columns)
     return con, tables
+
+
+def _column_names(name: str) -> list[str]:
+    return [c.name for c in Base.metadata.tables[name].columns if _arrow_type(c) is not None]
+
+
+def _read_large(connection: Connection, name: str, after_id: int | None) -> pa.Table:
+    return _naive(read_table(connection, Base.metadata.tables[name], after_id=after_id))
 
 
 def open_parquet(
