@@ -53,10 +53,9 @@ def test_team_intervals_are_scaled_by_the_teams_own_past_errors(
         past = context.builder.context(lo, OPTIONS)
         probs = teams._probabilities(past, method, context)
         for members in tree.values():
-            mask = np.isin(past.deals["team_id"].to_numpy(), members)
-            if not mask.any():
+            if not np.isin(past.deals["team_id"].to_numpy(), members).any():
                 continue
-            dist = teams._distribution(past, method, probs, mask)
+            dist = teams._distribution(past, method, probs, members)
             period = period_of(start, "quarter")
             actual = won_by_team(session, period.start, shift(period.start, 1, "quarter"), members)
             expected = float(dist.expected[0])
@@ -72,10 +71,8 @@ def test_team_intervals_are_scaled_by_the_teams_own_past_errors(
 
     lines = teams.team_lines(context, forecast, tree)
     assert set(lines) == set(tree)
-    team_of = context.deals["team_id"].to_numpy()
     for team_id, line in lines.items():
-        mask = np.isin(team_of, tree[team_id])
-        raw = teams._distribution(context, method, forecast.probabilities, mask)
+        raw = teams._distribution(context, method, forecast.probabilities, tree[team_id])
         wide = simulate.widen(raw, scale)
         assert line["p10"][0] == pytest.approx(wide.quantile(0.1)[0])
         assert line["p90"][0] == pytest.approx(wide.quantile(0.9)[0])
@@ -88,3 +85,24 @@ def test_a_top_down_forecast_has_no_team_lines(session: Session) -> None:
     context = Context(FeatureBuilder(service.load(session), "quarter"), AS_OF, OPTIONS)
     with pytest.raises(ValueError, match="top-down"):
         teams.team_lines(context, context.forecast("run_rate"), service.team_tree(session))
+
+
+def test_a_mid_period_team_line_includes_what_the_team_already_booked(session: Session) -> None:
+    build_company(session, weeks=64)
+    tree = service.team_tree(session)
+    mid = datetime(2025, 2, 15, tzinfo=UTC)
+    context = Context(FeatureBuilder(service.load(session), "quarter"), mid, OPTIONS)
+    forecast = context.forecast("historical")
+    lines = teams.team_lines(context, forecast, tree)
+    total = 0.0
+    for team_id, members in tree.items():
+        so_far = won_by_team(session, date(2025, 1, 1), date(2025, 2, 15), members)
+        assert teams.booked(context, members) == pytest.approx(so_far)
+        mask = np.isin(context.deals["team_id"].to_numpy(), members)
+        values = context.deals["amount"].to_numpy(dtype="float64")[mask] * context.value_ratio
+        open_part = float((forecast.probabilities[mask, 0] * values).sum())
+        # The pipeline part is the booked value plus the open deals' expected value, under
+        # a shared shock of mean one (simulated: within a few percent).
+        assert lines[team_id]["from_pipeline"][0] == pytest.approx(so_far + open_part, rel=0.05)
+        total += so_far if team_id in {t for t in tree if len(tree[t]) == 1} else 0.0
+    assert total > 0  # the leaf teams had booked something by mid-February

@@ -18,6 +18,7 @@ from salesops.forecasting.periods import Period, period_of
 from salesops.forecasting.service import team_tree
 from salesops.models import (
     DealPrediction,
+    ForecastLine,
     ForecastRun,
     Opportunity,
     PipelineStage,
@@ -242,18 +243,25 @@ def coverage_gaps(
     return out
 
 
+def chance_of_target(target: Decimal, line: ForecastLine) -> float | None:
+    """The chance that bookings reach `target`, from the line's mean and P10-P90 read as a
+    normal distribution (None without a target)."""
+    if target <= 0:
+        return None
+    spread = float(line.p90 - line.p10) / (2 * Z90)
+    if spread > 0:
+        z = (float(target) - float(line.expected)) / spread
+        return round(1 - 0.5 * (1 + erf(z / sqrt(2))), 3)
+    return 1.0 if line.expected >= target else 0.0
+
+
 def shortfalls(session: Session, run: ForecastRun) -> list[dict[str, object]]:
     """Per forecast period: the company target, the forecast, and the chance of reaching it."""
     out: list[dict[str, object]] = []
     for line in (ln for ln in run.lines if ln.team_id is None):
         period = period_of(line.period_start, run.grain)  # type: ignore[arg-type]
         target = company_target(session, period)
-        spread = float(line.p90 - line.p10) / (2 * Z90)
-        if spread > 0:
-            z = (float(target) - float(line.expected)) / spread
-            chance = 1 - 0.5 * (1 + erf(z / sqrt(2)))
-        else:
-            chance = 1.0 if line.expected >= target else 0.0
+        chance = chance_of_target(target, line)
         out.append(
             {
                 "period": period.label,
@@ -262,7 +270,7 @@ def shortfalls(session: Session, run: ForecastRun) -> list[dict[str, object]]:
                 "p10": str(line.p10),
                 "p50": str(line.p50),
                 "p90": str(line.p90),
-                "chance_of_target": round(chance, 3) if target > 0 else None,
+                "chance_of_target": chance,
                 "short": bool(target > 0 and line.p50 < target),
                 "gap": str(max(target - line.p50, ZERO)),
             }

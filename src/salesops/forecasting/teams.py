@@ -39,10 +39,9 @@ def team_lines(
     team_of = context.deals["team_id"].to_numpy()
     out: dict[int, dict[str, np.ndarray]] = {}
     for team_id, members in sorted(teams.items()):
-        mask = np.isin(team_of, members)
-        if not mask.any():
+        if not np.isin(team_of, members).any():
             continue
-        dist = _distribution(context, forecast.method, forecast.probabilities, mask)
+        dist = _distribution(context, forecast.method, forecast.probabilities, members)
         total = simulate.widen(dist, scale) if scale != 1.0 else dist
         out[team_id] = {
             "expected": dist.expected,
@@ -84,10 +83,9 @@ def team_scale(context: Context, method: str, teams: Teams) -> float:
         inside = (closed >= to_ns(period.start_at)) & (closed < to_ns(period.end_at))
         team_of = past.deals["team_id"].to_numpy()
         for members in teams.values():
-            mask = np.isin(team_of, members)
-            if not mask.any():
+            if not np.isin(team_of, members).any():
                 continue
-            dist = _distribution(past, method, probs, mask)
+            dist = _distribution(past, method, probs, members)
             expected = float(dist.expected[0])
             p10, p90 = float(dist.quantile(0.1)[0]), float(dist.quantile(0.9)[0])
             actual = float(amount[inside & np.isin(won_team, members)].sum())
@@ -97,6 +95,17 @@ def team_scale(context: Context, method: str, teams: Teams) -> float:
     return simulate.conformal_scale(
         scores, coverage=COVERAGE, min_scores=CALIBRATION_MIN, max_scale=MAX_SCALE
     )
+
+
+def booked(context: Context, members: list[int]) -> float:
+    """Won value the teams in `members` booked in the current period before T (the company
+    line's `Context.booked`, for these teams)."""
+    state = context.state
+    won = state[state["won"]]
+    closed = won["closed_at"].to_numpy(dtype="M8[ns]")
+    inside = (closed >= to_ns(context.periods[0].start_at)) & (closed <= context.t)
+    inside &= np.isin(won["team_id"].to_numpy(), members)
+    return float(won["amount"].to_numpy(dtype="float64")[inside].sum())
 
 
 def _probabilities(past: Context, method: str, now: Context) -> np.ndarray:
@@ -113,10 +122,12 @@ def _probabilities(past: Context, method: str, now: Context) -> np.ndarray:
 
 
 def _distribution(
-    context: Context, method: str, probs: np.ndarray, mask: np.ndarray
+    context: Context, method: str, probs: np.ndarray, members: list[int]
 ) -> simulate.Distribution:
-    """The simulated bookings of the open deals in `mask`, plus their share of the
-    not-yet-in-pipeline part."""
+    """The simulated bookings of the open deals of the teams in `members`, plus what those
+    teams already booked in the current period before T (a mid-period as-of) and their share
+    of the not-yet-in-pipeline part."""
+    mask = np.isin(context.deals["team_id"].to_numpy(), members)
     rng = np.random.default_rng([context.options.seed, 7, int(mask.sum())])
     values = context.deals["amount"].to_numpy(dtype="float64")
     if method != "stage_weighted":
@@ -126,6 +137,7 @@ def _distribution(
     pipeline = simulate.simulate_deals(
         probs[mask], values[mask], sims=context.options.sims, rng=rng
     )
+    pipeline[:, 0] += booked(context, members)
     mean, sd = context.run_rate_part
     shock = context.shock_sd("ml" if method == "ensemble" else method)
     return simulate.combine(pipeline, mean * share, sd * share, shock_sd=shock, rng=rng)

@@ -4,6 +4,7 @@ roll-up and risky deals. Every figure comes from stored runs and the forecasting
 from __future__ import annotations
 
 from collections import defaultdict
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -82,13 +83,15 @@ def forecast_chart(rows: list[dict[str, Any]]) -> str | None:
         },
         hovertemplate="%{x}<br>P50 $%{y:,.0f}<extra></extra>",
     )
-    if any(r["target"] for r in rows):
+    if any(r["target"] is not None for r in rows):
         fig.add_scatter(
             x=labels,
             y=[r["target"] for r in rows],
             name="Quota",
             mode="lines+markers",
             line={"color": "#f59e0b", "width": 2.5},
+            # A wide dash per period: one period with a quota still shows as a level.
+            marker={"symbol": "line-ew", "size": 34, "line": {"width": 3, "color": "#f59e0b"}},
             hovertemplate="%{x}<br>Quota $%{y:,.0f}<extra></extra>",
         )
     fig.update_layout(_layout(showlegend=True, legend={"orientation": "h", "y": -0.15}))
@@ -105,11 +108,12 @@ def forecast_page(request: Request, session: SessionDep, who: WebUser) -> Respon
         for line in (ln for ln in run.lines if ln.team_id == team_id):
             period = period_of(line.period_start, run.grain)  # type: ignore[arg-type]
             if team_id is None:
-                target = float(str(shortfall[period.label]["target"]))
-                chance = shortfall[period.label]["chance_of_target"]
+                quota = Decimal(str(shortfall[period.label]["target"]))
             else:
-                target = float(risking.team_targets(session, period).get(team_id, 0))
-                chance = None
+                quota = risking.team_targets(session, period).get(team_id, Decimal(0))
+            # No quota set for the period: shown as such, not as a quota of zero.
+            target = float(quota) if quota > 0 else None
+            chance = risking.chance_of_target(quota, line)
             won = calling.won_by_owner(session, period)
             members = calling.members_at(session, period.start)
             below = set(team_tree(session).get(team_id, [])) if team_id else None
