@@ -82,3 +82,36 @@ def test_a_rep_sees_only_their_own_deals_at_risk(app: FastAPI, session: Session,
     assert "ann deal 1" in risk.text
     assert "cat deal 1" not in risk.text
     assert "bob deal 1" not in risk.text
+
+
+def test_the_forecast_page_shows_a_teams_chance_of_quota_and_periods_without_one(
+    app: FastAPI, session: Session, org: Org
+) -> None:
+    prepare(session, org)
+    # Dan is in East SMB, under East: his quota counts towards East's target.
+    session.add(
+        Quota(
+            rep_id=org.reps["dan"].id,
+            period_start=date(2025, 1, 1),
+            period_end=date(2025, 3, 31),
+            amount=Decimal(8000),
+        )
+    )
+    service.run_forecast(
+        session,
+        as_of=datetime(2025, 1, 7, tzinfo=UTC),
+        methods=["stage_weighted"],
+        options=Options(grain="quarter", horizon=2, sims=300),
+    )
+    session.commit()
+    director = sign_in(app, session, org, "director")
+    team = org.teams["east"]
+    page = director.get(f"/forecast?period=2025-Q1&team={team.id}")
+    assert page.status_code == 200, page.text
+    rows = page.text.split("<tbody>")[1].split("</tbody>")[0].split("</tr>")
+    first, second = rows[0], rows[1]
+    assert "2025-Q1" in first
+    assert "$8.0K" in first
+    assert first.rstrip().endswith("%</td>")  # a chance of reaching it, not "–"
+    assert "2025-Q2" in second
+    assert "no quota set" in second
