@@ -24,12 +24,13 @@ from salesops.config import get_settings
 from salesops.db.types import as_utc
 from salesops.errors import ValidationFailed
 from salesops.metrics import compiler, periods
-from salesops.metrics.compiler import Query
 from salesops.metrics.definitions import Catalog, MetricDefinition, allowed_dimensions, load_catalog
 from salesops.metrics.dimensions import add_dimensions, apply_filters
 from salesops.metrics.engines import Source, materialized, open_source
 from salesops.metrics.periods import Window
+from salesops.metrics.query_check import Query, all_params, check_query
 from salesops.metrics.schemas import FunnelStage, MetricInfo, MetricResult, MetricRow
+from salesops.metrics.steps import prepared
 
 SourceLike = Session | Engine | str | Source
 CENT = Decimal("0.01")
@@ -293,7 +294,7 @@ def compute(
         as_of=_moment(as_of),
         params=dict(params or {}),
     )
-    compiler.check_query(metric, cat, query)
+    check_query(metric, cat, query)
     src = open_engine(source, engine=engine, now=now)
     if src.missing_fx and _uses_money(metric, cat):
         raise ValidationFailed(
@@ -470,11 +471,11 @@ def drill_down(
         window=Window.inclusive(start, end),
         filters=_filters(filters),
         as_of=_moment(as_of),
-        params={**compiler.all_params(metric, cat), **(params or {})},
+        params={**all_params(metric, cat), **(params or {})},
     )
-    compiler.check_query(metric, cat, query)
+    check_query(metric, cat, query)
     src = _with_entries(open_engine(source, engine=engine), metric, cat, query)
-    t = compiler.prepared(metric, src.tables, src.ctx, query, _DRILL_COLUMNS[metric.fact])
+    t = prepared(metric, src.tables, src.ctx, query, _DRILL_COLUMNS[metric.fact])
     keep = [c for c in _DRILL_COLUMNS.get(metric.fact, ()) if c in t.columns]
     expr = t.select(*keep).order_by(keep[0])
     if limit is not None:
