@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from salesops import metrics
 from salesops.errors import ValidationFailed
-from salesops.metrics import facts
+from salesops.metrics import opportunity_fact
 from salesops.pipeline import service, stages
 from tests.factories import T0, make_opportunity, make_rep
 from tests.metrics import reference as ref
@@ -35,7 +35,7 @@ def test_the_ibis_as_of_rule_agrees_with_pipeline_as_of_deal_by_deal(
         src = metrics.open_engine(session, engine=engine)
         for moment in MOMENTS:
             naive = moment.astimezone(UTC).replace(tzinfo=None)
-            fact = facts.opportunities(src.tables, src.ctx, as_of=naive)
+            fact = opportunity_fact.opportunities(src.tables, src.ctx, as_of=naive)
             got = {
                 r["id"]: (
                     r["stage"], r["amount"], r["close_date"], r["owner_id"],

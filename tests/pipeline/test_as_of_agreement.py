@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from salesops import metrics
 from salesops.forecasting.frames import load_history
 from salesops.forecasting.snapshot import prepare, snapshot
-from salesops.metrics import facts
+from salesops.metrics import opportunity_fact
 from salesops.models import ForecastCategory, Opportunity, OpportunityEvent, PipelineStage
 from salesops.pipeline import service, stages
 from salesops.pipeline.history import pipeline_as_of
@@ -103,7 +103,7 @@ def by_python(session: Session, at: datetime) -> dict[int, State]:
 
 
 def by_ibis(src: metrics.Source, at: datetime) -> dict[int, State]:
-    fact = facts.opportunities(src.tables, src.ctx, as_of=naive(at))
+    fact = opportunity_fact.opportunities(src.tables, src.ctx, as_of=naive(at))
     return {
         r["id"]: (
             r["stage"], r["stage_category"], Decimal(r["amount"]).quantize(CENT), r["close_date"],

@@ -20,12 +20,12 @@ from salesops.metrics.facts import (
     RATIO,
     Context,
     Tables,
-    _events_until,
-    _map,
     convert,
-    opportunities,
+    map_values,
     ts,
 )
+from salesops.metrics.opportunity_fact import opportunities
+from salesops.metrics.rewind import events_until
 
 # The DuckDB engines keep the entries computed from the whole event log as a table of this name
 # (see `salesops.metrics.engines.materialized`), so the funnel need not rerun three windows over
@@ -39,10 +39,10 @@ def entry_events(tables: Tables, ctx: Context, *, as_of: datetime | None = None)
     `rank_after` is the highest funnel rank the deal entered after this entry; `exited_at` is
     the time of its next stage change (null while it is still in the stage).
     """
-    ev = _events_until(tables, as_of)
+    ev = events_until(tables, as_of)
     ev = ev.filter(ev.field.isin(["created", "stage"]))
     ranks = ctx.ranks()
-    ev = ev.mutate(entered_rank=_map(ev.new_value, ranks, dt.int64))
+    ev = ev.mutate(entered_rank=map_values(ev.new_value, ranks, dt.int64))
     by_time = ibis.window(group_by=ev.opportunity_id, order_by=[ev.at, ev.eid])
     after = ibis.window(group_by=ev.opportunity_id, order_by=[ev.at, ev.eid], rows=(1, None))
     ev = ev.mutate(

@@ -12,7 +12,7 @@ import ibis.expr.datatypes as dt
 from ibis.expr.types import Table, Value
 
 from salesops.errors import ValidationFailed
-from salesops.metrics import cohorts, facts, periods
+from salesops.metrics import cohorts, opportunity_fact, periods
 from salesops.metrics.definitions import MetricDefinition
 from salesops.metrics.dimensions import add_dimensions, apply_filters, label_column
 from salesops.metrics.facts import MONEY, Context, Tables
@@ -44,7 +44,7 @@ def ramp_time(tables: Tables, ctx: Context, query: Query) -> Table:
         quota = monthly.group_by(q_owner="owner_id", q_month="period").aggregate(
             quota=monthly.amount_rc.cast(dt.float64).sum()
         )
-        won = facts.opportunities(tables, ctx, as_of=query.as_of, columns=_WON)
+        won = opportunity_fact.opportunities(tables, ctx, as_of=query.as_of, columns=_WON)
         won = won.filter(won.is_won)
         won = won.mutate(month=won.closed_on.truncate("M").cast("date"))
         booked = won.group_by(b_owner="owner_id", b_month="month").aggregate(
@@ -180,7 +180,7 @@ def forecast_accuracy(
 
 def _actual_bookings(lines: Table, tables: Tables, ctx: Context, query: Query) -> Table:
     """Won value per forecast line: company lines count every deal, team lines their team's."""
-    won = facts.opportunities(tables, ctx, as_of=query.as_of, columns=_WON)
+    won = opportunity_fact.opportunities(tables, ctx, as_of=query.as_of, columns=_WON)
     won = won.filter(won.is_won).select("owner_id", "closed_on", "amount_rc")
     teams = tables["teams"]
     names = teams.select(tn_id=teams.id.cast("int64"), a_team=teams.name)

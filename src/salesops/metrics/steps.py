@@ -14,7 +14,7 @@ import ibis
 import ibis.expr.datatypes as dt
 from ibis.expr.types import Table, Value
 
-from salesops.metrics import cohorts, expressions, facts, periods
+from salesops.metrics import cohorts, expressions, facts, opportunity_fact, periods
 from salesops.metrics.definitions import Measure, MetricDefinition
 from salesops.metrics.dimensions import (
     DIMENSION_COLUMNS,
@@ -54,7 +54,7 @@ def fact_table(
         used |= expressions.parse(text).columns
     name = metric.fact
     if name == "opportunities":
-        t = facts.opportunities(tables, ctx, as_of=query.as_of, columns=used)
+        t = opportunity_fact.opportunities(tables, ctx, as_of=query.as_of, columns=used)
     elif name == "stage_entries":
         t = cohorts.stage_entries(tables, ctx, as_of=query.as_of, columns=used)
     elif name == "leads":

@@ -26,7 +26,7 @@ from ibis.expr.types import Value
 
 from salesops.db.types import as_utc
 from salesops.errors import ValidationFailed
-from salesops.metrics import facts
+from salesops.metrics import facts, opportunity_fact
 from salesops.metrics.dimensions import add_dimensions, apply_filters, label_column
 from salesops.metrics.schemas import Waterfall, WaterfallStep
 from salesops.metrics.service import SourceLike, _execute, _filters, open_engine
@@ -61,13 +61,13 @@ def pipeline_waterfall(
         raise ValidationFailed(f"the waterfall ends ({end}) before it starts ({start})")
     src = open_engine(source, engine=engine)
     tables, ctx = src.tables, src.ctx
-    before = facts.opportunities(
+    before = opportunity_fact.opportunities(
         tables, ctx, as_of=t0, columns=("is_open", "is_closed", "amount_rc", "close_date")
     )
     before = before.select(
         b_id="id", open0="is_open", closed0="is_closed", a0="amount_rc", cd0="close_date"
     )
-    after = facts.opportunities(tables, ctx, as_of=t1)
+    after = opportunity_fact.opportunities(tables, ctx, as_of=t1)
     j = after.left_join(before, after.id == before.b_id)
 
     def scoped(day: Value) -> Value:
