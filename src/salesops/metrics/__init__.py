@@ -8,6 +8,7 @@ The public API (see docs/metrics.md):
     pipeline_waterfall(source, start, end, *, close_from, close_to, by) -> list[Waterfall]
 """
 
+from salesops.metrics.compare import change
 from salesops.metrics.definitions import MetricDefinition
 from salesops.metrics.engines import Source, export_parquet
 from salesops.metrics.schemas import (
@@ -19,7 +20,6 @@ from salesops.metrics.schemas import (
     WaterfallStep,
 )
 from salesops.metrics.service import (
-    change,
     compiled_sql,
     compute,
     drill_down,

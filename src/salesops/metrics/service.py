@@ -7,11 +7,9 @@ DuckDB fed through Arrow, the default), an engine spec string (`duckdb`, `postgr
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, time
-from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -24,17 +22,17 @@ from salesops.config import get_settings
 from salesops.db.types import as_utc
 from salesops.errors import ValidationFailed
 from salesops.metrics import compiler, periods
+from salesops.metrics.compare import compare_rows
 from salesops.metrics.definitions import Catalog, MetricDefinition, allowed_dimensions, load_catalog
 from salesops.metrics.dimensions import add_dimensions, apply_filters
 from salesops.metrics.engines import Source, materialized, open_source
 from salesops.metrics.periods import Window
 from salesops.metrics.query_check import Query, all_params, check_query
-from salesops.metrics.schemas import FunnelStage, MetricInfo, MetricResult, MetricRow
+from salesops.metrics.runner import MONEY_UNITS, empty_value, execute, run_metric
+from salesops.metrics.schemas import FunnelStage, MetricInfo, MetricResult
 from salesops.metrics.steps import prepared
 
 SourceLike = Session | Engine | str | Source
-CENT = Decimal("0.01")
-MONEY_UNITS = ("money", "money_per_day")
 
 
 @lru_cache(maxsize=4)
@@ -113,157 +111,6 @@ def _uses_money(metric: MetricDefinition, cat: Catalog) -> bool:
     return any(_uses_money(cat.get(r), cat) for r in refs)
 
 
-def _convert(metric: MetricDefinition, value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, float) and value != value:  # NaN from an empty aggregate
-        return None
-    if metric.unit in MONEY_UNITS:
-        return Decimal(str(value)).quantize(CENT, ROUND_HALF_UP)
-    if metric.unit == "count":
-        return int(value)
-    return float(value)
-
-
-def _part(value: Any) -> Any:
-    if value is None or (isinstance(value, float) and value != value):
-        return None
-    if isinstance(value, Decimal):
-        return value
-    return value
-
-
-def _execute(src: Source, expr: ibis.Table) -> list[dict[str, Any]]:
-    with src.lock:
-        rows: list[dict[str, Any]] = src.backend.to_pyarrow(expr).to_pylist()
-    return rows
-
-
-def _as_date(value: Any) -> date | None:
-    if value is None:
-        return None
-    return value.date() if isinstance(value, datetime) else value
-
-
-# Compiling a metric costs 50-300 ms of Ibis work; a dashboard asks the same questions again and
-# again, so the SQL compiled for DuckDB is kept per (connection, catalog, metric, query, context).
-_SQL: OrderedDict[tuple[Any, ...], str] = OrderedDict()
-_SQL_SIZE = 512
-
-
-def _sql_key(src: Source, cat: Catalog, metric: MetricDefinition, query: Query) -> tuple[Any, ...]:
-    day = datetime.combine(src.ctx.now.date(), time())  # only the day of `now` is used
-    # The tables are part of the key: a Source restricted to a user's rows (row-level
-    # scoping replaces its tables) must never reuse SQL compiled for other tables.
-    tables = tuple((name, src.tables[name].op()) for name in sorted(src.tables))
-    return (id(src.backend), id(cat), metric.name, repr(query), replace(src.ctx, now=day), tables)
-
-
-def _cached_rows(src: Source, key: tuple[Any, ...]) -> list[dict[str, Any]] | None:
-    sql = _SQL.get(key)
-    if sql is None or getattr(src.backend, "name", "") != "duckdb":
-        return None
-    try:
-        with src.lock:
-            table = src.backend.con.sql(sql).to_arrow_table()
-    except Exception:  # e.g. an in-memory helper table was dropped: compile again
-        _SQL.pop(key, None)
-        return None
-    rows: list[dict[str, Any]] = table.to_pylist()
-    return rows
-
-
-def _run(
-    src: Source, metric: MetricDefinition, cat: Catalog, query: Query, *, explain: bool = False
-) -> tuple[list[MetricRow], str]:
-    key = _sql_key(src, cat, metric, query)
-    found = _cached_rows(src, key)
-    expr = None
-    if found is None:
-        expr = compiler.compile_metric(metric, cat, src.tables, src.ctx, query)
-        order = [*query.by, *(["period"] if query.grain else [])]
-        if order:
-            expr = expr.order_by(order)
-        if getattr(src.backend, "name", "") == "duckdb":
-            with src.lock:
-                # What DuckDB's to_pyarrow does, keeping the SQL: register in-memory tables,
-                # compile once, run.
-                src.backend._run_pre_execute_hooks(expr)
-                sql = str(src.backend.compile(expr))
-                found = src.backend.con.sql(sql).to_arrow_table().to_pylist()
-            _SQL[key] = sql
-            while len(_SQL) > _SQL_SIZE:
-                _SQL.popitem(last=False)
-        else:
-            found = _execute(src, expr)
-    rows = []
-    for raw in found:
-        rows.append(
-            MetricRow(
-                dimensions={d: raw[d] for d in query.by},
-                period=_as_date(raw.get("period")) if query.grain else None,
-                value=_convert(metric, raw["value"]),
-                numerator=_part(raw.get("numerator")),
-                denominator=_part(raw.get("denominator")),
-            )
-        )
-    sql = ""
-    if explain:
-        try:
-            if expr is None:
-                expr = compiler.compile_metric(metric, cat, src.tables, src.ctx, query)
-            sql = str(ibis.to_sql(expr, dialect=_dialect(src)))
-        except Exception:  # showing SQL is a courtesy; some backends cannot render it offline
-            sql = ""
-    return rows, sql
-
-
-def _dialect(src: Source) -> str:
-    name = getattr(src.backend, "name", "duckdb")
-    return str(name)
-
-
-def _empty_value(metric: MetricDefinition) -> Any:
-    """What a count or sum is when no row falls in the period (None for everything else)."""
-    if metric.kind != "aggregate" or metric.measure is None:
-        return None
-    if metric.measure.agg not in ("count", "count_distinct", "sum", "sum_float"):
-        return None
-    return _convert(metric, 0)
-
-
-def change(value: Any, previous: Any) -> tuple[Any, float | None]:
-    """The one definition of a period-over-period change: (delta, delta / |previous|)."""
-    if previous is None or value is None:
-        return None, None
-    delta = value - previous
-    return delta, (float(delta) / abs(float(previous)) if previous else None)
-
-
-def _compare(
-    rows: list[MetricRow],
-    previous: list[MetricRow],
-    query: Query,
-    compare: str,
-    zero: Any = None,
-) -> list[MetricRow]:
-    """Attach the comparison period's value; `zero` stands in for a missing row of a sum."""
-
-    def key(row: MetricRow, shifted: bool) -> tuple[Any, ...]:
-        period = row.period
-        if shifted and period is not None:
-            period = periods.shift(period, compare, query.grain, query.window)
-        return (*(row.dimensions[d] for d in query.by), period)
-
-    before = {key(r, False): r.value for r in previous}
-    result = []
-    for row in rows:
-        prev = before.get(key(row, True), zero)
-        delta, pct = change(row.value, prev)
-        result.append(replace(row, previous=prev, delta=delta, pct_change=pct))
-    return result
-
-
 def compute(
     source: SourceLike,
     name: str,
@@ -304,11 +151,11 @@ def compute(
     if metric.kind == "retention" and not query.window.bounded:
         raise ValidationFailed(f"{name} needs a window: give --from and --to")
     src = _with_entries(src, metric, cat, query)
-    rows, sql = _run(src, metric, cat, query, explain=explain)
+    rows, sql = run_metric(src, metric, cat, query, explain=explain)
     if compare is not None:
         window = periods.comparison_window(query.window, compare, query.grain)
-        previous, _ = _run(src, metric, cat, replace(query, window=window))
-        rows = _compare(rows, previous, query, compare, _empty_value(metric))
+        previous, _ = run_metric(src, metric, cat, replace(query, window=window))
+        rows = compare_rows(rows, previous, query, compare, empty_value(metric))
     return MetricResult(
         metric=metric,
         rows=tuple(rows),
@@ -420,7 +267,7 @@ def funnel(
         window=Window.inclusive(start, end), filters=_filters(filters), as_of=_moment(as_of)
     )
     src = materialized(open_engine(source, engine=engine), as_of=query.as_of)
-    rows = _execute(src, compiler.funnel(src.tables, src.ctx, query))
+    rows = execute(src, compiler.funnel(src.tables, src.ctx, query))
     by_stage = {r["stage"]: r for r in rows}
     result = []
     for stage, _rank in sorted(src.ctx.ranks().items(), key=lambda kv: kv[1]):
@@ -480,7 +327,7 @@ def drill_down(
     expr = t.select(*keep).order_by(keep[0])
     if limit is not None:
         expr = expr.limit(limit)
-    return _execute(src, expr)
+    return execute(src, expr)
 
 
 _DRILL_COLUMNS = {

@@ -28,8 +28,9 @@ from salesops.db.types import as_utc
 from salesops.errors import ValidationFailed
 from salesops.metrics import facts, opportunity_fact
 from salesops.metrics.dimensions import add_dimensions, apply_filters, label_column
+from salesops.metrics.runner import execute
 from salesops.metrics.schemas import Waterfall, WaterfallStep
-from salesops.metrics.service import SourceLike, _execute, _filters, open_engine
+from salesops.metrics.service import SourceLike, _filters, open_engine
 
 STEPS = (
     "starting", "new", "increased", "decreased", "pulled_in", "pushed_out", "won", "lost",
@@ -140,7 +141,7 @@ def pipeline_waterfall(
     if keys:
         expr = expr.order_by(keys)
     result = []
-    for row in _execute(src, expr):
+    for row in execute(src, expr):
         steps = tuple(WaterfallStep(s, _money(row[s]), int(row[f"n_{s}"] or 0)) for s in STEPS)
         result.append(
             Waterfall(
