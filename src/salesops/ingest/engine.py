@@ -8,330 +8,33 @@ Nothing here commits: the caller owns the one transaction of the whole import.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
 
-from salesops.ingest import opportunity
-from salesops.ingest.convert import converter
+from salesops.ingest.builder import RecordBuilder
 from salesops.ingest.lookups import existing_ids, existing_rows, unique_holders, update_rows
-from salesops.ingest.mapping import PLACEHOLDER, FieldSpec, FileSpec, OutputSpec
-from salesops.ingest.records import Context, Getter, Record, Rejected, getter, template_getter
-from salesops.ingest.resolve import StageInfo
-from salesops.ingest.targets import FieldDef, target
-
-AS_OF = "$as_of"
-MISSING = object()
+from salesops.ingest.mapping import FileSpec, OutputSpec
+from salesops.ingest.records import Context, Record, Rejected
 
 
-class OutputRunner:
+class OutputRunner(RecordBuilder):
     """Writes one output of one file: build, resolve, deduplicate, insert or update."""
 
     def __init__(
         self, ctx: Context, file: FileSpec, output: OutputSpec, path: Path, columns: list[str]
     ) -> None:
-        self.ctx = ctx
-        self.output = output
-        self.path = path
-        self.columns = columns
-        self.tdef = target(output.target)
-        self.table = self.tdef.table
-        self.counts = ctx.summary.table(output.target)
-        index: dict[str, int] = {}
-        for position, name in enumerate(columns):
-            index.setdefault(name, position)
-        self.index = index
-        self.plan: list[tuple[FieldSpec, FieldDef, Getter, Callable[[str], Any]]] = []
-        fields = [
-            spec
-            for spec in output.fields.values()
-            if not (spec.optional and spec.source_columns() - index.keys())
-        ]
-        # The hot loop: a plain column needs no getter, map, pattern or default handling.
-        self.fast: list[
-            tuple[int, str, str, Callable[[str], Any], bool, int, dict[str, str] | None]
-        ] = []
-        for number, spec in enumerate(fields):
-            fdef = self.tdef.fields[spec.name]
-            convert = converter(spec, fdef, file.dates)
-            self.plan.append((spec, fdef, getter(spec, index, path.name), convert))
-            plain = (
-                spec.column is not None
-                and spec.pattern is None
-                and not (spec.value_map and spec.strict)
-                and not spec.columns
-            )
-            position = index[spec.column] if plain and spec.column is not None else -1
-            is_ref = fdef.kind in {"ref", "stage"}
-            self.fast.append(
-                (position, spec.name, fdef.column, convert, is_ref, number, spec.value_map or None)
-            )
-            if spec.derive:
-                ref_table = self.tdef.fields[spec.derive[0]].ref
-                assert ref_table is not None
-                ctx.resolver.want(ref_table, spec.derive[1])
-        # (spec, field, key of its lookup results; None for a stage)
-        self.ref_plan = [
-            (s, d, None if d.kind == "stage" else (str(d.ref), s.lookup_by))
-            for s, d, _, _ in self.plan
-            if d.kind in {"ref", "stage"}
-        ]
-        self.stage_cache: dict[str, StageInfo] = {}
-        self.derive_plan = [(s, d) for s, d, _, _ in self.plan if s.derive]
-        self.required = [(f.name, f.column) for f in self.tdef.fields.values() if f.required]
-        table_columns = set(self.table.columns.keys())
-        self.needs_check = (
-            output.target == "quotas"
-            or bool(self.tdef.natural_key)
-            or bool({"valid_from", "start_date"} & table_columns)
-        )
-        plain_key = (
-            len(output.key) == 1
-            and output.key[0] != "$hash"
-            and PLACEHOLDER.fullmatch(output.key[0]) is not None
-            and output.key[0][1:-1] in index
-        )
-        self.key_position = index[output.key[0][1:-1]] if plain_key else -1
-        self.key_getters = [
-            template_getter((k,), index, path.name) for k in output.key if k != "$hash"
-        ]
-        self.hash_key = "$hash" in output.key
-        self.occurrences: dict[str, int] = {}
+        super().__init__(ctx, file, output, path, columns)
         # Rows this runner already wrote: ids above the watermark are new, lower ones are
         # marked in a bitmap, so duplicate keys are caught in bounded memory.
         self.touched = bytearray()
         self.watermark = ctx.connection.execute(select(func.max(self.table.c.id))).scalar() or 0
-        self.deferred: list[tuple[Any, str, str, int, list[str]]] = []
-        self.mapped_columns = [self.tdef.fields[s.name].column for s in fields]
         self.snapshots: list[dict[str, Any]] = []
-        self.pending_rejects: list[tuple[int, str, list[str]]] = []
         # Single-column unique constraints besides the key (a product's name, a username).
         self.unique_columns = [
             c.name for c in self.table.columns if c.unique and c.name in set(self.mapped_columns)
         ]
-        self.is_opportunity = output.target == "opportunities"
-        self.opp = (
-            opportunity.OpportunityRules(ctx, output, index, file) if self.is_opportunity else None
-        )
-
-    # -- building -------------------------------------------------------------------------
-    def reject(self, record: Record, reason: str) -> None:
-        self.counts.rejected += 1
-        self.pending_rejects.append((record.line, reason, record.values))
-
-    def flush_rejects(self) -> None:
-        """Write this chunk's rejects in line order (checks reject rows at different steps)."""
-        self.pending_rejects.sort(key=lambda item: item[0])
-        for line, reason, values in self.pending_rejects:
-            self.ctx.rejects.add(self.path, self.columns, line, self.output.target, reason, values)
-        self.pending_rejects.clear()
-
-    def _key(self, values: list[str], line: int) -> str:
-        position = self.key_position
-        if position >= 0:
-            key = values[position].strip() if position < len(values) else ""
-            if key and len(key) <= 120:
-                return key
-        if self.hash_key:
-            digest = hashlib.sha1("\x1f".join(v.strip() for v in values).encode()).hexdigest()[:20]
-            count = self.occurrences.get(digest, 0) + 1
-            self.occurrences[digest] = count
-            return f"{digest}-{count}"
-        for get in self.key_getters:
-            key = get(values, line)
-            if key:
-                if len(key) > 120:
-                    raise Rejected(f"id {key[:40]!r}... is longer than 120 characters")
-                return key
-        raise Rejected("no id: the key column is empty")
-
-    def build(self, line: int, values: list[str]) -> Record:
-        record = Record(line, values)
-        if self.tdef.imported:
-            position = self.key_position
-            key = values[position].strip() if 0 <= position < len(values) else ""
-            record.key = key if key and len(key) <= 120 else self._key(values, line)
-        cols = record.cols
-        refs = record.refs
-        problems: list[str] = []
-        width = len(values)
-        plan = self.plan
-        for position, name, column, convert, is_ref, number, value_map in self.fast:
-            if position >= 0:
-                text = values[position].strip() if position < width else ""
-                if text and value_map is not None:
-                    text = value_map.get(text.casefold(), text)
-                if text:
-                    if is_ref:
-                        refs[name] = text
-                        continue
-                    try:
-                        cols[column] = convert(text)
-                    except ValueError as exc:
-                        problems.append(f"{name}: {exc}")
-                    continue
-            self._slow_field(record, plan[number], line, problems)
-        if self.opp is not None and self.opp.history:
-            problems.extend(self.opp.build(record, values))
-        if problems:
-            raise Rejected("; ".join(problems), record)
-        return record
-
-    def _slow_field(
-        self,
-        record: Record,
-        entry: tuple[FieldSpec, FieldDef, Getter, Callable[[str], Any]],
-        line: int,
-        problems: list[str],
-    ) -> None:
-        spec, fdef, get, convert = entry
-        values = record.values
-        cols = record.cols
-        if spec.columns:
-            cols[fdef.column] = {
-                c: values[self.index[c]].strip()
-                for c in spec.columns
-                if self.index[c] < len(values)
-            }
-            return
-        text = get(values, line)
-        if text and spec.pattern is not None:
-            match = spec.pattern.search(text)
-            text = (match.group(1) if match.groups() else match.group(0)).strip() if match else ""
-        if spec.value_map and text:
-            mapped = spec.value_map.get(text.casefold())
-            if mapped is not None:
-                text = mapped
-            elif spec.strict:
-                problems.append(f"{spec.name}: unexpected value {text!r}")
-                return
-        if not text and spec.default is not None:
-            if spec.default == AS_OF:
-                value: Any = self.ctx.as_of.date() if fdef.kind == "date" else self.ctx.as_of
-                record.insert_only[fdef.column] = value
-                return
-            text = spec.default
-        if not text:
-            if fdef.kind in {"ref", "stage"} or spec.derive:
-                cols.setdefault(fdef.column, None)
-                return
-            if spec.required:
-                problems.append(f"{spec.name}: required but empty")
-            cols[fdef.column] = None
-            return
-        if fdef.kind in {"ref", "stage"}:
-            record.refs[spec.name] = text
-            return
-        try:
-            cols[fdef.column] = convert(text)
-        except ValueError as exc:
-            problems.append(f"{spec.name}: {exc}")
-
-    # -- resolving ------------------------------------------------------------------------
-    def resolve(
-        self, records: list[Record], failed: Sequence[tuple[Record, str]] = ()
-    ) -> list[Record]:
-        """Resolve references; rows that already failed get their further problems added."""
-        everyone = [*records, *(record for record, _ in failed)]
-        wanted: dict[tuple[str, str], set[str]] = {}
-        for spec, fdef, _, _ in self.plan:
-            if fdef.kind == "ref" and fdef.ref:
-                wanted.setdefault((fdef.ref, spec.lookup_by), set()).update(
-                    r.refs[spec.name] for r in everyone if spec.name in r.refs
-                )
-        found = {k: self.ctx.resolver.lookup(k[0], k[1], keys) for k, keys in wanted.items()}
-        kept = []
-        for record in records:
-            try:
-                self._resolve_one(record, found)
-            except Rejected as exc:
-                self.reject(record, str(exc))
-                continue
-            kept.append(record)
-        for record, reason in failed:
-            try:
-                self._resolve_one(record, found, keep=False)
-            except Rejected as more:
-                reported = {part.split(":")[0] for part in reason.split("; ")}
-                extra = [p for p in str(more).split("; ") if p.split(":")[0] not in reported]
-                reason = "; ".join([reason, *extra])
-            self.reject(record, reason)
-        return kept
-
-    def _resolve_one(
-        self, record: Record, found: dict[tuple[str, str], dict[str, Any]], *, keep: bool = True
-    ) -> None:
-        attrs: dict[str, dict[str, Any]] = {}
-        later: list[tuple[Any, str, str, int, list[str]]] = []
-        problems: list[str] = []
-        unknown: set[str] = set()
-        cols = record.cols
-        refs = record.refs
-        for spec, fdef, lookup in self.ref_plan:
-            text = refs.get(spec.name)
-            if text is None:
-                continue
-            if lookup is None:  # a stage
-                stage = self.stage_cache.get(text) or self.ctx.stages.get(text)
-                if stage is None:
-                    problems.append(f"unknown stage {text!r} (known: {self.ctx.stages.known()})")
-                    unknown.add(fdef.name)
-                else:
-                    self.stage_cache[text] = stage
-                    cols[fdef.column] = stage.id
-                continue
-            hit = found[lookup].get(text)
-            if hit is not None:
-                cols[fdef.column] = hit[0]
-                attrs[spec.name] = hit[1]
-            elif fdef.ref == self.output.target and spec.lookup_by == "external_id":
-                cols[fdef.column] = None
-                later.append((record.key, fdef.column, text, record.line, record.values))
-            elif spec.missing == "null":
-                cols[fdef.column] = None
-            else:
-                problems.append(f"unknown {spec.name} {text!r}")
-                unknown.add(fdef.name)
-        for spec, fdef in self.derive_plan:
-            if cols.get(fdef.column) is None:
-                assert spec.derive is not None
-                cols[fdef.column] = attrs.get(spec.derive[0], {}).get(spec.derive[1])
-        if self.opp is not None:
-            self.opp.prepare(record, attrs)
-        for name, column in self.required:
-            value = cols.get(column, MISSING)
-            if value is None:
-                if name not in unknown:
-                    problems.append(f"{name}: required but empty")
-            elif value is MISSING and column not in record.insert_only and name not in unknown:
-                problems.append(f"{name}: required but not given")
-        if self.needs_check:
-            extra = self._check(record)
-            if extra:
-                problems.append(extra)
-        if problems:
-            raise Rejected("; ".join(problems))
-        if keep and later:
-            self.deferred.extend(later)
-
-    def _check(self, record: Record) -> str | None:
-        cols = record.cols
-        if self.output.target == "quotas":
-            holders = sum(cols.get(c) is not None for c in ("rep_id", "team_id", "territory_id"))
-            if holders != 1:
-                return "a quota needs exactly one of rep, team or territory"
-        start, end = (
-            cols.get("valid_from") or cols.get("start_date"),
-            cols.get("valid_to") or cols.get("end_date"),
-        )
-        if start is not None and end is not None and end < start:
-            return f"ends ({end}) before it starts ({start})"
-        if self.tdef.natural_key and any(cols.get(c) is None for c in self.tdef.natural_key):
-            return f"needs {', '.join(c.removesuffix('_id') for c in self.tdef.natural_key)}"
-        return None
 
     # -- writing --------------------------------------------------------------------------
     def _seen(self, row_id: int) -> bool:
