@@ -45,6 +45,7 @@ def ensure_demo(folder: Path, n: int, *, parquet: bool = True) -> None:
     if marker.exists():
         return
     print(f"building a {n:,}-opportunity demo company into {folder} ...", flush=True)
+    folder.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     if parquet:
         cmd = [sys.executable, "-m", "salesops", "demo", "-n", str(n), "--parquet", str(folder)]

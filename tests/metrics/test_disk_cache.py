@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from salesops import metrics
 from salesops.config import get_settings
 from salesops.metrics.diskcache import cache_path
 from salesops.metrics.engines import LARGE, clear_cache
-from salesops.models import OpportunityEvent
+from salesops.models import Opportunity, OpportunityEvent
 from salesops.pipeline import service
 from tests.factories import make_opportunity
 from tests.metrics.scenario import Company
@@ -107,7 +107,7 @@ def test_after_a_change_only_the_changed_tables_and_the_new_events_are_read(
     changed, reads = table_reads(session, lambda: bookings(session))
     assert changed == first + 1234
     assert reads["opportunity_events"] == ["new"]  # appended, not read again
-    assert reads["opportunities"] == ["all"]  # changed: read again
+    assert reads["opportunities"] == ["new"]  # only the deals the new events name
     for unchanged in ("leads", "contracts", "accounts", "quotas"):
         assert unchanged not in reads  # copied from the cache file
     # The brought-up-to-date copy equals a copy read whole from the database.
@@ -119,6 +119,28 @@ def test_after_a_change_only_the_changed_tables_and_the_new_events_are_read(
     assert reads["opportunity_events"] == ["all"]
     clear_cache()
     assert table_reads(session, lambda: bookings(session)) == (changed, {})
+
+
+def test_a_change_behind_salesops_back_makes_the_table_read_again_whole(
+    session: Session, company: Company, cache_dir: Path
+) -> None:
+    bookings(session)
+    clear_cache()
+    # A raw SQL update records no event: only the fingerprint's sums can tell.
+    session.execute(
+        update(Opportunity)
+        .where(Opportunity.id == select(func.min(Opportunity.id)).scalar_subquery())
+        .values(amount=Opportunity.amount + 1)
+    )
+    deal = make_opportunity(session, owner=company.cid, amount=555)
+    service.close_opportunity(session, deal, won=True, at=datetime(2025, 3, 5, tzinfo=UTC))
+    session.flush()
+    after, reads = table_reads(session, lambda: bookings(session))
+    assert reads["opportunities"] == ["new", "all"]  # patched, failed the check, read whole
+    for path in cache_dir.glob("*.metrics.duckdb"):
+        path.unlink()
+    clear_cache()
+    assert bookings(session) == after  # the same as a copy read whole from the start
 
 
 def test_a_removed_event_makes_the_event_log_read_again_whole(

@@ -80,8 +80,12 @@ salesops metrics docs                      # regenerate this file
 - The copy of the large tables is also written to a DuckDB file stamped with the fingerprint
   (`SALESOPS_METRICS_CACHE`: `auto`, the default, keeps it next to a SQLite database file as
   `<file>.metrics.duckdb`; `off`; or a directory), so a new process (each CLI command) reads it
-  in seconds instead of reloading the database. A changed fingerprint rebuilds it; a damaged
-  file is ignored; deleting it is always safe.
+  in seconds instead of reloading the database. After a change the copy is brought up to date
+  from the file rather than read again: unchanged tables are copied from it, the event log
+  gets only its new events, opportunities only the deals the new events name (and new deals),
+  other changed tables are read again; each updated table must then match the database's
+  fingerprint figures, else it is read whole (a change made behind salesops' back). A
+  damaged file is ignored; deleting it is always safe.
 - The funnel's stage entries (first entry of each deal into each stage, and the furthest stage
   it reached afterwards) are computed once per DuckDB copy and kept as a table; the funnel,
   `stage_conversion` and `time_in_stage` read it. As-of questions and row-level-scoped

@@ -95,14 +95,14 @@ def _to_array(values: list[Any], kind: pa.DataType) -> pa.Array:
     return pa.array(values, kind)
 
 
-def read_table(connection: Connection, table: SATable, *, after_id: int | None = None) -> pa.Table:
+def read_table(connection: Connection, table: SATable, *, where: str | None = None) -> pa.Table:
     """One table of the operational store as Arrow, read raw (no per-value Python types);
-    only the rows with ids above `after_id` when it is given."""
+    only the rows matching `where` (SQL built by salesops, never user input) when given."""
     columns = [(c, _arrow_type(c)) for c in table.columns]
     columns = [(c, t) for c, t in columns if t is not None]
     names = ", ".join(f'"{c.name}"' for c, _ in columns)
-    where = "" if after_id is None else f" WHERE id > {int(after_id)}"
-    result = connection.exec_driver_sql(f'SELECT {names} FROM "{table.name}"{where}')
+    condition = "" if where is None else f" WHERE {where}"
+    result = connection.exec_driver_sql(f'SELECT {names} FROM "{table.name}"{condition}')
     rows = result.fetchall()
     data: list[Any] = list(zip(*rows, strict=True)) if rows else [[] for _ in columns]
     arrays = [
@@ -183,7 +183,7 @@ def _load_large(
         return con, {name: con.table(name) for name in LARGE}
     previous = diskcache.attach_previous(con, path, columns) if path is not None else None
     steps = refresh.plan(previous, fingerprint) if previous else {}
-    tables = refresh.load(con, connection, LARGE, steps, previous or (), _read_large)
+    tables = refresh.load(con, connection, LARGE, steps, previous or (), fingerprint, _read_large)
     if previous is not None:
         diskcache.detach(con)
     if path is not None:
@@ -195,8 +195,8 @@ def _column_names(name: str) -> list[str]:
     return [c.name for c in Base.metadata.tables[name].columns if _arrow_type(c) is not None]
 
 
-def _read_large(connection: Connection, name: str, after_id: int | None) -> pa.Table:
-    return _naive(read_table(connection, Base.metadata.tables[name], after_id=after_id))
+def _read_large(connection: Connection, name: str, where: str | None) -> pa.Table:
+    return _naive(read_table(connection, Base.metadata.tables[name], where=where))
 
 
 def open_parquet(

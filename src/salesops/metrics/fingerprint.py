@@ -36,16 +36,22 @@ _COUNTS = {
 }
 
 
+def figures(name: str) -> list[str]:
+    """The SQL aggregates of `name`'s part of the fingerprint (the same in SQLite, PostgreSQL
+    and DuckDB, so a copy can be checked against the database)."""
+    # The event log is append-only: its highest id changes with every new event, and
+    # counting its rows would cost a scan of the largest table on every query.
+    exprs = ["max(id)"] if name == "opportunity_events" else ["count(*)", "max(id)"]
+    exprs += [f"sum({e})" for e in _SUMS.get(name, ())]
+    exprs += [f"count({c})" for c in _COUNTS.get(name, ())]
+    return exprs
+
+
 def _fingerprint(connection: Connection, tables: Iterable[str]) -> tuple[Any, ...]:
     """One (table, *figures) part per table, every figure as text."""
     parts: list[Any] = []
     for name in tables:
-        # The event log is append-only: its highest id changes with every new event, and
-        # counting its rows would cost a scan of the largest table on every query.
-        exprs = ["max(id)"] if name == "opportunity_events" else ["count(*)", "max(id)"]
-        exprs += [f"sum({e})" for e in _SUMS.get(name, ())]
-        exprs += [f"count({c})" for c in _COUNTS.get(name, ())]
-        row = connection.exec_driver_sql(f'SELECT {", ".join(exprs)} FROM "{name}"').one()
+        row = connection.exec_driver_sql(f'SELECT {", ".join(figures(name))} FROM "{name}"').one()
         parts.append((name, *(str(v) for v in row)))
     return tuple(parts)
 

@@ -1,16 +1,24 @@
 """Bringing the default engine's copy of the large tables up to date after a change.
 
-Reading every large table out of the operational database again after each change costs
-minutes on a million deals (131 s from SQLite), while a change usually touches one or two of
-the six tables, and the event log only grows. So when the cache file holds an earlier version
-of the data, each table is compared by its part of the fingerprint: an unchanged table is
-copied from the file (inside DuckDB, no Python per row), the event log gets only the events
-added since (ids above the file's highest), and only the tables that changed otherwise are
-read again.
+Reading every large table out of the operational database again after each change costs a
+minute or more on a million deals (72 s from SQLite), while a change usually touches a few
+rows of one or two tables. So when the cache file holds an earlier version of the data, each
+table is compared by its part of the fingerprint:
+
+- unchanged: copied from the file (inside DuckDB, no Python per row);
+- the event log: only the events added since (ids above the file's highest) are read;
+- opportunities: every change salesops makes to a deal records an event, so only the deals
+  with new events and the new deals are read again and replace their old rows;
+- anything else that changed is read again whole.
+
+A copy brought up to date is then checked against the database's fingerprint figures (row
+count, highest id, the column sums): a change made behind salesops' back (a raw SQL update
+without an event, a deleted row) fails the check and the table is read again whole.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
@@ -18,36 +26,49 @@ import pyarrow as pa
 from ibis.expr.types import Table
 from sqlalchemy.engine import Connection
 
-from salesops.metrics import diskcache
+from salesops.metrics import diskcache, fingerprint
 
-Step = Literal["keep", "append", "reload"]
+Step = Literal["keep", "append", "patch", "reload"]
 Fingerprint = tuple[tuple[Any, ...], ...]  # one (table, *figures) part per table
-# Tables whose rows are never changed or removed, only added: new rows are the ids above the
-# highest one already copied (their fingerprint part is just that highest id).
-APPEND_ONLY = ("opportunity_events",)
-Reader = Callable[[Connection, str, int | None], pa.Table]  # (connection, table, after id)
+EVENTS = "opportunity_events"
+# Tables whose changed rows the event log names: table -> the event log's column for its id.
+NAMED_BY_EVENTS = {"opportunities": "opportunity_id"}
+Reader = Callable[[Connection, str, str | None], pa.Table]  # (connection, table, where)
 
 
 def plan(previous: Fingerprint, current: Fingerprint) -> dict[str, Step]:
-    """For each table of `current`: keep the copy, append the new rows, or read it again."""
+    """For each table of `current`: keep the copy, append new rows, patch the rows the new
+    events name, or read it again."""
     before = {part[0]: part for part in previous}
+    now = {part[0]: part for part in current}
+    events = _event_step(before.get(EVENTS), now.get(EVENTS))
     steps: dict[str, Step] = {}
-    for part in current:
-        name, old = part[0], before.get(part[0])
+    for name, part in now.items():
+        old = before.get(name)
         if old == part:
             steps[name] = "keep"
-        elif name in APPEND_ONLY and old is not None and _grew(old[1], part[1]):
-            steps[name] = "append"
+        elif name == EVENTS:
+            steps[name] = events
+        elif name in NAMED_BY_EVENTS and old is not None and events in ("keep", "append"):
+            steps[name] = "patch"
         else:
             steps[name] = "reload"
     return steps
 
 
-def _grew(old_max: Any, new_max: Any) -> bool:
+def _event_step(old: tuple[Any, ...] | None, new: tuple[Any, ...] | None) -> Step:
+    if old is None or new is None:
+        return "reload"
+    if old == new:
+        return "keep"
+    return "append" if _number(new[1]) > _number(old[1]) else "reload"
+
+
+def _number(text: Any) -> float:
     try:
-        return int(new_max) > int(old_max)
-    except (TypeError, ValueError):  # "None": the table was empty
-        return False
+        return float(text)
+    except (TypeError, ValueError):  # "None": an empty table
+        return -math.inf
 
 
 def load(
@@ -56,24 +77,24 @@ def load(
     names: Iterable[str],
     steps: dict[str, Step],
     previous: Fingerprint,
+    current: Fingerprint,
     read: Reader,
 ) -> dict[str, Table]:
-    """The large tables in `con`, each kept from the attached cache file, appended to or read
-    again as `steps` says. An appended table whose row count then differs from the database's
-    (an event removed or written out of id order) is read again whole."""
-    highest = {part[0]: part[1] for part in previous}
+    """The large tables in `con`, each kept from the attached cache file, brought up to date
+    or read again as `steps` says (and read again whole if the update fails its check)."""
+    before = {part[0]: part for part in previous}
+    now = {part[0]: part for part in current}
     tables: dict[str, Table] = {}
     for name in names:
         step = steps.get(name, "reload")
         if step != "reload":
             con.raw_sql(f'CREATE TABLE "{name}" AS SELECT * FROM {diskcache.ALIAS}."{name}"')
         if step == "append":
-            staged = f"{name}__added"
-            con.create_table(staged, read(connection, name, int(highest[name])), overwrite=True)
-            con.raw_sql(f'INSERT INTO "{name}" SELECT * FROM "{staged}"')
-            con.raw_sql(f'DROP TABLE "{staged}"')
-            if _count(con, name) != _source_count(connection, name):
-                step = "reload"
+            _add(con, name, read(connection, name, f"id > {int(_number(before[name][1]))}"))
+        elif step == "patch":
+            _add(con, name, read(connection, name, _changed_rows(name, before)), replace=True)
+        if step in ("append", "patch") and not _agrees(con, connection, name, now[name]):
+            step = "reload"
         if step == "reload":
             con.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
             con.create_table(name, read(connection, name, None))
@@ -81,9 +102,40 @@ def load(
     return tables
 
 
-def _count(con: Any, name: str) -> int:
-    return int(con.raw_sql(f'SELECT count(*) FROM "{name}"').fetchone()[0])
+def _changed_rows(name: str, before: dict[str, tuple[Any, ...]]) -> str:
+    """The rows of `name` that may differ from the file's copy: new ids, and ids named by the
+    events added since."""
+    last_id = _number(before[name][2])  # (name, count, max(id), ...)
+    last_event = _number(before[EVENTS][1])
+    newer = f"id > {int(last_id)}" if math.isfinite(last_id) else "1 = 1"
+    named = (
+        f"id IN (SELECT {NAMED_BY_EVENTS[name]} FROM {EVENTS} WHERE id > {int(last_event)})"
+        if math.isfinite(last_event)
+        else "1 = 1"
+    )
+    return f"{newer} OR {named}"
 
 
-def _source_count(connection: Connection, name: str) -> int:
-    return int(connection.exec_driver_sql(f'SELECT count(*) FROM "{name}"').scalar() or 0)
+def _add(con: Any, name: str, rows: pa.Table, *, replace: bool = False) -> None:
+    staged = f"{name}__changed"
+    con.create_table(staged, rows, overwrite=True)
+    if replace:
+        con.raw_sql(f'DELETE FROM "{name}" WHERE id IN (SELECT id FROM "{staged}")')
+    con.raw_sql(f'INSERT INTO "{name}" SELECT * FROM "{staged}"')
+    con.raw_sql(f'DROP TABLE "{staged}"')
+
+
+def _agrees(con: Any, connection: Connection, name: str, part: tuple[Any, ...]) -> bool:
+    """Whether the copy of `name` has the database's fingerprint figures (and, for the event
+    log, whose part is only its highest id, the database's row count)."""
+    exprs = fingerprint.figures(name)
+    copy = con.raw_sql(f'SELECT {", ".join(exprs)} FROM "{name}"').fetchone()
+    expected = [_number(v) for v in part[1:]]
+    if name == EVENTS:
+        copy = (*copy, con.raw_sql(f'SELECT count(*) FROM "{name}"').fetchone()[0])
+        count = connection.exec_driver_sql(f'SELECT count(*) FROM "{name}"').scalar()
+        expected.append(_number(count))
+    return all(
+        math.isclose(_number(a), b, rel_tol=1e-9) or _number(a) == b
+        for a, b in zip(copy, expected, strict=True)
+    )
