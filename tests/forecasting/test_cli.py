@@ -170,6 +170,29 @@ def test_run_then_calls_then_risk(url: str, capsys: pytest.CaptureFixture[str]) 
         assert name in out
 
 
+def test_bad_options_are_refused_with_what_is_wrong(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(url, capsys, "forecast", "run", "--sims", "0", "--horizon", "40")
+    assert code != 0
+    assert "horizon must be between 1 and 12 periods (got 40)" in err
+    assert "sims must be between 100 and 20,000 (got 0)" in err
+    code, _, err = run(url, capsys, "forecast", "run", "--format", "xml")
+    assert code != 0
+    assert "--format must be table or json" in err
+    code, _, err = run(url, capsys, "forecast", "calls", "--period", "2025-Q5")
+    assert code != 0
+    assert "period must be a quarter like 2025-Q1, a month like 2025-03" in err
+    # A backtest only scores periods that have ended.
+    code, _, err = run(
+        url, capsys, "forecast", "backtest", "--method", "run_rate", "--from", "2030-01-01",
+        "--to", "2030-04-01",
+    )  # fmt: skip
+    assert code != 0
+    assert "a backtest scores periods that have ended" in err
+    assert "(give --to " in err
+
+
 def test_stored_runs_refuse_bad_options(url: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(url, capsys, "forecast", "show", "987654")
     assert code != 0

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from salesops.errors import ValidationFailed
 from salesops.forecasting import service
 from salesops.forecasting.engine import Options
 from salesops.models import DealPrediction, ForecastLine, Opportunity
@@ -129,3 +131,30 @@ def test_a_saved_backtest_stores_runs_whose_lines_carry_the_actuals(session: Ses
     )
     assert actual[date(2024, 7, 1)] == float(q3)
     assert scores[0].as_dict()["wape"] is not None
+
+
+def test_a_backtest_refuses_periods_that_have_not_ended(session: Session) -> None:
+    build_company(session, weeks=60)
+    options = Options(grain="quarter", horizon=2, sims=300)
+    with pytest.raises(ValidationFailed) as refused:
+        service.run_backtest(
+            session,
+            start=date(2024, 7, 1),
+            end=date(2024, 10, 1),
+            methods=["run_rate"],
+            options=options,
+            today=date(2025, 2, 10),
+        )
+    # Two quarters from 2024-10-01 run to 2025-03-31; starting 2024-07-01 they end by
+    # 2024-12-31, before the quarter of "today" began.
+    assert "runs to 2025-03-31, after today (2025-02-10)" in str(refused.value)
+    assert "(give --to 2024-07-01)" in str(refused.value)
+    scores = service.run_backtest(
+        session,
+        start=date(2024, 7, 1),
+        end=date(2024, 7, 1),
+        methods=["run_rate"],
+        options=options,
+        today=date(2025, 2, 10),
+    )
+    assert [r.period for r in scores[0].rows] == ["2024-Q3", "2024-Q4"]

@@ -41,9 +41,15 @@ def parse_period(text: str, grain: Grain | None = None) -> Period:
     text = text.strip()
     if m := re.fullmatch(r"(\d{4})-[Qq]([1-4])", text):
         return period_of(date(int(m[1]), 3 * int(m[2]) - 2, 1), "quarter")
-    if m := re.fullmatch(r"(\d{4})-(\d{2})", text):
+    if (m := re.fullmatch(r"(\d{4})-(\d{2})", text)) and 1 <= int(m[2]) <= 12:
         return period_of(date(int(m[1]), int(m[2]), 1), grain or "month")
-    return period_of(parse_day(text, "period"), grain or "quarter")
+    try:
+        return period_of(date.fromisoformat(text), grain or "quarter")
+    except ValueError:
+        raise ValidationFailed(
+            f"period must be a quarter like 2025-Q1, a month like 2025-03 or a date like"
+            f" 2025-03-31 (got {text!r})"
+        ) from None
 
 
 def _money(text: str, what: str) -> Decimal:
@@ -59,6 +65,11 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3f}"
     return str(value)
+
+
+def check_format(fmt: str) -> None:
+    if fmt not in ("table", "json"):
+        raise ValidationFailed(f"--format must be table or json (got {fmt!r})")
 
 
 def _print_json(payload: Any) -> None:
@@ -77,6 +88,7 @@ def run(
     fmt: str = typer.Option("table", "--format", help="table or json"),
 ) -> None:
     """Forecast bookings per period with intervals and store one run per method."""
+    check_format(fmt)
     at = (
         datetime.combine(parse_day(as_of, "--as-of"), datetime.min.time(), UTC)
         if as_of
@@ -140,6 +152,7 @@ def runs(
     fmt: str = typer.Option("table", "--format", help="table or json"),
 ) -> None:
     """The stored forecast runs, newest first, with their first period's figures."""
+    check_format(fmt)
     if kind not in (None, "forecast", "backtest"):
         raise ValidationFailed(f"--kind must be forecast or backtest (got {kind!r})")
     if method is not None:
@@ -182,6 +195,7 @@ def show(
     fmt: str = typer.Option("table", "--format", help="table or json"),
 ) -> None:
     """One stored run: its parameters and its lines per period (and per team with --teams)."""
+    check_format(fmt)
     with state(ctx).session() as session:
         run = service.get_run(session, run_id)
         payload = service.run_summary(run, team_ids=None if teams else frozenset())
@@ -234,8 +248,7 @@ def backtest(
 ) -> None:
     """Replay past period starts: forecast from the pipeline as it was, score against actuals."""
     g = check_grain(grain)
-    if fmt not in ("table", "json"):
-        raise ValidationFailed(f"--format must be table or json (got {fmt!r})")
+    check_format(fmt)
     default_from, default_to = _default_range(g, 8 if g == "quarter" else 12)
     first = parse_day(start, "--from") if start else default_from
     last = parse_day(end, "--to") if end else default_to
@@ -348,6 +361,7 @@ def calls(
     fmt: str = typer.Option("table", "--format", help="table or json"),
 ) -> None:
     """The calls for a period rolled up the team hierarchy (or their accuracy)."""
+    check_format(fmt)
     p = parse_period(period)
     with state(ctx).session() as session:
         if accuracy:
@@ -393,6 +407,7 @@ def risk(
     fmt: str = typer.Option("table", "--format", help="table or json"),
 ) -> None:
     """Deals likely to slip or be lost, coverage gaps per team, periods short of target."""
+    check_format(fmt)
     with state(ctx).session() as session:
         run_ = service.get_run(session, run_id) if run_id else risking.latest_run(session)
         payload: dict[str, Any] = {

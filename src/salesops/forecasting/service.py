@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +18,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from salesops.db.types import as_utc
+from salesops.db.types import as_utc, utc_now
 from salesops.errors import NotFound, ValidationFailed
 from salesops.forecasting import backtest as backtesting
 from salesops.forecasting.engine import (
@@ -30,7 +30,7 @@ from salesops.forecasting.engine import (
 from salesops.forecasting.explain import top_reasons
 from salesops.forecasting.features import FeatureBuilder, with_horizon
 from salesops.forecasting.frames import fingerprint, load_history
-from salesops.forecasting.periods import periods_between
+from salesops.forecasting.periods import period_of, periods_between, shift
 from salesops.forecasting.snapshot import Prepared, prepare, to_ns
 from salesops.forecasting.teams import team_lines
 from salesops.models import DealPrediction, ForecastLine, ForecastRun, Team, User
@@ -195,8 +195,7 @@ def run_forecast(
 ) -> list[ForecastRun]:
     """Forecast bookings as of `as_of` with each method and store one run per method."""
     chosen = check_methods(tuple(methods))
-    if options.horizon < 1 or options.horizon > 12:
-        raise ValidationFailed(f"horizon must be between 1 and 12 periods (got {options.horizon})")
+    check_options(options)
     prep = prepared or load(session)
     context = Context(FeatureBuilder(prep, options.grain), as_utc(as_of), options)
     teams = team_tree(session)
@@ -204,6 +203,42 @@ def run_forecast(
         store_forecast(session, context, context.forecast(method), teams=teams, by=by)
         for method in chosen
     ]
+
+
+MIN_SIMS, MAX_SIMS = 100, 20_000
+MAX_HORIZON = 12
+
+
+def check_options(options: Options) -> None:
+    """Refuse a horizon or a number of simulations salesops cannot honour, naming both."""
+    problems = []
+    if not 1 <= options.horizon <= MAX_HORIZON:
+        problems.append(
+            f"horizon must be between 1 and {MAX_HORIZON} periods (got {options.horizon})"
+        )
+    if not MIN_SIMS <= options.sims <= MAX_SIMS:
+        problems.append(
+            f"sims must be between {MIN_SIMS:,} and {MAX_SIMS:,} (got {options.sims:,})"
+        )
+    if problems:
+        raise ValidationFailed("; ".join(problems))
+
+
+def _check_ended(start: date, end: date, options: Options, today: date) -> None:
+    """A backtest scores forecasts against what happened: every period it forecasts must have
+    ended (a period still running would be scored against part of its bookings)."""
+    starts = periods_between(start, end, options.grain)
+    if not starts:
+        return
+    last = starts[-1]
+    finish = shift(last.start, options.horizon, options.grain)
+    if finish > today:
+        latest = shift(period_of(today, options.grain).start, -options.horizon, options.grain)
+        raise ValidationFailed(
+            f"a backtest scores periods that have ended: forecasting {options.horizon}"
+            f" {options.grain}(s) from {last.start} runs to {finish - timedelta(days=1)},"
+            f" after today ({today}); the latest start is {latest} (give --to {latest})"
+        )
 
 
 def run_backtest(
@@ -215,11 +250,14 @@ def run_backtest(
     options: Options,
     save: bool = False,
     prepared: Prepared | None = None,
+    today: date | None = None,
 ) -> list[backtesting.MethodScore]:
     """Backtest each method at every period start in [start, end]; optionally store the runs."""
     chosen = check_methods(tuple(methods))
+    check_options(options)
     if end < start:
         raise ValidationFailed(f"--to {end} is before --from {start}")
+    _check_ended(start, end, options, today or utc_now().date())
     prep = prepared or load(session)
     if not save:
         return backtesting.backtest(prep, start=start, end=end, methods=chosen, options=options)
