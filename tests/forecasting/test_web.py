@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from salesops.forecasting import calls, service
 from salesops.forecasting.engine import Options
 from salesops.forecasting.periods import period_of
-from salesops.models import Quota
+from salesops.models import Quota, Rep
 from tests.appsupport import app, org, session
 from tests.orgchart import Org
 from tests.web.test_pages import sign_in
@@ -19,15 +19,19 @@ from tests.web.test_pages import sign_in
 __all__ = ["app", "org", "session"]
 
 
-def prepare(session: Session, org: Org) -> None:
+def add_q1_quota(session: Session, rep: Rep, amount: int) -> None:
     session.add(
         Quota(
-            rep_id=org.reps["ann"].id,
+            rep_id=rep.id,
             period_start=date(2025, 1, 1),
             period_end=date(2025, 3, 31),
-            amount=Decimal(5000),
+            amount=Decimal(amount),
         )
     )
+
+
+def prepare(session: Session, org: Org) -> None:
+    add_q1_quota(session, org.reps["ann"], 5000)
     service.run_forecast(
         session,
         as_of=datetime(2025, 1, 7, tzinfo=UTC),
@@ -89,14 +93,7 @@ def test_the_forecast_page_shows_a_teams_chance_of_quota_and_periods_without_one
 ) -> None:
     prepare(session, org)
     # Dan is in East SMB, under East: his quota counts towards East's target.
-    session.add(
-        Quota(
-            rep_id=org.reps["dan"].id,
-            period_start=date(2025, 1, 1),
-            period_end=date(2025, 3, 31),
-            amount=Decimal(8000),
-        )
-    )
+    add_q1_quota(session, org.reps["dan"], 8000)
     service.run_forecast(
         session,
         as_of=datetime(2025, 1, 7, tzinfo=UTC),

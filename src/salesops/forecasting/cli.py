@@ -99,27 +99,9 @@ def run(
         runs = service.run_forecast(
             session, as_of=at, methods=method or list(METHODS), options=options
         )
+        # The run's own figures (company lines), plus "run_id" as earlier versions printed it.
         payload: list[dict[str, Any]] = [
-            {
-                "run_id": r.id,
-                "method": r.method,
-                "version": r.version,
-                "as_of": r.as_of.isoformat(),
-                "input_fingerprint": r.input_fingerprint,
-                "lines": [
-                    {
-                        "period_start": ln.period_start.isoformat(),
-                        "expected": str(ln.expected),
-                        "p10": str(ln.p10),
-                        "p50": str(ln.p50),
-                        "p90": str(ln.p90),
-                        "from_pipeline": str(ln.from_pipeline),
-                        "run_rate": str(ln.run_rate),
-                    }
-                    for ln in service.company_lines(r)
-                ],
-            }
-            for r in runs
+            service.run_summary(r, team_ids=frozenset()) | {"run_id": r.id} for r in runs
         ]
     if fmt == "json":
         _print_json(payload)
