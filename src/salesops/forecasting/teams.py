@@ -11,17 +11,20 @@ pooled: one team has too few past periods to calibrate on its own.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pandas as pd
 
 from salesops.forecasting import simulate
+from salesops.forecasting.engine import (
+    CALIBRATION_LOOKBACK,
+    CALIBRATION_MIN,
+    COVERAGE,
+    MAX_SCALE,
+    Context,
+    MethodForecast,
+)
 from salesops.forecasting.periods import period_of
 from salesops.forecasting.snapshot import to_ns
-
-if TYPE_CHECKING:
-    from salesops.forecasting.engine import Context, MethodForecast
 
 Teams = dict[int, list[int]]  # team id -> itself and every team below it
 
@@ -61,13 +64,6 @@ def team_scale(context: Context, method: str, teams: Teams) -> float:
     Each team's line at each of the last few period starts is rebuilt from what was known
     then (for the ensemble, with today's member weights: the past weights would need the
     past's past forecasts) and scored as the company line is."""
-    from salesops.forecasting.engine import (
-        CALIBRATION_LOOKBACK,
-        CALIBRATION_MIN,
-        COVERAGE,
-        MAX_SCALE,
-    )
-
     state = context.state
     won = state[state["won"]]
     closed = won["closed_at"].to_numpy(dtype="M8[ns]")
