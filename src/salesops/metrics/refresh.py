@@ -49,7 +49,12 @@ def plan(previous: Fingerprint, current: Fingerprint) -> dict[str, Step]:
             steps[name] = "keep"
         elif name == EVENTS:
             steps[name] = events
-        elif name in NAMED_BY_EVENTS and old is not None and events in ("keep", "append"):
+        elif (
+            name in NAMED_BY_EVENTS
+            and old is not None
+            and events in ("keep", "append")
+            and math.isfinite(_number(before[EVENTS][1]))
+        ):
             steps[name] = "patch"
         else:
             steps[name] = "reload"
@@ -61,7 +66,9 @@ def _event_step(old: tuple[Any, ...] | None, new: tuple[Any, ...] | None) -> Ste
         return "reload"
     if old == new:
         return "keep"
-    return "append" if _number(new[1]) > _number(old[1]) else "reload"
+    # Appending needs a highest id to append after: an empty copy is simply read again.
+    grew = math.isfinite(_number(old[1])) and _number(new[1]) > _number(old[1])
+    return "append" if grew else "reload"
 
 
 def _number(text: Any) -> float:
@@ -106,13 +113,9 @@ def _changed_rows(name: str, before: dict[str, tuple[Any, ...]]) -> str:
     """The rows of `name` that may differ from the file's copy: new ids, and ids named by the
     events added since."""
     last_id = _number(before[name][2])  # (name, count, max(id), ...)
-    last_event = _number(before[EVENTS][1])
+    last_event = int(_number(before[EVENTS][1]))  # finite: `plan` patches only then
     newer = f"id > {int(last_id)}" if math.isfinite(last_id) else "1 = 1"
-    named = (
-        f"id IN (SELECT {NAMED_BY_EVENTS[name]} FROM {EVENTS} WHERE id > {int(last_event)})"
-        if math.isfinite(last_event)
-        else "1 = 1"
-    )
+    named = f"id IN (SELECT {NAMED_BY_EVENTS[name]} FROM {EVENTS} WHERE id > {last_event})"
     return f"{newer} OR {named}"
 
 
@@ -126,15 +129,18 @@ def _add(con: Any, name: str, rows: pa.Table, *, replace: bool = False) -> None:
 
 
 def _agrees(con: Any, connection: Connection, name: str, part: tuple[Any, ...]) -> bool:
-    """Whether the copy of `name` has the database's fingerprint figures (and, for the event
-    log, whose part is only its highest id, the database's row count)."""
+    """Whether the copy of `name` has the database's fingerprint figures."""
     exprs = fingerprint.figures(name)
     copy = con.raw_sql(f'SELECT {", ".join(exprs)} FROM "{name}"').fetchone()
     expected = [_number(v) for v in part[1:]]
     if name == EVENTS:
-        copy = (*copy, con.raw_sql(f'SELECT count(*) FROM "{name}"').fetchone()[0])
-        count = connection.exec_driver_sql(f'SELECT count(*) FROM "{name}"').scalar()
-        expected.append(_number(count))
+        # Its fingerprint part is only the highest id: the row count and the sum of the deal
+        # ids also have to agree (a removed event, or a file left by another database that
+        # happened to sit at the same path).
+        extra = "count(*), sum(opportunity_id)"
+        copy = (*copy, *con.raw_sql(f'SELECT {extra} FROM "{name}"').fetchone())
+        found = connection.exec_driver_sql(f'SELECT {extra} FROM "{name}"').one()
+        expected.extend(_number(v) for v in found)
     return all(
         math.isclose(_number(a), b, rel_tol=1e-9) or _number(a) == b
         for a, b in zip(copy, expected, strict=True)
