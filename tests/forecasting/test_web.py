@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -112,3 +113,16 @@ def test_the_forecast_page_shows_a_teams_chance_of_quota_and_periods_without_one
     assert first.rstrip().endswith("%</td>")  # a chance of reaching it, not "–"
     assert "2025-Q2" in second
     assert "no quota set" in second
+
+
+def test_the_sidebar_marks_only_the_page_shown(app: FastAPI, session: Session, org: Org) -> None:
+    director = sign_in(app, session, org, "director")
+    for path, label in (
+        ("/forecast/accuracy", "Forecast accuracy"),
+        ("/forecast", "Forecast"),
+        ("/forecast/risk", "Deals at risk"),
+    ):
+        page = director.get(path)
+        assert page.status_code == 200, page.text
+        active = re.findall(r'class="active">([^<]+)</a>', page.text)
+        assert active == [label], path

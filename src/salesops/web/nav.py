@@ -26,6 +26,17 @@ class NavItem:
 NAV: list[NavItem] = []
 
 
+def active_href(path: str) -> str | None:
+    """The sidebar entry a page belongs to: the longest entry that is the path or a parent of
+    it ("/forecast/accuracy" is "Forecast accuracy", not also "Forecast")."""
+    matches = [
+        n.href
+        for n in NAV
+        if path == n.href or (n.href != "/" and path.startswith(n.href.rstrip("/") + "/"))
+    ]
+    return max(matches, key=len, default=None)
+
+
 def register(item: NavItem) -> None:
     """Add (or replace, by href) a sidebar entry."""
     NAV[:] = sorted([n for n in NAV if n.href != item.href] + [item], key=lambda n: n.order)

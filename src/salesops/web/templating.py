@@ -11,7 +11,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import FileSystemLoader
 from markupsafe import Markup
 
-from salesops.web.nav import NAV
+from salesops.web.nav import NAV, active_href
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
@@ -72,4 +72,4 @@ def json_script(value: str, element_id: str) -> Markup:
 
 
 templates.env.filters.update(money=money, pct=pct, number=number, day=day, moment=moment)
-templates.env.globals.update(NAV=NAV, json_script=json_script)
+templates.env.globals.update(NAV=NAV, active_href=active_href, json_script=json_script)
