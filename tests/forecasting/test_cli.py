@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 from sqlalchemy.orm import Session
 
+from salesops.cli.context import console
 from salesops.pipeline import stages
 from tests.conftest import run_cli, scratch_url
 from tests.databases import migrated_engine
@@ -92,7 +93,9 @@ def test_table_output_and_unknown_methods(url: str, capsys: pytest.CaptureFixtur
     assert "Traceback" not in err
 
 
-def test_run_then_calls_then_risk(url: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_then_calls_then_risk(
+    url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     code, out, err = run(
         url,
         capsys,
@@ -164,6 +167,8 @@ def test_run_then_calls_then_risk(url: str, capsys: pytest.CaptureFixture[str]) 
     company = [ln for ln in shown["lines"] if ln["team_id"] is None]
     assert [ln["expected"] for ln in company] == [ln["expected"] for ln in made["lines"]]
     assert {ln["team_id"] for ln in shown["lines"]} - {None}
+    # Wide enough for every column whatever COLUMNS the test run has (CI sets 80).
+    monkeypatch.setattr(console, "width", 160)
     code, out, err = run(url, capsys, "forecast", "show", str(made["run_id"]), "--teams")
     assert code == 0, err
     for name in ("company", "Team 0", "Region"):
