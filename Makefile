@@ -50,4 +50,4 @@ bench: setup
 	for script in bench/*.py; do $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) salesops.db salesops.db-wal salesops.db-shm salesops.db.metrics.duckdb .mypy_cache .ruff_cache
+	rm -rf $(VENV) salesops.db salesops.db-wal salesops.db-shm salesops.db.metrics.duckdb salesops.db.metrics.entries.duckdb .mypy_cache .ruff_cache

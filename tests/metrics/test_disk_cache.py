@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from salesops import metrics
 from salesops.config import get_settings
+from salesops.metrics import engines
 from salesops.metrics.diskcache import cache_path
 from salesops.metrics.engines import LARGE, clear_cache
 from salesops.models import Opportunity, OpportunityEvent
@@ -174,3 +175,29 @@ def test_auto_keeps_the_file_next_to_a_sqlite_database_only(session: Session) ->
     else:
         assert path is None
     assert cache_path(connection, "off") is None
+
+
+def test_a_new_process_reads_the_kept_stage_entries_from_their_file(
+    session: Session, company: Company, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    computed: list[int] = []
+    compute_entries = engines.entry_events
+
+    def counted(*args: Any) -> Any:
+        computed.append(1)
+        return compute_entries(*args)
+
+    monkeypatch.setattr(engines, "entry_events", counted)
+    first = metrics.funnel(session)
+    assert len(computed) == 1
+    assert len(list(cache_dir.glob("*.metrics.entries.duckdb"))) == 1
+    clear_cache()  # what a new process starts with
+    assert metrics.funnel(session) == first
+    assert len(computed) == 1  # read from the file, not computed again
+    deal = make_opportunity(session, owner=company.ann, amount=4321)
+    service.close_opportunity(session, deal, won=True, at=datetime(2025, 3, 6, tzinfo=UTC))
+    session.flush()
+    clear_cache()
+    changed = metrics.funnel(session)
+    assert len(computed) == 2  # other data: the file's entries are not used
+    assert changed != first

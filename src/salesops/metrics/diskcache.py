@@ -47,7 +47,8 @@ def cache_path(connection: Connection, setting: str) -> Path | None:
     return Path(setting) / f"{digest[:20]}.metrics.duckdb"
 
 
-def _stamp(fingerprint: Iterable[Any], columns: Columns) -> str:
+def stamp(fingerprint: Iterable[Any], columns: Columns) -> str:
+    """What a cache file says it holds: this format, these columns, this data."""
     return json.dumps(
         {"format": FORMAT, "columns": columns, "fingerprint": list(fingerprint)}, default=str
     )
@@ -62,13 +63,20 @@ def restore(
     The file stays attached read-only and the tables are views over it: nothing is copied, and
     a newer file renamed over it later does not disturb this connection.
     """
-    stamp = _attach(con, path)
-    if stamp is not None and stamp == _stamp(fingerprint, columns):
-        for name in names:
-            con.raw_sql(f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM {ALIAS}."{name}"')
+    if not attach_stamped(con, path, ALIAS, stamp(fingerprint, columns)):
+        return False
+    for name in names:
+        con.raw_sql(f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM {ALIAS}."{name}"')
+    return True
+
+
+def attach_stamped(con: Any, path: Path, alias: str, expected: str) -> bool:
+    """Attach the file read-only as `alias` if it carries exactly the stamp `expected`."""
+    found = _attach(con, path, alias)
+    if found == expected:
         return True
-    if stamp is not None:
-        detach(con)
+    if found is not None:
+        detach(con, alias)
     return False
 
 
@@ -76,11 +84,11 @@ def attach_previous(con: Any, path: Path, columns: Columns) -> tuple[tuple[Any, 
     """Attach the cache file and return the fingerprint of the data it holds, when it is of
     this format and holds these columns (else None, and nothing stays attached): an earlier
     version of the data to bring up to date rather than read again."""
-    stamp = _attach(con, path)
-    if stamp is None:
+    found = _attach(con, path, ALIAS)
+    if found is None:
         return None
     try:
-        held = json.loads(stamp)
+        held = json.loads(found)
         if held.get("format") == FORMAT and held.get("columns") == columns:
             return tuple(tuple(part) for part in held["fingerprint"])
     except (ValueError, TypeError, KeyError):
@@ -89,45 +97,52 @@ def attach_previous(con: Any, path: Path, columns: Columns) -> tuple[tuple[Any, 
     return None
 
 
-def detach(con: Any) -> None:
-    con.raw_sql(f"DETACH {ALIAS}")
+def detach(con: Any, alias: str = ALIAS) -> None:
+    con.raw_sql(f"DETACH {alias}")
 
 
-def _attach(con: Any, path: Path) -> str | None:
+def _attach(con: Any, path: Path, alias: str) -> str | None:
     """Attach the file read-only and return its stamp; None (and detached) if it cannot."""
     if not path.exists():
         return None
     try:
-        con.raw_sql(f"ATTACH '{_quoted(path)}' AS {ALIAS} (READ_ONLY)")
+        con.raw_sql(f"ATTACH '{_quoted(path)}' AS {alias} (READ_ONLY)")
     except Exception as exc:  # a damaged or foreign file: load from the database instead
         log.warning("metrics cache %s unreadable (%s); loading from the database", path, exc)
         return None
     try:
-        found = con.raw_sql(f"SELECT stamp FROM {ALIAS}.{_FINGERPRINT_TABLE}").fetchone()
+        found = con.raw_sql(f"SELECT stamp FROM {alias}.{_FINGERPRINT_TABLE}").fetchone()
         if found is not None:
             return str(found[0])
     except Exception as exc:
         log.warning("metrics cache %s incomplete (%s); loading from the database", path, exc)
-    detach(con)
+    detach(con, alias)
     return None
 
 
 def store(
     con: Any, path: Path, fingerprint: Iterable[Any], names: Iterable[str], columns: Columns
 ) -> None:
-    """Write `names` from `con` to the cache file (a new file, then renamed over the old one,
-    so a reader never sees half a file)."""
+    """Write `names` from `con` to the cache file."""
+    write(con, path, stamp(fingerprint, columns), {name: name for name in names})
+
+
+def write(con: Any, path: Path, stamp_text: str, copies: dict[str, str]) -> None:
+    """Write a file holding `copies` (its table name -> the table in `con`) and `stamp_text`:
+    a new file, then renamed over the old one, so a reader never sees half a file."""
     partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial.unlink(missing_ok=True)
         con.raw_sql(f"ATTACH '{_quoted(partial)}' AS salesops_cache_new")
         try:
-            for name in names:
-                con.raw_sql(f'CREATE TABLE salesops_cache_new."{name}" AS SELECT * FROM "{name}"')
+            for target, source in copies.items():
+                con.raw_sql(
+                    f'CREATE TABLE salesops_cache_new."{target}" AS SELECT * FROM "{source}"'
+                )
             con.raw_sql(
                 f"CREATE TABLE salesops_cache_new.{_FINGERPRINT_TABLE} AS"
-                f" SELECT '{_stamp(fingerprint, columns).replace(chr(39), chr(39) * 2)}' AS stamp"
+                f" SELECT '{stamp_text.replace(chr(39), chr(39) * 2)}' AS stamp"
             )
         finally:
             con.raw_sql("DETACH salesops_cache_new")

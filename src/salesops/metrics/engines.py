@@ -8,6 +8,7 @@ every query, so a renamed rep or a new FX rate shows at once.
 
 from __future__ import annotations
 
+import json
 import threading
 import weakref
 from collections import OrderedDict
@@ -56,6 +57,9 @@ class Source:
     ctx: Context
     lock: threading.Lock = field(default_factory=threading.Lock)
     missing_fx: frozenset[str] = frozenset()
+    # The cache file of the default engine's copy and the stamp of the data it holds, so the
+    # funnel's kept stage entries can be written next to it for later processes.
+    disk: tuple[Path, str] | None = None
 
 
 def _arrow_type(column: Any) -> pa.DataType | None:
@@ -167,7 +171,12 @@ def from_connection(
         if name not in LARGE:
             arrow = _naive(read_table(connection, Base.metadata.tables[name]))
             tables[name] = con.create_table(name, arrow, overwrite=True)
-    return _finish("duckdb", con, tables, reporting_currency, now)
+    src = _finish("duckdb", con, tables, reporting_currency, now)
+    path = diskcache.cache_path(connection, get_settings().metrics_cache)
+    if path is None:
+        return src
+    columns = {name: _column_names(name) for name in LARGE}
+    return replace(src, disk=(path, diskcache.stamp(key[1], columns)))
 
 
 def _load_large(
@@ -360,12 +369,29 @@ def materialized(src: Source, *, as_of: datetime | None = None) -> Source:
         per = held[1]
         table = per.get(key)
         if table is None:
-            expr = entry_events(src.tables, src.ctx)
             name = f"{MATERIALIZED_ENTRIES}_{len(per)}"
             with src.lock:
-                table = src.backend.create_table(name, expr, overwrite=True)
+                table = _entries_table(src, name, key[1])
             per[key] = table
     return replace(src, tables={**src.tables, MATERIALIZED_ENTRIES: table})
+
+
+def _entries_table(src: Source, name: str, ranks: tuple[Any, ...]) -> Table:
+    """The kept stage entries as table `name`: read in place from the entries file next to the
+    cache file when it holds them for this data and these stage ranks, else computed (and
+    that file written, so the next process does not compute them again)."""
+    if src.disk is None:
+        return src.backend.create_table(name, entry_events(src.tables, src.ctx), overwrite=True)
+    cache, data_stamp = src.disk
+    path = cache.with_name(cache.name.removesuffix(".duckdb") + ".entries.duckdb")
+    stamp = json.dumps({"data": data_stamp, "ranks": list(ranks)}, default=str)
+    alias = f"salesops_{name}"
+    if diskcache.attach_stamped(src.backend, path, alias, stamp):
+        src.backend.raw_sql(f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM {alias}.entries')
+        return src.backend.table(name)
+    table = src.backend.create_table(name, entry_events(src.tables, src.ctx), overwrite=True)
+    diskcache.write(src.backend, path, stamp, {"entries": name})
+    return table
 
 
 def export_parquet(connection: Connection, directory: Path) -> list[Path]:
