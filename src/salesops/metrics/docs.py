@@ -88,7 +88,9 @@ salesops metrics docs                      # regenerate this file
   damaged file is ignored; deleting it is always safe.
 - The funnel's stage entries (first entry of each deal into each stage, and the furthest stage
   it reached afterwards) are computed once per DuckDB copy and kept as a table; the funnel,
-  `stage_conversion` and `time_in_stage` read it. As-of questions and row-level-scoped
+  `stage_conversion` and `time_in_stage` read it. With a cache file they are also written
+  next to it (`<file>.metrics.entries.duckdb`, stamped with the data and the stage order), so
+  a later process reads them instead of computing them again. As-of questions and row-level-scoped
   sources (a manager's dashboard) compute their own from the event log.
 - `postgres`: the same expressions run inside the operational PostgreSQL database (with a
   Session, on the session's own connection, so uncommitted rows count too).
