@@ -196,6 +196,17 @@ def test_bad_options_are_refused_with_what_is_wrong(
     assert code != 0
     assert "a backtest scores periods that have ended" in err
     assert "(give --to " in err
+    # Without --from/--to the range ends with the latest start whose periods have all ended,
+    # whatever the horizon.
+    code, out, err = run(
+        url, capsys, "forecast", "backtest", "--method", "run_rate", "--grain", "month",
+        "--horizon", "3", "--format", "json", "--sims", "200",
+    )  # fmt: skip
+    assert code == 0, err
+    [score] = json.loads(out)
+    latest = max(date.fromisoformat(p["period_start"]) for p in score["periods"])
+    today = date.today()
+    assert (latest.year, latest.month) < (today.year, today.month)
 
 
 def test_stored_runs_refuse_bad_options(url: str, capsys: pytest.CaptureFixture[str]) -> None:

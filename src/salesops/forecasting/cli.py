@@ -209,9 +209,10 @@ def _amount(value: str | None) -> str:
     return "" if value is None else f"{Decimal(value):,.0f}"
 
 
-def _default_range(grain: Grain, periods: int) -> tuple[date, date]:
+def _default_range(grain: Grain, periods: int, horizon: int) -> tuple[date, date]:
+    """The latest `periods` starts whose `horizon` periods have all ended."""
     current = period_of(utc_now().date(), grain).start
-    last = shift(current, -1, grain)
+    last = shift(current, -max(horizon, 1), grain)
     return shift(last, -(periods - 1), grain), last
 
 
@@ -231,7 +232,7 @@ def backtest(
     """Replay past period starts: forecast from the pipeline as it was, score against actuals."""
     g = check_grain(grain)
     check_format(fmt)
-    default_from, default_to = _default_range(g, 8 if g == "quarter" else 12)
+    default_from, default_to = _default_range(g, 8 if g == "quarter" else 12, horizon)
     first = parse_day(start, "--from") if start else default_from
     last = parse_day(end, "--to") if end else default_to
     options = Options(grain=g, horizon=horizon, sims=sims, seed=seed)
