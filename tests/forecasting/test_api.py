@@ -83,3 +83,9 @@ def test_an_analyst_backtests_through_the_api(client_as: Client, org: Org) -> No
     [score] = reply.json()
     assert score["method"] == "stage_weighted"
     assert [p["period"] for p in score["periods"]] == ["2024-Q4", "2025-Q1"]
+    future = client_as("analyst").post(
+        "/api/v1/forecasts/backtest",
+        json={"methods": ["stage_weighted"], "from": "2031-01-01", "to": "2031-04-01", "sims": 200},
+    )
+    assert future.status_code == 422, future.text
+    assert "a backtest scores periods that have ended" in future.text
