@@ -51,7 +51,11 @@ def test_team_intervals_are_scaled_by_the_teams_own_past_errors(
     for lo, _ in context.past_actuals[:CALIBRATION_LOOKBACK]:
         start = pd.Timestamp(lo).date()
         past = context.builder.context(lo, OPTIONS)
-        probs = teams._probabilities(past, method, context)
+        probs = (
+            past.blended_probabilities(context.ensemble_weights)
+            if method == "ensemble"
+            else past.probabilities(method)
+        )
         for members in tree.values():
             if not np.isin(past.deals["team_id"].to_numpy(), members).any():
                 continue
@@ -97,7 +101,7 @@ def test_a_mid_period_team_line_includes_what_the_team_already_booked(session: S
     total = 0.0
     for team_id, members in tree.items():
         so_far = won_by_team(session, date(2025, 1, 1), date(2025, 2, 15), members)
-        assert teams.booked(context, members) == pytest.approx(so_far)
+        assert context.booked_so_far(members) == pytest.approx(so_far)
         mask = np.isin(context.deals["team_id"].to_numpy(), members)
         values = context.deals["amount"].to_numpy(dtype="float64")[mask] * context.value_ratio
         open_part = float((forecast.probabilities[mask, 0] * values).sum())

@@ -128,12 +128,34 @@ class Context:
         return self.builder.at(self.t)
 
     @cached_property
-    def booked(self) -> float:
-        """Won value already booked in the current period before T (as-of mid-period)."""
-        lo = to_ns(self.periods[0].start_at)
+    def _won(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Close time, amount and team of the deals won as known at T."""
         won = self.state[self.state["won"]]
-        closed = won["closed_at"].to_numpy(dtype="M8[ns]")
-        return float(won["amount"].to_numpy()[(closed >= lo) & (closed <= self.t)].sum())
+        return (
+            won["closed_at"].to_numpy(dtype="M8[ns]"),
+            won["amount"].to_numpy(dtype="float64"),
+            won["team_id"].to_numpy(),
+        )
+
+    def won_value(
+        self, lo: np.datetime64, hi: np.datetime64, *, members: list[int] | None = None
+    ) -> float:
+        """Won value closed in [lo, hi) as known at T (of the teams in `members` if given)."""
+        closed, amount, team = self._won
+        inside = (closed >= lo) & (closed < hi)
+        if members is not None:
+            inside &= np.isin(team, members)
+        return float(amount[inside].sum())
+
+    def booked_so_far(self, members: list[int] | None = None) -> float:
+        """Won value already booked in the current period up to T (as-of mid-period)."""
+        return self.won_value(
+            to_ns(self.periods[0].start_at), self.t + np.timedelta64(1, "ns"), members=members
+        )
+
+    @cached_property
+    def booked(self) -> float:
+        return self.booked_so_far()
 
     @cached_property
     def training(self) -> TrainingSet | None:
@@ -183,6 +205,14 @@ class Context:
             }[method]
             self._probs[method] = build()
         return self._probs[method]
+
+    def blended_probabilities(self, weights: dict[str, float]) -> np.ndarray:
+        """The ensemble's per-deal probabilities: its deal-level members' odds, weighted."""
+        deal_weight = weights["historical"] + weights["ml"]
+        return (
+            weights["historical"] * self.probabilities("historical")
+            + weights["ml"] * self.probabilities("ml")
+        ) / deal_weight
 
     def _close_period_index(self) -> np.ndarray:
         """Which forecast period each deal's close date falls in (-1: after the horizon)."""
@@ -320,16 +350,13 @@ class Context:
         bookings of their first period, as known at T."""
         out: list[tuple[np.datetime64, float]] = []
         first = first_close_period(self.state, self.options.grain)
-        won = self.state[self.state["won"]]
-        closed = won["closed_at"].to_numpy(dtype="M8[ns]")
-        amount = won["amount"].to_numpy(dtype="float64")
         for back in range(1, max(ENSEMBLE_LOOKBACK, CALIBRATION_LOOKBACK) + 1):
             start = shift(self.periods[0].start, -back, self.options.grain)
             if first is None or start < first.start:
                 break
             period = period_of(start, self.options.grain)
             lo, hi = to_ns(period.start_at), to_ns(period.end_at)
-            out.append((lo, float(amount[(closed >= lo) & (closed < hi)].sum())))
+            out.append((lo, self.won_value(lo, hi)))
         return out
 
     def interval_scale(self, method: str) -> float:
@@ -376,11 +403,7 @@ class Context:
             weights = self.ensemble_weights
             members = [self.forecast(m).distribution for m in ENSEMBLE_MEMBERS]
             dist = simulate.average(members, [weights[m] for m in ENSEMBLE_MEMBERS])
-            deal_weight = weights["historical"] + weights["ml"]
-            probs = (
-                weights["historical"] * self.probabilities("historical")
-                + weights["ml"] * self.probabilities("ml")
-            ) / deal_weight
+            probs = self.blended_probabilities(weights)
         else:
             probs = self.probabilities(method)
             dist = self._from_probabilities(method, probs)

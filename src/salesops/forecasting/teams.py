@@ -64,19 +64,18 @@ def team_scale(context: Context, method: str, teams: Teams) -> float:
     Each team's line at each of the last few period starts is rebuilt from what was known
     then (for the ensemble, with today's member weights: the past weights would need the
     past's past forecasts) and scored as the company line is."""
-    state = context.state
-    won = state[state["won"]]
-    closed = won["closed_at"].to_numpy(dtype="M8[ns]")
-    amount = won["amount"].to_numpy(dtype="float64")
-    won_team = won["team_id"].to_numpy()
     scores: list[float] = []
     for lo, _ in context.past_actuals[:CALIBRATION_LOOKBACK]:
         past = context.builder.context(lo, context.options)
         if len(past.deals) == 0:
             continue
-        probs = _probabilities(past, method, context)
+        probs = (
+            past.blended_probabilities(context.ensemble_weights)
+            if method == "ensemble"
+            else past.probabilities(method)
+        )
         period = period_of(pd.Timestamp(lo).date(), context.options.grain)
-        inside = (closed >= to_ns(period.start_at)) & (closed < to_ns(period.end_at))
+        hi = to_ns(period.end_at)
         team_of = past.deals["team_id"].to_numpy()
         for members in teams.values():
             if not np.isin(team_of, members).any():
@@ -84,37 +83,13 @@ def team_scale(context: Context, method: str, teams: Teams) -> float:
             dist = _distribution(past, method, probs, members)
             expected = float(dist.expected[0])
             p10, p90 = float(dist.quantile(0.1)[0]), float(dist.quantile(0.9)[0])
-            actual = float(amount[inside & np.isin(won_team, members)].sum())
+            actual = context.won_value(lo, hi, members=members)
             width = p90 - expected if actual >= expected else expected - p10
             if width > 1e-9 * max(abs(expected), 1.0):
                 scores.append(abs(actual - expected) / width)
     return simulate.conformal_scale(
         scores, coverage=COVERAGE, min_scores=CALIBRATION_MIN, max_scale=MAX_SCALE
     )
-
-
-def booked(context: Context, members: list[int]) -> float:
-    """Won value the teams in `members` booked in the current period before T (the company
-    line's `Context.booked`, for these teams)."""
-    state = context.state
-    won = state[state["won"]]
-    closed = won["closed_at"].to_numpy(dtype="M8[ns]")
-    inside = (closed >= to_ns(context.periods[0].start_at)) & (closed <= context.t)
-    inside &= np.isin(won["team_id"].to_numpy(), members)
-    return float(won["amount"].to_numpy(dtype="float64")[inside].sum())
-
-
-def _probabilities(past: Context, method: str, now: Context) -> np.ndarray:
-    """The method's per-deal probabilities at a past context (the ensemble's with the member
-    weights known now)."""
-    if method != "ensemble":
-        return past.probabilities(method)
-    weights = now.ensemble_weights
-    deal_weight = weights["historical"] + weights["ml"]
-    return (
-        weights["historical"] * past.probabilities("historical")
-        + weights["ml"] * past.probabilities("ml")
-    ) / deal_weight
 
 
 def _distribution(
@@ -133,7 +108,7 @@ def _distribution(
     pipeline = simulate.simulate_deals(
         probs[mask], values[mask], sims=context.options.sims, rng=rng
     )
-    pipeline[:, 0] += booked(context, members)
+    pipeline[:, 0] += context.booked_so_far(members)
     mean, sd = context.run_rate_part
     shock = context.shock_sd("ml" if method == "ensemble" else method)
     return simulate.combine(pipeline, mean * share, sd * share, shock_sd=shock, rng=rng)
