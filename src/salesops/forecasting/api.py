@@ -38,8 +38,8 @@ class RunRequest(BaseModel):
     as_of: date | None = Field(None, description="forecast from this date (default: now)")
     methods: list[str] = Field(default_factory=lambda: list(METHODS))
     grain: Grain = "quarter"
-    horizon: int = Field(2, ge=1, le=12)
-    sims: int = Field(2000, ge=100, le=20000)
+    horizon: int = Field(2, ge=1, le=service.MAX_HORIZON)
+    sims: int = Field(2000, ge=service.MIN_SIMS, le=service.MAX_SIMS)
     seed: int = 0
 
 
@@ -51,7 +51,7 @@ class BacktestRequest(BaseModel):
     start: date = Field(alias="from")
     end: date = Field(alias="to")
     horizon: int = Field(1, ge=1, le=4)
-    sims: int = Field(1000, ge=100, le=20000)
+    sims: int = Field(1000, ge=service.MIN_SIMS, le=service.MAX_SIMS)
     seed: int = 0
 
 

@@ -173,6 +173,13 @@ def team_targets(session: Session, period: Period) -> dict[int, Decimal]:
     return out
 
 
+def target_for(session: Session, period: Period, team_id: int | None) -> Decimal:
+    """The quota to reach in `period`: the company's, or the team's (zero when none is set)."""
+    if team_id is None:
+        return company_target(session, period)
+    return team_targets(session, period).get(team_id, ZERO)
+
+
 def company_target(session: Session, period: Period) -> Decimal:
     rep_quota, team_quota = quotas_in(session, period)
     roots = session.scalars(select(Team.id).where(Team.parent_id.is_(None))).all()

@@ -4,7 +4,6 @@ roll-up and risky deals. Every figure comes from stored runs and the forecasting
 from __future__ import annotations
 
 from collections import defaultdict
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -104,19 +103,15 @@ def forecast_page(request: Request, session: SessionDep, who: WebUser) -> Respon
     rows: list[dict[str, Any]] = []
     team_id = read_filters(request).team
     if run is not None:
-        shortfall = {s["period"]: s for s in risking.shortfalls(session, run)}
+        below = set(team_tree(session).get(team_id, [])) if team_id else None
         for line in (ln for ln in run.lines if ln.team_id == team_id):
             period = period_of(line.period_start, run.grain)  # type: ignore[arg-type]
-            if team_id is None:
-                quota = Decimal(str(shortfall[period.label]["target"]))
-            else:
-                quota = risking.team_targets(session, period).get(team_id, Decimal(0))
+            quota = risking.target_for(session, period, team_id)
             # No quota set for the period: shown as such, not as a quota of zero.
             target = float(quota) if quota > 0 else None
             chance = risking.chance_of_target(quota, line)
             won = calling.won_by_owner(session, period)
             members = calling.members_at(session, period.start)
-            below = set(team_tree(session).get(team_id, [])) if team_id else None
             booked = sum(
                 float(v) for rep, v in won.items() if below is None or members.get(rep) in below
             )
