@@ -47,6 +47,11 @@ def cache_path(connection: Connection, setting: str) -> Path | None:
     return Path(setting) / f"{digest[:20]}.metrics.duckdb"
 
 
+def entries_path(cache: Path) -> Path:
+    """The file of the funnel's kept stage entries, next to the cache file `cache`."""
+    return cache.with_name(cache.name.removesuffix(".duckdb") + ".entries.duckdb")
+
+
 def stamp(fingerprint: Iterable[Any], columns: Columns) -> str:
     """What a cache file says it holds: this format, these columns, this data."""
     return json.dumps(

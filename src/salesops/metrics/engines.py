@@ -125,7 +125,10 @@ def _naive(table: pa.Table) -> pa.Table:
     return table.cast(pa.schema(fields))
 
 
-_CACHE: OrderedDict[tuple[Any, ...], tuple[Any, dict[str, Table]]] = OrderedDict()
+# (url, fingerprint) -> the DuckDB connection, its large tables and the cache file it is
+# kept in (with the stamp of the data it holds), if any.
+_Loaded = tuple[Any, dict[str, Table], tuple[Path, str] | None]
+_CACHE: OrderedDict[tuple[Any, ...], _Loaded] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 2
 
@@ -159,45 +162,39 @@ def from_connection(
         if cached is not None:
             _CACHE.move_to_end(key)
     if cached is None:
-        con, tables = _load_large(connection, key[1])
+        cached = _load_large(connection, key[1])
         with _CACHE_LOCK:
-            _CACHE[key] = (con, tables)
+            _CACHE[key] = cached
             while len(_CACHE) > _CACHE_SIZE:
                 _CACHE.popitem(last=False)
-    else:
-        con, tables = cached
+    con, tables, disk = cached
     tables = dict(tables)
     for name in wanted:
         if name not in LARGE:
             arrow = _naive(read_table(connection, Base.metadata.tables[name]))
             tables[name] = con.create_table(name, arrow, overwrite=True)
-    src = _finish("duckdb", con, tables, reporting_currency, now)
-    path = diskcache.cache_path(connection, get_settings().metrics_cache)
-    if path is None:
-        return src
-    columns = {name: _column_names(name) for name in LARGE}
-    return replace(src, disk=(path, diskcache.stamp(key[1], columns)))
+    return replace(_finish("duckdb", con, tables, reporting_currency, now), disk=disk)
 
 
-def _load_large(
-    connection: Connection, fingerprint: tuple[Any, ...]
-) -> tuple[Any, dict[str, Table]]:
+def _load_large(connection: Connection, fingerprint: tuple[Any, ...]) -> _Loaded:
     """A new DuckDB connection holding the large tables: from the cache file when it holds this
     fingerprint; brought up to date from it when it holds an earlier one (see `refresh`); else
     read from the database. The cache file is then written for the next process."""
     con = _duckdb()
     path = diskcache.cache_path(connection, get_settings().metrics_cache)
     columns = {name: _column_names(name) for name in LARGE}
-    if path is not None and diskcache.restore(con, path, fingerprint, LARGE, columns):
-        return con, {name: con.table(name) for name in LARGE}
-    previous = diskcache.attach_previous(con, path, columns) if path is not None else None
+    if path is None:
+        return con, refresh.load(con, connection, LARGE, {}, (), fingerprint, _read_large), None
+    disk = (path, diskcache.stamp(fingerprint, columns))
+    if diskcache.restore(con, path, fingerprint, LARGE, columns):
+        return con, {name: con.table(name) for name in LARGE}, disk
+    previous = diskcache.attach_previous(con, path, columns)
     steps = refresh.plan(previous, fingerprint) if previous else {}
     tables = refresh.load(con, connection, LARGE, steps, previous or (), fingerprint, _read_large)
     if previous is not None:
         diskcache.detach(con)
-    if path is not None:
-        diskcache.store(con, path, fingerprint, LARGE, columns)
-    return con, tables
+    diskcache.store(con, path, fingerprint, LARGE, columns)
+    return con, tables, disk
 
 
 def _column_names(name: str) -> list[str]:
@@ -383,7 +380,7 @@ def _entries_table(src: Source, name: str, ranks: tuple[Any, ...]) -> Table:
     if src.disk is None:
         return src.backend.create_table(name, entry_events(src.tables, src.ctx), overwrite=True)
     cache, data_stamp = src.disk
-    path = cache.with_name(cache.name.removesuffix(".duckdb") + ".entries.duckdb")
+    path = diskcache.entries_path(cache)
     stamp = json.dumps({"data": data_stamp, "ranks": list(ranks)}, default=str)
     alias = f"salesops_{name}"
     if diskcache.attach_stamped(src.backend, path, alias, stamp):
