@@ -9,10 +9,17 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 
 from salesops.db import make_engine
-from salesops.db.schema import alembic_config, current_revision, downgrade, head_revision, upgrade
+from salesops.db.schema import (
+    LEGACY_REVISIONS,
+    alembic_config,
+    current_revision,
+    downgrade,
+    head_revision,
+    upgrade,
+)
 from salesops.models import Base
 from tests.conftest import scratch_url
 
@@ -57,3 +64,21 @@ def test_every_importable_table_has_a_unique_source_key() -> None:
             if constraint.__class__.__name__ == "UniqueConstraint"
         ]
         assert ["external_id", "source_system"] in keys, table.name
+
+
+def test_revision_ids_ascend_in_the_order_the_migrations_apply() -> None:
+    script = ScriptDirectory.from_config(alembic_config())
+    applied = [rev.revision for rev in reversed(list(script.walk_revisions()))]
+    assert applied == sorted(applied), f"migrations apply as {applied}"
+    assert not set(applied) & set(LEGACY_REVISIONS), "old revision ids must never be reused"
+
+
+def test_a_database_stamped_with_an_old_revision_id_upgrades_cleanly(empty_engine: Engine) -> None:
+    upgrade(empty_engine, "0003")
+    with empty_engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0005'"))
+    assert current_revision(empty_engine) == "0003"
+    upgrade(empty_engine)
+    with empty_engine.connect() as conn:
+        stamped = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+    assert stamped == head_revision()

@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -32,12 +32,29 @@ def head_revision() -> str | None:
 def current_revision(engine: Engine) -> str | None:
     """The migration the database is at, or None for an empty database."""
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        stamped = MigrationContext.configure(conn).get_current_revision()
+    return LEGACY_REVISIONS.get(stamped, stamped) if stamped else None
+
+
+# Revisions once ran 0001 -> 0006 -> 0005; they were renumbered to apply in the order of their
+# ids. A database stamped with an old id is restamped with the new one before upgrading. The
+# old ids are never given to a new migration (new ones start at 0007), so this is unambiguous.
+LEGACY_REVISIONS = {"0006": "0002", "0005": "0003"}
+
+
+def _restamp_legacy(conn: Connection) -> None:
+    stamped = MigrationContext.configure(conn).get_current_revision()
+    if stamped in LEGACY_REVISIONS:
+        conn.execute(
+            text("UPDATE alembic_version SET version_num = :new WHERE version_num = :old"),
+            {"new": LEGACY_REVISIONS[stamped], "old": stamped},
+        )
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema of `engine`'s database up to `revision` (creating it if empty)."""
     with engine.begin() as conn:
+        _restamp_legacy(conn)
         command.upgrade(alembic_config(conn), revision)
 
 

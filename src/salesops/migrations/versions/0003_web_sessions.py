@@ -1,7 +1,7 @@
 """web sessions and login attempts
 
-Revision ID: 0005
-Revises: 0006
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-11-27 05:20:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import salesops.db.types
 
-revision: str = "0005"
-down_revision: str | None = "0006"
+revision: str = "0003"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
