@@ -176,3 +176,79 @@ def test_me_reports_the_scope(client_as: Client, org: Org) -> None:
     assert body["rep_id"] == org.reps["mia"].id
     assert set(body["visible_rep_ids"]) == {org.reps[n].id for n in ("mia", "ann", "bob", "dan")}
     assert client_as("analyst").get("/api/v1/me").json()["sees_all"] is True
+
+
+# --- forecasting: runs, predictions, risk, calls -----------------------------------------------
+
+# The teams each manager's scope holds (East SMB is under East).
+VISIBLE_TEAMS = {"mia": ("east", "smb"), "will": ("west",)}
+FORECAST = {"as_of": "2025-01-07", "methods": ["stage_weighted"], "horizon": 1, "sims": 200}
+
+
+@pytest.mark.parametrize("who", [*VISIBLE_DEALS, *EVERYONE])
+def test_each_role_reads_exactly_its_part_of_a_forecast_run(
+    client_as: Client, org: Org, who: str
+) -> None:
+    made = client_as("director").post("/api/v1/forecasts/runs", json=FORECAST)
+    assert made.status_code == 201, made.text
+    [run] = made.json()
+    client = client_as(who)
+    for view in (
+        client.get(f"/api/v1/forecasts/runs/{run['id']}").json(),
+        client.get("/api/v1/forecasts/runs").json()[0],
+    ):
+        teams = {ln["team_id"] for ln in view["lines"]}
+        if who in EVERYONE:
+            assert None in teams  # the company line
+            assert "own_lines" not in view
+        else:
+            allowed = {org.teams[t].id for t in VISIBLE_TEAMS.get(who, ())}
+            assert teams <= allowed, view["lines"]
+            assert len(view["own_lines"]) == 1
+    predictions = client.get(f"/api/v1/forecasts/runs/{run['id']}/predictions").json()
+    expected = org.opp_ids(*VISIBLE_DEALS[who]) if who in VISIBLE_DEALS else org.all_opp_ids
+    assert {p["opportunity_id"] for p in predictions} == expected
+    risk = client.get("/api/v1/forecasts/risk").json()
+    assert {d["opportunity_id"] for d in risk["deals"]} == expected  # all at 5%: at risk
+    assert bool(risk["shortfalls"]) == (who in EVERYONE)
+    if who not in EVERYONE:
+        allowed = {org.teams[t].id for t in VISIBLE_TEAMS.get(who, ())}
+        assert {c["team_id"] for c in risk["coverage"]} <= allowed
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        ("ann", 403),
+        ("mia", 403),
+        ("analyst", 403),
+        ("ops_rep", 200),
+        ("director", 200),
+        ("admin", 200),
+    ],
+)
+def test_only_ops_directors_and_admins_start_backtests(
+    client_as: Client, org: Org, who: str, status: int
+) -> None:
+    body = {"methods": ["stage_weighted"], "from": "2024-10-01", "to": "2024-10-01", "sims": 200}
+    assert client_as(who).post("/api/v1/forecasts/backtest", json=body).status_code == status
+
+
+@pytest.mark.parametrize("who", [*VISIBLE_DEALS, *EVERYONE])
+def test_each_role_reads_the_calls_of_its_scope(client_as: Client, org: Org, who: str) -> None:
+    call = {"period": "2025-Q1", "commit": "100", "best_case": "150", "pipeline": "300"}
+    for rep in ("ann", "cat", "dan"):
+        assert client_as(rep).post("/api/v1/forecasts/calls", json=call).status_code == 201
+    tree = client_as(who).get("/api/v1/forecasts/calls", params={"period": "2025-Q1"}).json()
+    accuracy = (
+        client_as(who).get("/api/v1/forecasts/calls/accuracy", params={"period": "2025-Q1"}).json()
+    )
+    callers = {org.reps[n].id for n in ("ann", "cat", "dan")}
+    visible = {org.reps[n].id for n in VISIBLE_DEALS.get(who, ("ann", "cat", "dan"))} & callers
+    assert {c["rep_id"] for c in accuracy["calls"]} == visible
+    if who in EVERYONE:
+        assert {t["team"] for t in tree} == {"East", "West"}
+    elif who in VISIBLE_TEAMS:
+        assert {t["team_id"] for t in tree} == {org.teams[VISIBLE_TEAMS[who][0]].id}
+    else:
+        assert {c["rep_id"] for c in tree} == visible  # a rep: their own calls only

@@ -74,8 +74,14 @@ def test_calls_are_submitted_by_reps_adjusted_by_managers_and_rolled_up(
     assert [c["commit"] for c in own] == ["1000.00"]
 
 
-def test_an_analyst_backtests_through_the_api(client_as: Client, org: Org) -> None:
-    reply = client_as("analyst").post(
+def test_ops_backtest_through_the_api_and_a_read_only_analyst_may_not(
+    client_as: Client, org: Org
+) -> None:
+    body = {"methods": ["stage_weighted"], "from": "2024-10-01", "to": "2025-01-01", "sims": 200}
+    refused = client_as("analyst").post("/api/v1/forecasts/backtest", json=body)
+    assert refused.status_code == 403, refused.text
+    assert "cannot run backtests" in refused.json()["error"]["message"]
+    reply = client_as("ops_rep").post(
         "/api/v1/forecasts/backtest",
         json={"methods": ["stage_weighted"], "from": "2024-10-01", "to": "2025-01-01", "sims": 200},
     )
@@ -83,7 +89,7 @@ def test_an_analyst_backtests_through_the_api(client_as: Client, org: Org) -> No
     [score] = reply.json()
     assert score["method"] == "stage_weighted"
     assert [p["period"] for p in score["periods"]] == ["2024-Q4", "2025-Q1"]
-    future = client_as("analyst").post(
+    future = client_as("ops_rep").post(
         "/api/v1/forecasts/backtest",
         json={"methods": ["stage_weighted"], "from": "2031-01-01", "to": "2031-04-01", "sims": 200},
     )

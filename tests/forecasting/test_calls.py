@@ -120,3 +120,27 @@ def test_call_accuracy_compares_each_call_with_the_model_and_the_actuals(
     summary = {(r["rep_id"], r["level"]): r for r in calls.accuracy_summary(scores)}
     assert summary[(rep.id, "rep")]["commit_abs_error"] == pytest.approx(0.25)
     assert summary[(org.managers[0].id, "manager")]["commit_bias"] == pytest.approx(0.125)
+    assert own.rep == rep.name
+    assert team.team == org.teams[0].name
+    assert summary[(rep.id, "rep")]["rep"] == rep.name
+
+
+def test_a_period_still_running_is_not_scored_against_part_of_its_bookings(
+    session: Session,
+) -> None:
+    org = build_org(session)
+    rep = org.reps[0]
+    won = make_opportunity(session, owner=rep, amount=40_000, close_date=date(2025, 2, 1))
+    pipeline.close_opportunity(session, won, won=True, at=datetime(2025, 1, 20, tzinfo=UTC))
+    call(session, rep, 60_000, 80_000, 90_000)
+    # On 15 February Q1 is half over: its 40,000 so far would score the call 50% high.
+    assert calls.call_accuracy(session, [Q1], today=date(2025, 2, 15)) == []
+    assert calls.not_ended(Q1) == (
+        "2025-Q1 has not ended (it runs to 2025-03-31): its calls are scored against the"
+        " bookings once it is over, not against part of them"
+    )
+    # The last day still belongs to the period; the day after, it is scored.
+    assert calls.call_accuracy(session, [Q1], today=date(2025, 3, 31)) == []
+    [score] = calls.call_accuracy(session, [Q1], today=date(2025, 4, 1))
+    assert score.actual == D(40_000)
+    assert score.error(score.commit) == pytest.approx(0.5)

@@ -1,8 +1,10 @@
 """REST endpoints for forecasts: runs, backtests, calls and risk, scoped to the caller.
 
-Reps see the predictions and risks of their own deals and submit their own calls; managers
-also adjust their teams' calls; running forecasts and backtests is for the roles that read
-everything (ops, analysts, directors, admins) and managers.
+Company lines go only to the roles that see the company; a manager sees their teams' lines,
+and everyone who does not see the company gets the line of their own deals (`scoped`). Reps
+see the predictions and risks of their own deals and submit their own calls; managers also
+adjust their teams' calls. Starting forecast runs and backtests is for ops, directors and
+admins, within the limits of `limits` (429 with Retry-After beyond them).
 """
 
 from __future__ import annotations
@@ -18,17 +20,16 @@ from sqlalchemy import select
 from salesops.api.crud import ERRORS
 from salesops.api.deps import CurrentUser, SessionDep
 from salesops.db.types import utc_now
-from salesops.errors import NotFound, ValidationFailed
 from salesops.forecasting import calls as calling
 from salesops.forecasting import risk as risking
-from salesops.forecasting import service
+from salesops.forecasting import scoped, service
 from salesops.forecasting.cli import parse_period
 from salesops.forecasting.engine import METHODS, Options
-from salesops.models import DealPrediction, Opportunity, Rep, Role, Team
+from salesops.forecasting.limits import LIMITER, require_runner
+from salesops.models import DealPrediction, Opportunity
 
 router = APIRouter(prefix="/forecasts", tags=["forecasts"], responses=ERRORS)
 
-RUNNERS = frozenset({Role.OPS_REP, Role.ANALYST, Role.MANAGER, Role.DIRECTOR, Role.ADMIN})
 Grain = Literal["month", "quarter"]
 
 
@@ -72,12 +73,13 @@ def _options(body: RunRequest | BacktestRequest) -> Options:
 
 @router.post("/runs", summary="Run forecasts and store one run per method", status_code=201)
 def create_runs(body: RunRequest, session: SessionDep, who: CurrentUser) -> list[dict[str, Any]]:
-    who.scope.require_role(RUNNERS, "run forecasts")
+    require_runner(who.scope, "start forecast runs")
     as_of = datetime.combine(body.as_of, datetime.min.time(), UTC) if body.as_of else utc_now()
-    runs = service.run_forecast(
-        session, as_of=as_of, methods=body.methods, options=_options(body), by=who.user
-    )
-    return [service.run_summary(r, team_ids=who.scope.team_ids) for r in runs]
+    with LIMITER.slot(who.user.id, "forecast run"):
+        runs = service.run_forecast(
+            session, as_of=as_of, methods=body.methods, options=_options(body), by=who.user
+        )
+    return [scoped.run_view(session, r, who.scope) for r in runs]
 
 
 @router.get("/runs", summary="Stored forecast runs, newest first")
@@ -89,12 +91,12 @@ def list_runs(
     limit: int = Query(50, ge=1, le=500),
 ) -> list[dict[str, Any]]:
     runs = service.list_runs(session, method=method, kind=kind, limit=limit)
-    return [service.run_summary(r, team_ids=who.scope.team_ids) for r in runs]
+    return [scoped.run_view(session, r, who.scope) for r in runs]
 
 
-@router.get("/runs/{run_id}", summary="One run with its lines")
+@router.get("/runs/{run_id}", summary="One run with the lines the caller may see")
 def get_run(run_id: int, session: SessionDep, who: CurrentUser) -> dict[str, Any]:
-    return service.run_summary(service.get_run(session, run_id), team_ids=who.scope.team_ids)
+    return scoped.run_view(session, service.get_run(session, run_id), who.scope)
 
 
 @router.get("/runs/{run_id}/predictions", summary="Per-deal model predictions of a run")
@@ -129,40 +131,26 @@ def predictions(
 
 @router.post("/backtest", summary="Backtest methods over past period starts")
 def backtest(body: BacktestRequest, session: SessionDep, who: CurrentUser) -> list[dict[str, Any]]:
-    who.scope.require_role(RUNNERS, "run backtests")
-    scores = service.run_backtest(
-        session, start=body.start, end=body.end, methods=body.methods, options=_options(body)
-    )
+    require_runner(who.scope, "run backtests")
+    with LIMITER.slot(who.user.id, "backtest"):
+        scores = service.run_backtest(
+            session, start=body.start, end=body.end, methods=body.methods, options=_options(body)
+        )
     return [s.as_dict() for s in scores]
-
-
-def _own_rep(session: SessionDep, who: CurrentUser) -> Rep:
-    if who.scope.own_rep_id is None:
-        raise ValidationFailed("only a user linked to a rep can submit forecast calls")
-    rep = session.get(Rep, who.scope.own_rep_id)
-    if rep is None:
-        raise NotFound(f"rep {who.scope.own_rep_id} does not exist")
-    return rep
 
 
 @router.post("/calls", summary="Submit a forecast call", status_code=201)
 def submit_call(body: CallRequest, session: SessionDep, who: CurrentUser) -> dict[str, Any]:
-    rep = _own_rep(session, who)
-    team = None
-    if body.team_id is not None:
-        team = session.get(Team, body.team_id)
-        if team is None:
-            raise NotFound(f"team {body.team_id} does not exist")
-    sub = calling.submit_call(
+    sub = calling.submit_as(
         session,
-        rep=rep,
+        scope=who.scope,
+        by=who.user,
         period=parse_period(body.period),
         commit=body.commit,
         best_case=body.best_case,
         pipeline=body.pipeline,
-        team=team,
+        team_id=body.team_id,
         note=body.note,
-        by=who.user,
     )
     return {
         "id": sub.id,
@@ -214,11 +202,18 @@ def accuracy(
     period: list[str] = Query(..., examples=["2025-Q1"]),
     method: str = "ensemble",
 ) -> dict[str, Any]:
-    scores = calling.call_accuracy(session, [parse_period(p) for p in period], method=method)
+    periods = [parse_period(p) for p in period]
+    today = utc_now().date()
+    scores = calling.call_accuracy(session, periods, method=method, today=today)
     visible = [s for s in scores if who.scope.sees_rep(s.rep_id)]
     return {
         "calls": [s.as_dict() for s in visible],
         "summary": calling.accuracy_summary(visible),
+        "not_scored": [
+            {"period": p.label, "reason": calling.not_ended(p)}
+            for p in periods
+            if not calling.has_ended(p, today)
+        ],
     }
 
 

@@ -14,6 +14,8 @@ from decimal import Decimal
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from salesops.audit import service as audit
+from salesops.auth.scoping import Scope, not_visible
 from salesops.db.types import as_utc, utc_now
 from salesops.errors import PermissionDenied, Problem, ValidationFailed
 from salesops.forecasting.periods import Period
@@ -93,7 +95,65 @@ def submit_call(
     )
     session.add(submission)
     session.flush()
+    audit.record(
+        session,
+        user_id=by.id if by else None,
+        action="create",
+        entity="forecast_submission",
+        entity_id=submission.id,
+        changes=audit.diff(
+            {},
+            {
+                "period_start": submission.period_start,
+                "period_end": submission.period_end,
+                "rep_id": submission.rep_id,
+                "team_id": submission.team_id,
+                "commit": submission.commit_amount,
+                "best_case": submission.best_case_amount,
+                "pipeline": submission.pipeline_amount,
+                "note": submission.note,
+            },
+        ),
+    )
     return submission
+
+
+def submit_as(
+    session: Session,
+    *,
+    scope: Scope,
+    by: User | None,
+    period: Period,
+    commit: Decimal,
+    best_case: Decimal,
+    pipeline: Decimal,
+    team_id: int | None = None,
+    note: str | None = None,
+) -> ForecastSubmission:
+    """The caller's own call (or, with `team_id`, their call for a team they manage), with
+    the same checks for the API and the dashboard."""
+    scope.require_record_write("submit forecast calls")
+    if scope.own_rep_id is None:
+        raise ValidationFailed("only a user linked to a rep can submit forecast calls")
+    rep = session.get(Rep, scope.own_rep_id)
+    if rep is None:
+        raise not_visible("rep", scope.own_rep_id)
+    team = None
+    if team_id is not None:
+        team = session.get(Team, team_id)
+        if team is None:
+            raise not_visible("team", team_id)
+    return submit_call(
+        session,
+        rep=rep,
+        period=period,
+        commit=commit,
+        best_case=best_case,
+        pipeline=pipeline,
+        team=team,
+        note=note,
+        by=by,
+    )
 
 
 def history(session: Session, *, period: Period | None = None) -> list[ForecastSubmission]:
@@ -217,7 +277,9 @@ class CallScore:
 
     period: str
     rep_id: int
+    rep: str
     team_id: int | None
+    team: str | None
     commit: Decimal
     best_case: Decimal
     model: Decimal | None
@@ -232,7 +294,9 @@ class CallScore:
         return {
             "period": self.period,
             "rep_id": self.rep_id,
+            "rep": self.rep,
             "team_id": self.team_id,
+            "team": self.team,
             "commit": str(self.commit),
             "best_case": str(self.best_case),
             "model": None if self.model is None else str(self.model),
@@ -241,6 +305,18 @@ class CallScore:
             "best_case_error": self.error(self.best_case),
             "model_error": self.error(self.model),
         }
+
+
+def has_ended(period: Period, today: date) -> bool:
+    return period.last_day < today
+
+
+def not_ended(period: Period) -> str:
+    """Why the calls of a period still running are not scored."""
+    return (
+        f"{period.label} has not ended (it runs to {period.last_day}): its calls are scored"
+        " against the bookings once it is over, not against part of them"
+    )
 
 
 def _team_reps(session: Session, period: Period) -> dict[int, set[int]]:
@@ -290,27 +366,33 @@ def _model_figures(
 
 
 def call_accuracy(
-    session: Session, periods: list[Period], *, method: str = "ensemble"
+    session: Session, periods: list[Period], *, method: str = "ensemble", today: date | None = None
 ) -> list[CallScore]:
-    """Every standing call in `periods` compared with the model and the actual bookings."""
+    """Every standing call in the periods of `periods` that have ended, compared with the
+    model and the actual bookings (a period still running is skipped: see `not_ended`)."""
+    today = today or utc_now().date()
     out: list[CallScore] = []
-    for period in periods:
+    names = dict(session.execute(select(Rep.id, Rep.name)).tuples().all())
+    teams = dict(session.execute(select(Team.id, Team.name)).tuples().all())
+    for period in (p for p in periods if has_ended(p, today)):
         won = won_by_owner(session, period)
-        owners, teams = _model_figures(session, period, method)
+        owners, team_models = _model_figures(session, period, method)
         team_reps = _team_reps(session, period)
         for sub in sorted(standing(session, period), key=lambda s: (s.rep_id, s.team_id or 0)):
             if sub.team_id is None:
                 actual = won.get(sub.rep_id, ZERO)
                 model = owners.get(sub.rep_id)
             else:
-                reps = team_reps.get(sub.team_id, set())
-                actual = sum((won.get(r, ZERO) for r in reps), ZERO)
-                model = teams.get(sub.team_id)
+                members = team_reps.get(sub.team_id, set())
+                actual = sum((won.get(r, ZERO) for r in members), ZERO)
+                model = team_models.get(sub.team_id)
             out.append(
                 CallScore(
                     period=period.label,
                     rep_id=sub.rep_id,
+                    rep=names.get(sub.rep_id, str(sub.rep_id)),
                     team_id=sub.team_id,
+                    team=None if sub.team_id is None else teams.get(sub.team_id),
                     commit=sub.commit_amount,
                     best_case=sub.best_case_amount,
                     model=model,
@@ -328,7 +410,12 @@ def accuracy_summary(scores: list[CallScore]) -> list[dict[str, object]]:
         groups.setdefault((score.rep_id, level), []).append(score)
     out: list[dict[str, object]] = []
     for (rep_id, level), items in sorted(groups.items()):
-        row: dict[str, object] = {"rep_id": rep_id, "level": level, "calls": len(items)}
+        row: dict[str, object] = {
+            "rep_id": rep_id,
+            "rep": items[0].rep,
+            "level": level,
+            "calls": len(items),
+        }
         for name in ("commit", "best_case", "model"):
             errors = [e for e in (s.error(getattr(s, name)) for s in items) if e is not None]
             row[f"{name}_abs_error"] = sum(abs(e) for e in errors) / len(errors) if errors else None

@@ -101,7 +101,7 @@ def run(
         )
         # The run's own figures (company lines), plus "run_id" as earlier versions printed it.
         payload: list[dict[str, Any]] = [
-            service.run_summary(r, team_ids=frozenset()) | {"run_id": r.id} for r in runs
+            service.run_summary(r, lines=service.company_lines(r)) | {"run_id": r.id} for r in runs
         ]
     if fmt == "json":
         _print_json(payload)
@@ -143,7 +143,7 @@ def runs(
         raise ValidationFailed(f"--limit must be at least 1 (got {limit})")
     with state(ctx).session() as session:
         found = service.list_runs(session, method=method, kind=kind, limit=limit)
-        payload = [service.run_summary(r, team_ids=frozenset()) for r in found]
+        payload = [service.run_summary(r, lines=service.company_lines(r)) for r in found]
     if fmt == "json":
         _print_json(payload)
         return
@@ -180,7 +180,7 @@ def show(
     check_format(fmt)
     with state(ctx).session() as session:
         run = service.get_run(session, run_id)
-        payload = service.run_summary(run, team_ids=None if teams else frozenset())
+        payload = service.run_summary(run, lines=None if teams else service.company_lines(run))
         names = dict(session.execute(select(Team.id, Team.name)).tuples().all())
     if fmt == "json":
         _print_json(payload)
@@ -207,6 +207,10 @@ def show(
 
 def _amount(value: str | None) -> str:
     return "" if value is None else f"{Decimal(value):,.0f}"
+
+
+def _pct(value: float | None, digits: int = 1) -> str:
+    return "" if value is None else f"{value:.{digits}%}"
 
 
 def _default_range(grain: Grain, periods: int, horizon: int) -> tuple[date, date]:
@@ -348,10 +352,14 @@ def calls(
     p = parse_period(period)
     with state(ctx).session() as session:
         if accuracy:
-            scores = calling.call_accuracy(session, [p], method=method)
+            today = utc_now().date()
+            scores = calling.call_accuracy(session, [p], method=method, today=today)
             payload: Any = {
                 "calls": [s.as_dict() for s in scores],
                 "summary": calling.accuracy_summary(scores),
+                "not_scored": []
+                if calling.has_ended(p, today)
+                else [{"period": p.label, "reason": calling.not_ended(p)}],
             }
         else:
             payload = [n.as_dict() for n in calling.rollup(session, p)]
@@ -360,17 +368,21 @@ def calls(
         _print_json(payload)
         return
     if accuracy:
-        table = Table(title=f"call accuracy {p.label}")
+        for item in payload["not_scored"]:
+            console.print(f"not scored: {item['reason']}")
+            return
+        table = Table(title=f"call accuracy {p.label} (mean absolute error against actuals)")
         for column in ("rep", "level", "calls", "commit err", "best case err", "model err"):
-            table.add_column(column, justify="right")
+            table.add_column(column, justify="left" if column in ("rep", "level") else "right")
         for row in payload["summary"]:
             table.add_row(
-                str(row["rep_id"]),
+                str(row["rep"]),
                 str(row["level"]),
                 str(row["calls"]),
-                _fmt(row["commit_abs_error"]),
-                _fmt(row["best_case_abs_error"]),
-                _fmt(row["model_abs_error"]),
+                *(
+                    _pct(row[k])
+                    for k in ("commit_abs_error", "best_case_abs_error", "model_abs_error")
+                ),
             )
         console.print(table)
         return
@@ -406,7 +418,9 @@ def risk(
         return
     deals = Table(title=f"risky deals (run {payload['run_id']}, {payload['method']})")
     for column in ("id", "deal", "owner", "stage", "amount", "P(win)", "P(slip)", "why"):
-        deals.add_column(column)
+        deals.add_column(
+            column, justify="right" if column in ("amount", "P(win)", "P(slip)") else "left"
+        )
     for d in payload["deals"]:
         deals.add_row(
             str(d["opportunity_id"]),
@@ -421,29 +435,24 @@ def risk(
     console.print(deals)
     gaps = Table(title="coverage gaps (pipeline ÷ quota still to win)")
     for column in ("period", "team", "quota", "booked", "pipeline", "coverage", "forecast"):
-        gaps.add_column(column)
+        gaps.add_column(column, justify="left" if column in ("period", "team") else "right")
     for g in (g for g in payload["coverage"] if g["gap"]):
         gaps.add_row(
             g["period"],
             g["team"],
-            g["quota"],
-            g["booked"],
-            g["open_pipeline"],
-            _fmt(g["coverage"]),
-            g["forecast"] or "",
+            *(_amount(g[k]) for k in ("quota", "booked", "open_pipeline")),
+            "" if g["coverage"] is None else f"{g['coverage']:.1f}×",
+            _amount(g["forecast"]),
         )
     console.print(gaps)
     short = Table(title="periods vs target")
     for column in ("period", "target", "P50", "P10", "P90", "chance", "short"):
-        short.add_column(column)
+        short.add_column(column, justify="left" if column in ("period", "short") else "right")
     for s in payload["shortfalls"]:
         short.add_row(
             s["period"],
-            s["target"],
-            s["p50"],
-            s["p10"],
-            s["p90"],
-            _fmt(s["chance_of_target"]),
+            *(_amount(s[k]) for k in ("target", "p50", "p10", "p90")),
+            _pct(s["chance_of_target"], 0),
             "yes" if s["short"] else "",
         )
     console.print(short)

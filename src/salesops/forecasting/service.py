@@ -18,6 +18,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from salesops.audit import service as audit
 from salesops.db.types import as_utc, utc_now
 from salesops.errors import NotFound, ValidationFailed
 from salesops.forecasting import backtest as backtesting
@@ -181,7 +182,32 @@ def store_forecast(
         _predictions(run, context, forecast)
     session.add(run)
     session.flush()
+    _audit_run(session, run, by)
     return run
+
+
+def _audit_run(session: Session, run: ForecastRun, by: User | None) -> None:
+    """Every stored run is a write, so it lands in the audit log (by nobody: the CLI)."""
+    values = {
+        "kind": run.kind,
+        "method": run.method,
+        "version": run.version,
+        "as_of": run.as_of,
+        "grain": run.grain,
+        "horizon": run.horizon,
+        "parameters": run.parameters,
+        "input_fingerprint": run.input_fingerprint,
+        "lines": len(run.lines),
+        "predictions": len(run.predictions),
+    }
+    audit.record(
+        session,
+        user_id=by.id if by else None,
+        action="create",
+        entity="forecast_run",
+        entity_id=run.id,
+        changes=audit.diff({}, values),
+    )
 
 
 def run_forecast(
@@ -251,6 +277,7 @@ def run_backtest(
     save: bool = False,
     prepared: Prepared | None = None,
     today: date | None = None,
+    by: User | None = None,
 ) -> list[backtesting.MethodScore]:
     """Backtest each method at every period start in [start, end]; optionally store the runs."""
     chosen = check_methods(tuple(methods))
@@ -276,6 +303,7 @@ def run_backtest(
                 context,
                 forecast,
                 kind="backtest",
+                by=by,
                 actuals=[r.actual for r in score.rows[before:]],
                 with_predictions=False,
             )
@@ -305,11 +333,25 @@ def company_lines(run: ForecastRun) -> list[ForecastLine]:
     return [line for line in run.lines if line.team_id is None]
 
 
-def run_summary(run: ForecastRun, *, team_ids: frozenset[int] | None = None) -> dict[str, Any]:
-    """A stored run and its lines as plain data (team lines only of `team_ids`, when given)."""
-    lines = [
-        ln for ln in run.lines if ln.team_id is None or team_ids is None or ln.team_id in team_ids
-    ]
+def line_dict(ln: ForecastLine) -> dict[str, Any]:
+    return {
+        "team_id": ln.team_id,
+        "period_start": ln.period_start.isoformat(),
+        "period_end": ln.period_end.isoformat(),
+        "horizon": ln.horizon,
+        "expected": str(ln.expected),
+        "p10": str(ln.p10),
+        "p50": str(ln.p50),
+        "p90": str(ln.p90),
+        "from_pipeline": str(ln.from_pipeline),
+        "run_rate": str(ln.run_rate),
+        "actual": None if ln.actual is None else str(ln.actual),
+    }
+
+
+def run_summary(run: ForecastRun, *, lines: Iterable[ForecastLine] | None = None) -> dict[str, Any]:
+    """A stored run and its lines as plain data (only `lines` when given; see `scoped` for
+    what a caller may see)."""
     return {
         "id": run.id,
         "kind": run.kind,
@@ -321,20 +363,5 @@ def run_summary(run: ForecastRun, *, team_ids: frozenset[int] | None = None) -> 
         "parameters": run.parameters,
         "input_fingerprint": run.input_fingerprint,
         "created_at": run.created_at.isoformat(),
-        "lines": [
-            {
-                "team_id": ln.team_id,
-                "period_start": ln.period_start.isoformat(),
-                "period_end": ln.period_end.isoformat(),
-                "horizon": ln.horizon,
-                "expected": str(ln.expected),
-                "p10": str(ln.p10),
-                "p50": str(ln.p50),
-                "p90": str(ln.p90),
-                "from_pipeline": str(ln.from_pipeline),
-                "run_rate": str(ln.run_rate),
-                "actual": None if ln.actual is None else str(ln.actual),
-            }
-            for ln in lines
-        ],
+        "lines": [line_dict(ln) for ln in (run.lines if lines is None else lines)],
     }

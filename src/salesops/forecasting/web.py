@@ -14,9 +14,11 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from salesops.auth.scoping import Scope
+from salesops.db.types import utc_now
 from salesops.errors import NotFound
 from salesops.forecasting import calls as calling
-from salesops.forecasting import evaluate
+from salesops.forecasting import evaluate, scoped
 from salesops.forecasting import risk as risking
 from salesops.forecasting.cli import parse_period
 from salesops.forecasting.periods import period_of
@@ -51,8 +53,9 @@ def _latest(session: Session) -> ForecastRun | None:
         return None
 
 
-def forecast_chart(rows: list[dict[str, Any]]) -> str | None:
-    """P50 with its P10-P90 range per period, the quota as a line, bookings so far as bars."""
+def forecast_chart(rows: list[dict[str, Any]], *, interval: bool = True) -> str | None:
+    """P50 with its P10-P90 range per period (or the expected value alone, for a deal line
+    that has no range), the quota as a line, bookings so far as bars."""
     if not rows:
         return None
     labels = [r["period"] for r in rows]
@@ -65,13 +68,9 @@ def forecast_chart(rows: list[dict[str, Any]]) -> str | None:
         opacity=0.55,
         hovertemplate="%{x}<br>Booked $%{y:,.0f}<extra></extra>",
     )
-    fig.add_scatter(
-        x=labels,
-        y=[r["p50"] for r in rows],
-        name="Forecast (P50, P10-P90)",
-        mode="markers",
-        marker={"color": BRAND, "size": 12, "symbol": "diamond"},
-        error_y={
+    point = "p50" if interval else "expected"
+    error_y = (
+        {
             "type": "data",
             "symmetric": False,
             "array": [r["p90"] - r["p50"] for r in rows],
@@ -79,8 +78,20 @@ def forecast_chart(rows: list[dict[str, Any]]) -> str | None:
             "color": BRAND,
             "thickness": 2,
             "width": 10,
-        },
-        hovertemplate="%{x}<br>P50 $%{y:,.0f}<extra></extra>",
+        }
+        if interval
+        else None
+    )
+    fig.add_scatter(
+        x=labels,
+        y=[r[point] for r in rows],
+        name="Forecast (P50, P10-P90)" if interval else "Forecast of your deals (expected)",
+        mode="markers",
+        marker={"color": BRAND, "size": 12, "symbol": "diamond"},
+        error_y=error_y,
+        hovertemplate="%{x}<br>"
+        + ("P50" if interval else "Expected")
+        + " $%{y:,.0f}<extra></extra>",
     )
     if any(r["target"] is not None for r in rows):
         fig.add_scatter(
@@ -97,38 +108,78 @@ def forecast_chart(rows: list[dict[str, Any]]) -> str | None:
     return to_json(fig)
 
 
+def _line_rows(session: Session, run: ForecastRun, team_id: int | None) -> list[dict[str, Any]]:
+    """The company's (team_id None) or one team's lines, with quota and bookings so far."""
+    rows: list[dict[str, Any]] = []
+    below = set(team_tree(session).get(team_id, [])) if team_id else None
+    for line in (ln for ln in run.lines if ln.team_id == team_id):
+        period = period_of(line.period_start, run.grain)  # type: ignore[arg-type]
+        quota = risking.target_for(session, period, team_id)
+        won = calling.won_by_owner(session, period)
+        members = calling.members_at(session, period.start)
+        booked = sum(
+            float(v) for rep, v in won.items() if below is None or members.get(rep) in below
+        )
+        rows.append(
+            {
+                "period": period.label,
+                "expected": float(line.expected),
+                "p10": float(line.p10),
+                "p50": float(line.p50),
+                "p90": float(line.p90),
+                "from_pipeline": float(line.from_pipeline),
+                "run_rate": float(line.run_rate),
+                # No quota set for the period: shown as such, not as a quota of zero.
+                "target": float(quota) if quota > 0 else None,
+                "booked": booked,
+                "chance": risking.chance_of_target(quota, line),
+            }
+        )
+    return rows
+
+
+def _deal_rows(session: Session, run: ForecastRun, scope: Scope) -> list[dict[str, Any]]:
+    """The caller's own deal line (see `scoped.deal_lines`), with their quota and bookings."""
+    rows: list[dict[str, Any]] = []
+    for dl in scoped.deal_lines(session, run, scope):
+        quota = scoped.rep_quota(session, dl.period, scope)
+        rows.append(
+            {
+                "period": dl.period.label,
+                "expected": float(dl.expected),
+                "booked_before": float(dl.booked_before),
+                "from_pipeline": float(dl.from_pipeline),
+                "open_deals": dl.open_deals,
+                "target": float(quota) if quota > 0 else None,
+                "booked": float(scoped.booked_in(session, dl.period, scope)),
+            }
+        )
+    return rows
+
+
 @router.get("/forecast", response_class=HTMLResponse)
 def forecast_page(request: Request, session: SessionDep, who: WebUser) -> Response:
+    """The company's forecast for the roles that see it; a manager's teams; a rep's own."""
     run = _latest(session)
-    rows: list[dict[str, Any]] = []
+    scope = who.scope
     team_id = read_filters(request).team
-    if run is not None:
-        below = set(team_tree(session).get(team_id, [])) if team_id else None
-        for line in (ln for ln in run.lines if ln.team_id == team_id):
-            period = period_of(line.period_start, run.grain)  # type: ignore[arg-type]
-            quota = risking.target_for(session, period, team_id)
-            # No quota set for the period: shown as such, not as a quota of zero.
-            target = float(quota) if quota > 0 else None
-            chance = risking.chance_of_target(quota, line)
-            won = calling.won_by_owner(session, period)
-            members = calling.members_at(session, period.start)
-            booked = sum(
-                float(v) for rep, v in won.items() if below is None or members.get(rep) in below
-            )
-            rows.append(
-                {
-                    "period": period.label,
-                    "expected": float(line.expected),
-                    "p10": float(line.p10),
-                    "p50": float(line.p50),
-                    "p90": float(line.p90),
-                    "from_pipeline": float(line.from_pipeline),
-                    "run_rate": float(line.run_rate),
-                    "target": target,
-                    "booked": booked,
-                    "chance": chance,
-                }
-            )
+    names = dict(session.execute(select(Team.id, Team.name)).tuples().all())
+    view, rows, teams = "company", [], []
+    if not scope.sees_all:
+        parents = dict(session.execute(select(Team.id, Team.parent_id)).tuples().all())
+        teams = scoped.top_teams(scope, parents)
+        if not teams:
+            view = "own"  # a rep (or a manager of no team): the line of their own deals
+        else:
+            view = "team"
+            team_id = team_id if team_id is not None else teams[0]
+    elif team_id is not None:
+        view = "team"
+    visible = view != "team" or scope.sees_all or team_id in (scope.team_ids or ())
+    if run is not None and visible:
+        rows = (
+            _deal_rows(session, run, scope) if view == "own" else _line_rows(session, run, team_id)
+        )
     return _page(
         request,
         session,
@@ -137,7 +188,14 @@ def forecast_page(request: Request, session: SessionDep, who: WebUser) -> Respon
         title="Forecast",
         run=run,
         rows=rows,
-        forecast_spec=forecast_chart(rows),
+        view=view,
+        visible=visible,
+        team_name=names.get(team_id) if team_id is not None else None,
+        my_teams=[(t, names.get(t, str(t))) for t in sorted(scope.team_ids or ())]
+        if not scope.sees_all
+        else [],
+        basis=scoped.DEAL_LINE_BASIS,
+        forecast_spec=forecast_chart(rows, interval=view != "own") if rows else None,
     )
 
 
@@ -181,7 +239,8 @@ def accuracy_rows(session: Session) -> list[dict[str, Any]]:
 
 @router.get("/forecast/accuracy", response_class=HTMLResponse)
 def accuracy_page(request: Request, session: SessionDep, who: WebUser) -> Response:
-    rows = accuracy_rows(session)
+    # Backtests score the company's line against the company's bookings: company figures.
+    rows = accuracy_rows(session) if who.scope.sees_all else []
     chart = None
     if rows:
         fig = go.Figure()
@@ -203,6 +262,7 @@ def accuracy_page(request: Request, session: SessionDep, who: WebUser) -> Respon
         title="Forecast accuracy",
         rows=rows,
         accuracy_spec=chart,
+        company_hidden=not who.scope.sees_all,
     )
 
 
@@ -257,8 +317,12 @@ def calls_page(request: Request, session: SessionDep, who: WebUser) -> Response:
 
     for root in roots:
         walk(root)
-    scores = [s for s in calling.call_accuracy(session, [period]) if who.scope.sees_rep(s.rep_id)]
-    team_names = dict(session.execute(select(Team.id, Team.name)).tuples().all())
+    today = utc_now().date()
+    scores = [
+        s
+        for s in calling.call_accuracy(session, [period], today=today)
+        if who.scope.sees_rep(s.rep_id)
+    ]
     return _page(
         request,
         session,
@@ -268,8 +332,8 @@ def calls_page(request: Request, session: SessionDep, who: WebUser) -> Response:
         period=period,
         rows=rows,
         scores=scores,
+        not_scored=None if calling.has_ended(period, today) else calling.not_ended(period),
         names=names,
-        team_names=team_names,
     )
 
 
