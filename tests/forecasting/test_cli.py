@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import date
 
@@ -10,6 +11,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from salesops.cli.context import console
+from salesops.forecasting.periods import period_of
 from salesops.pipeline import stages
 from tests.conftest import run_cli, scratch_url
 from tests.databases import migrated_engine
@@ -146,8 +148,24 @@ def test_run_then_calls_then_risk(
     report = json.loads(out)
     assert report["run_id"] == made["run_id"]
     assert {"deals", "coverage", "shortfalls"} <= set(report)
+    monkeypatch.setattr(console, "width", 200)
     code, out, _ = run(url, capsys, "forecast", "risk")
     assert "risky deals" in out
+    # Money and percentages as the rest of the CLI prints them: 4 reps x 60,000 of quota.
+    shortfalls = out.split("periods vs target")[1]
+    assert "240,000" in shortfalls
+    assert "240000.00" not in out
+    assert re.search(r"\d%", shortfalls)
+    assert not re.search(r"\d\.\d{3}\b", out)  # no bare 0.123 ratios
+
+    # Call accuracy names the callers, and only scores periods that have ended.
+    code, out, err = run(url, capsys, "forecast", "calls", "--period", "2025-Q1", "--accuracy")
+    assert code == 0, err
+    assert "Rep 0" in out
+    current = period_of(date.today(), "quarter").label
+    code, out, err = run(url, capsys, "forecast", "calls", "--period", current, "--accuracy")
+    assert code == 0, err
+    assert f"not scored: {current} has not ended" in out
 
     # The stored run is listed and shown, with its team lines on request.
     code, out, err = run(url, capsys, "forecast", "runs", "--format", "json")
