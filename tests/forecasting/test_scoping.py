@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from salesops.db.types import utc_now
-from salesops.forecasting import service
+from salesops.forecasting import calls, service
 from salesops.forecasting.engine import Options
 from salesops.forecasting.periods import period_of
 from salesops.models import ForecastRun, Quota, Rep
@@ -224,3 +224,23 @@ def test_call_accuracy_scores_only_ended_periods_names_the_callers_and_stays_in_
     assert "has not ended" in open_one["reason"]
     everyone = client_as("director").get("/api/v1/forecasts/calls/accuracy", params=params)
     assert {c["rep"] for c in everyone.json()["calls"]} == {"Ann", "Cat"}
+
+
+def test_the_calls_page_says_a_period_still_running_is_not_scored(
+    app: FastAPI, session: Session, org: Org
+) -> None:
+    current = period_of(utc_now().date(), "quarter")
+    calls.submit_call(
+        session,
+        rep=org.reps["ann"],
+        period=current,
+        commit=Decimal(100),
+        best_case=Decimal(150),
+        pipeline=Decimal(300),
+    )
+    session.commit()
+    page = sign_in(app, session, org, "director").get(f"/forecast/calls?period={current.label}")
+    assert page.status_code == 200, page.text
+    accuracy = page.text.split("Call accuracy")[1]
+    assert f"Not scored yet: {current.label} has not ended" in accuracy
+    assert "$100" not in accuracy  # the call is in the roll-up, not scored

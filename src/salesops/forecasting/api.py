@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from salesops.api.crud import ERRORS
 from salesops.api.deps import CurrentUser, SessionDep
+from salesops.api.schemas import ErrorResponse
 from salesops.db.types import utc_now
 from salesops.forecasting import calls as calling
 from salesops.forecasting import risk as risking
@@ -31,6 +32,12 @@ from salesops.models import DealPrediction, Opportunity
 router = APIRouter(prefix="/forecasts", tags=["forecasts"], responses=ERRORS)
 
 Grain = Literal["month", "quarter"]
+LIMITED: dict[int | str, dict[str, Any]] = {
+    429: {
+        "model": ErrorResponse,
+        "description": "Too many forecast runs or backtests (see the Retry-After header)",
+    }
+}
 
 
 class RunRequest(BaseModel):
@@ -71,7 +78,12 @@ def _options(body: RunRequest | BacktestRequest) -> Options:
     return Options(grain=body.grain, horizon=body.horizon, sims=body.sims, seed=body.seed)
 
 
-@router.post("/runs", summary="Run forecasts and store one run per method", status_code=201)
+@router.post(
+    "/runs",
+    summary="Run forecasts and store one run per method",
+    status_code=201,
+    responses=LIMITED,
+)
 def create_runs(body: RunRequest, session: SessionDep, who: CurrentUser) -> list[dict[str, Any]]:
     require_runner(who.scope, "start forecast runs")
     as_of = datetime.combine(body.as_of, datetime.min.time(), UTC) if body.as_of else utc_now()
@@ -129,7 +141,7 @@ def predictions(
     ]
 
 
-@router.post("/backtest", summary="Backtest methods over past period starts")
+@router.post("/backtest", summary="Backtest methods over past period starts", responses=LIMITED)
 def backtest(body: BacktestRequest, session: SessionDep, who: CurrentUser) -> list[dict[str, Any]]:
     require_runner(who.scope, "run backtests")
     with LIMITER.slot(who.user.id, "backtest"):
