@@ -210,10 +210,13 @@ def test_each_role_reads_exactly_its_part_of_a_forecast_run(
     assert {p["opportunity_id"] for p in predictions} == expected
     risk = client.get("/api/v1/forecasts/risk").json()
     assert {d["opportunity_id"] for d in risk["deals"]} == expected  # all at 5%: at risk
-    assert bool(risk["shortfalls"]) == (who in EVERYONE)
-    if who not in EVERYONE:
+    shortfall_teams = {s["team_id"] for s in risk["shortfalls"]}
+    if who in EVERYONE:
+        assert shortfall_teams == {None}  # the company's
+    else:
         allowed = {org.teams[t].id for t in VISIBLE_TEAMS.get(who, ())}
         assert {c["team_id"] for c in risk["coverage"]} <= allowed
+        assert shortfall_teams <= allowed
 
 
 @pytest.mark.parametrize(

@@ -113,20 +113,24 @@ def test_the_roles_that_see_the_company_read_every_line(
     assert "own_lines" not in view
 
 
-def test_risk_gives_company_shortfalls_only_to_the_roles_that_see_the_company(
+def test_risk_gives_company_figures_only_to_the_roles_that_see_the_company(
     client_as: Client, session: Session, org: Org
 ) -> None:
     _run(session, org)
-    for who in ("ann", "mia"):
-        risk = client_as(who).get("/api/v1/forecasts/risk").json()
-        assert risk["shortfalls"] == []
-    assert {
-        c["team_id"] for c in client_as("ann").get("/api/v1/forecasts/risk").json()["coverage"]
-    } == set()
+    anns = client_as("ann").get("/api/v1/forecasts/risk").json()
+    assert anns["shortfalls"] == []
+    assert anns["coverage"] == []
     mias = client_as("mia").get("/api/v1/forecasts/risk").json()
-    assert {c["team_id"] for c in mias["coverage"]} <= {org.teams["east"].id, org.teams["smb"].id}
+    east, smb = org.teams["east"].id, org.teams["smb"].id
+    assert {c["team_id"] for c in mias["coverage"]} == {east, smb}
+    # A manager's periods against target are her teams': East's is Dan's 8,000 (East SMB).
+    by_team = {s["team_id"]: s for s in mias["shortfalls"]}
+    assert set(by_team) == {east, smb}
+    assert by_team[east]["target"] == "8000.00"
+    assert by_team[east]["team"] == "East"
     director = client_as("director").get("/api/v1/forecasts/risk").json()
     [short] = director["shortfalls"]
+    assert short["team_id"] is None
     assert short["target"] == "20000.00"  # Ann 5,000 + Dan 8,000 + Cat 7,000
 
 

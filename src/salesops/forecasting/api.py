@@ -247,5 +247,8 @@ def risk(
             d.as_dict() for d in risking.risky_deals(session, run, limit=limit, owner_ids=owners)
         ],
         "coverage": coverage,
-        "shortfalls": risking.shortfalls(session, run) if who.scope.sees_all else [],
+        # The company's target and forecast, or a manager's teams' (nothing for a rep).
+        "shortfalls": risking.shortfalls(
+            session, run, team_ids=None if who.scope.sees_all else who.scope.team_ids or ()
+        ),
     }

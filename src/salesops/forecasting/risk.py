@@ -262,16 +262,33 @@ def chance_of_target(target: Decimal, line: ForecastLine) -> float | None:
     return 1.0 if line.expected >= target else 0.0
 
 
-def shortfalls(session: Session, run: ForecastRun) -> list[dict[str, object]]:
-    """Per forecast period: the company target, the forecast, and the chance of reaching it."""
+def shortfalls(
+    session: Session, run: ForecastRun, *, team_ids: Iterable[int] | None = None
+) -> list[dict[str, object]]:
+    """Per forecast period: the target, the forecast and the chance of reaching it, for the
+    company (by default) or for each of `team_ids` that has a line in the run."""
+    wanted = None if team_ids is None else set(team_ids)
+    names = dict(session.execute(select(Team.id, Team.name)).tuples().all()) if wanted else {}
     out: list[dict[str, object]] = []
-    for line in (ln for ln in run.lines if ln.team_id is None):
+    targets: dict[date, dict[int, Decimal]] = {}
+    for line in run.lines:
+        if (line.team_id is None) != (wanted is None) or (
+            wanted is not None and line.team_id not in wanted
+        ):
+            continue
         period = period_of(line.period_start, run.grain)  # type: ignore[arg-type]
-        target = company_target(session, period)
+        if line.team_id is None:
+            target = company_target(session, period)
+        else:
+            if period.start not in targets:
+                targets[period.start] = team_targets(session, period)
+            target = targets[period.start].get(line.team_id, ZERO)
         chance = chance_of_target(target, line)
         out.append(
             {
                 "period": period.label,
+                "team_id": line.team_id,
+                "team": None if line.team_id is None else names.get(line.team_id),
                 "target": str(target),
                 "expected": str(line.expected),
                 "p10": str(line.p10),
