@@ -178,7 +178,14 @@ def test_a_managers_forecast_page_shows_their_team_and_refuses_other_teams(
     assert "$8.0K" in table  # East's target: Dan's quota (East SMB is under East)
     assert "$20.0K" not in page.text
     assert expected not in page.text
-    assert 'data-testid="forecast-teams"' in page.text
+    # Her tree: East, and East SMB under it, each with its line and target.
+    teams = page.text.split('data-testid="forecast-teams"')[1].split("</table>")[0]
+    rows = teams.split("<tbody>")[1].split("</tr>")
+    assert ">East</a>" in rows[0]
+    assert "$8.0K" in rows[0]
+    assert ">East SMB</a>" in rows[1]
+    assert "$8.0K" in rows[1]  # Dan's quota is East SMB's too
+    assert "West" not in teams
     west = mia.get(f"/forecast?team={org.teams['west'].id}")
     assert 'data-testid="forecast-not-visible"' in west.text
     assert "$7.0K" not in west.text

@@ -157,6 +157,29 @@ def _deal_rows(session: Session, run: ForecastRun, scope: Scope) -> list[dict[st
     return rows
 
 
+def _team_tree_rows(
+    session: Session, run: ForecastRun | None, scope: Scope, names: dict[int, str]
+) -> list[dict[str, Any]]:
+    """A manager's teams as a tree, each with its first period's line (when the run has one)."""
+    if scope.sees_all or not scope.team_ids:
+        return []
+    parents = dict(session.execute(select(Team.id, Team.parent_id)).tuples().all())
+    rows: list[dict[str, Any]] = []
+
+    def walk(team: int, depth: int) -> None:
+        first = _line_rows(session, run, team)[:1] if run is not None else []
+        rows.append(
+            {"team_id": team, "name": names.get(team, str(team)), "depth": depth}
+            | (first[0] if first else {})
+        )
+        for child in sorted(t for t in scope.team_ids or () if parents.get(t) == team):
+            walk(child, depth + 1)
+
+    for top in scoped.top_teams(scope, parents):
+        walk(top, 0)
+    return rows
+
+
 @router.get("/forecast", response_class=HTMLResponse)
 def forecast_page(request: Request, session: SessionDep, who: WebUser) -> Response:
     """The company's forecast for the roles that see it; a manager's teams; a rep's own."""
@@ -191,9 +214,7 @@ def forecast_page(request: Request, session: SessionDep, who: WebUser) -> Respon
         view=view,
         visible=visible,
         team_name=names.get(team_id) if team_id is not None else None,
-        my_teams=[(t, names.get(t, str(t))) for t in sorted(scope.team_ids or ())]
-        if not scope.sees_all
-        else [],
+        my_teams=_team_tree_rows(session, run, scope, names) if view == "team" else [],
         basis=scoped.DEAL_LINE_BASIS,
         forecast_spec=forecast_chart(rows, interval=view != "own") if rows else None,
     )
