@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from salesops.auth import service as auth
 from salesops.auth.scoping import Scope, scope_for
+from salesops.db.engine import WRITE_INTENT
 from salesops.errors import PermissionDenied, SalesOpsError
 from salesops.models import User, WebSession
 
@@ -30,6 +31,10 @@ class NotAuthenticated(SalesOpsError):
 def get_session(request: Request) -> Iterator[Session]:
     """A unit of work per request: committed when the endpoint succeeds, else rolled back."""
     session: Session = request.app.state.session_factory()
+    owns = getattr(request.app.state, "owns_sessions", True)
+    if owns and request.method not in SAFE_METHODS:
+        # A write takes SQLite's write lock up front, waiting for it (see salesops.db.engine).
+        session.connection(execution_options={WRITE_INTENT: True})  # type: ignore[misc]
     try:
         yield session
         session.commit()
@@ -38,7 +43,7 @@ def get_session(request: Request) -> Iterator[Session]:
         raise
     finally:
         # Tests lend the app their own rolled-back session; the lender closes it.
-        if getattr(request.app.state, "owns_sessions", True):
+        if owns:
             session.close()
 
 

@@ -135,7 +135,7 @@ def import_command(
         if rejects is None:
             stamp = utc_now().strftime("%Y%m%dT%H%M%S")
             rejects = Path.cwd() / f"salesops-rejects-{source}-{stamp}.csv"
-        with session_scope(engine) as session:
+        with session_scope(engine, write=True) as session:
             summary = run_import(
                 session,
                 source,
