@@ -82,6 +82,11 @@ def print_summary(summary: ImportSummary) -> None:
             f"[yellow]{summary.rejected:,} rejected row(s)[/] written with line and reason to"
             f" {summary.rejects_path}"
         )
+        if summary.rejects_written < summary.rejected:
+            console.print(
+                f"  only the first {summary.rejects_written:,} are in the file; the rest are"
+                " counted below (fix the mapping and import again)"
+            )
         for kind, count in summary.reject_reasons[:8]:
             console.print(f"  {count:>8,}  {kind}", highlight=False, markup=False)
     if summary.dry_run:

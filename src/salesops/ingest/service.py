@@ -234,6 +234,7 @@ def _import_files(
             name = f"salesops-rejects-{mapping.source_system}-{stamp}.csv"
             target = rejects or Path(tempfile.gettempdir()) / name
             summary.rejects_path = sink.write(target)
+            summary.rejects_written = sink.kept
             summary.reject_reasons = sink.kinds.most_common()
     finally:
         sink.close()
