@@ -237,3 +237,10 @@ def test_a_write_that_cannot_get_the_sqlite_lock_in_time_is_a_503_with_retry_aft
         holder.close()
     assert client.post("/api/v1/teams", json={"name": "West"}).status_code == 201
     engine.dispose()
+
+
+def test_the_csv_export_applies_the_text_search_like_the_list(client_as: Client, org: Org) -> None:
+    reply = client_as("director").get("/api/v1/opportunities/export.csv", params={"q": "cat deal"})
+    assert reply.status_code == 200
+    names = [line.split(",")[1] for line in reply.text.splitlines()[1:]]
+    assert sorted(names) == ["cat deal 1", "cat deal 2"]

@@ -265,3 +265,18 @@ def test_a_nul_byte_deep_in_a_file_is_a_reject_on_every_database(
     with rejects.open(newline="") as handle:
         (row,) = list(csv.DictReader(handle))
     assert "name: contains a NUL character" in row["_reason"]
+
+
+def test_a_header_that_names_a_mapped_column_twice_is_refused(
+    session: Session, tmp_path: Path
+) -> None:
+    mapping, files = deals_files(
+        tmp_path,
+        """\
+        id,name,rep,stage,amount,close,created,amount
+        d1,Alpha,r1,Prospecting,1000,31/03/2025,2025-01-10,5
+        """,
+    )
+    with pytest.raises(ValidationFailed, match="'amount' appears more than once"):
+        run_import(session, "csv", files, mapping=mapping, as_of=T1)
+    assert count(session, Opportunity) == 0

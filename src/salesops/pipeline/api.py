@@ -145,10 +145,13 @@ def export_csv(
     session: SessionDep,
     who: CurrentUser,
     status: Literal["open", "won", "lost", "closed"] | None = Query(None),
+    q: str | None = Query(None, description="text search, as on the list"),
 ) -> StreamingResponse:
-    """Every opportunity you may see, with the same filters as the list (no paging)."""
+    """Every opportunity you may see, with the same filters and search as the list (no paging)."""
     filters = {k: v for k, v in list_filters(request).items() if k != "status"}
-    rows = list(access.export_rows(session, scope=who.scope, filters=filters, status=status))
+    rows = list(
+        access.export_rows(session, scope=who.scope, filters=filters, status=status, search=q)
+    )
 
     def lines() -> Iterator[str]:
         buffer = io.StringIO()
