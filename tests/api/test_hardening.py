@@ -244,3 +244,21 @@ def test_the_csv_export_applies_the_text_search_like_the_list(client_as: Client,
     assert reply.status_code == 200
     names = [line.split(",")[1] for line in reply.text.splitlines()[1:]]
     assert sorted(names) == ["cat deal 1", "cat deal 2"]
+
+
+def test_decimals_in_responses_are_plain_decimal_strings(client_as: Client, org: Org) -> None:
+    deal = org.opps["ann"][0]
+    reply = client_as("ann").patch(
+        f"/api/v1/opportunities/{deal.id}", json={"amount": "1E+3", "probability": "1E-1"}
+    )
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["amount"] == "1000.00"
+    assert "E" not in reply.json()["probability"]
+
+
+def test_a_body_that_is_not_json_is_a_422_in_the_error_shape(client_as: Client) -> None:
+    reply = client_as("ops_rep").post(
+        "/api/v1/teams", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    assert reply.status_code == 422
+    assert reply.json()["error"]["type"] == "validation_failed"

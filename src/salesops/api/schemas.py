@@ -5,9 +5,10 @@ from __future__ import annotations
 import typing
 from collections.abc import Iterable, Sequence
 from datetime import date
-from typing import Any, Generic, Protocol, TypeVar
+from decimal import Decimal
+from typing import Annotated, Any, Generic, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, create_model
 from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Mapped
 
@@ -74,9 +75,26 @@ def _optional(tp: Any) -> bool:
     return type(None) in typing.get_args(tp)
 
 
+# Decimals leave the API as plain decimal strings ("0.00000000", "1000.00"), never in exponent
+# notation ("0E-8", "1E+3"), which spreadsheets and many JSON clients misread.
+PlainDecimal = Annotated[
+    Decimal, PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json")
+]
+
+
+def _plain_decimals(tp: Any) -> Any:
+    if tp is Decimal:
+        return PlainDecimal
+    if _optional(tp) and Decimal in typing.get_args(tp):
+        return PlainDecimal | None
+    return tp
+
+
 def read_schema(model: type[Base], name: str) -> type[BaseModel]:
     """Every column of `model`, as returned by the API."""
-    fields: dict[str, Any] = {n: (tp, ...) for n, tp in _field_types(model).items()}
+    fields: dict[str, Any] = {
+        n: (_plain_decimals(tp), ...) for n, tp in _field_types(model).items()
+    }
     return create_model(name, __config__=ConfigDict(from_attributes=True), **fields)
 
 
