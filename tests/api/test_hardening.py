@@ -262,3 +262,14 @@ def test_a_body_that_is_not_json_is_a_422_in_the_error_shape(client_as: Client) 
     )
     assert reply.status_code == 422
     assert reply.json()["error"]["type"] == "validation_failed"
+
+
+def test_only_long_computations_skip_taking_the_write_lock_up_front() -> None:
+    app = create_app(Settings(), web=False)
+    marked = {
+        (method, route.path)
+        for route in app.routes
+        if getattr(getattr(route, "endpoint", None), "computes_before_writing", False)
+        for method in getattr(route, "methods", ())
+    }
+    assert marked == {("POST", "/api/v1/forecasts/runs"), ("POST", "/api/v1/forecasts/backtest")}

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from salesops.api.crud import ERRORS
-from salesops.api.deps import CurrentUser, SessionDep
+from salesops.api.deps import CurrentUser, SessionDep, computes_before_writing
 from salesops.db.types import utc_now
 from salesops.errors import NotFound, ValidationFailed
 from salesops.forecasting import calls as calling
@@ -71,6 +71,7 @@ def _options(body: RunRequest | BacktestRequest) -> Options:
 
 
 @router.post("/runs", summary="Run forecasts and store one run per method", status_code=201)
+@computes_before_writing
 def create_runs(body: RunRequest, session: SessionDep, who: CurrentUser) -> list[dict[str, Any]]:
     who.scope.require_role(RUNNERS, "run forecasts")
     as_of = datetime.combine(body.as_of, datetime.min.time(), UTC) if body.as_of else utc_now()
@@ -128,6 +129,7 @@ def predictions(
 
 
 @router.post("/backtest", summary="Backtest methods over past period starts")
+@computes_before_writing
 def backtest(body: BacktestRequest, session: SessionDep, who: CurrentUser) -> list[dict[str, Any]]:
     who.scope.require_role(RUNNERS, "run backtests")
     scores = service.run_backtest(
