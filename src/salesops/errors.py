@@ -41,6 +41,14 @@ class ConfigurationError(SalesOpsError):
     http_status = 500
 
 
+class Busy(SalesOpsError):
+    """Another writer held the database lock for longer than we wait; try again shortly."""
+
+    exit_code = 8
+    http_status = 503
+    retry_after = 2
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with an input, with where it is."""

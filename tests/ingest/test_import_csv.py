@@ -224,3 +224,59 @@ def test_a_name_that_must_be_unique_and_is_taken_is_a_reject_not_a_crash(
     text = rejects.read_text()
     assert "name 'Widget' is already taken (by a row from erp)" in text
     assert "name 'Gadget' also on line 3" in text
+
+
+def test_values_the_analytics_copy_cannot_hold_are_rejects_with_a_reason(
+    session: Session, tmp_path: Path
+) -> None:
+    mapping, files = deals_files(
+        tmp_path,
+        """\
+        id,name,rep,stage,amount,close,created
+        d1,Alpha,r1,Prospecting,1000,31/03/2025,2025-01-10
+        d2,Beta,r1,Prospecting,21489055625980145,31/03/2025,2025-01-10
+        d3,Gamma,r1,Prospecting,10,31/12/9999,2025-01-10
+        d4,Delta,r1,Prospecting,10,01/01/0505,2025-01-10
+        """,
+    )
+    rejects = tmp_path / "rejects.csv"
+    summary = run_import(session, "csv", files, mapping=mapping, as_of=T1, rejects=rejects)
+    assert summary.tables["opportunities"].inserted == 1
+    with rejects.open(newline="") as handle:
+        reasons = {row["_line"]: row["_reason"] for row in csv.DictReader(handle)}
+    assert "amount: 21489055625980145 is not a usable amount of money" in reasons["3"]
+    assert "9999-12-31 is out of range" in reasons["4"]
+    assert "0505-01-01 is out of range" in reasons["5"]
+
+
+def test_a_nul_byte_deep_in_a_file_is_a_reject_on_every_database(
+    session: Session, tmp_path: Path
+) -> None:
+    padding = "".join(f"p{i},Pad {i},r1,Prospecting,1,31/03/2025,2025-01-10\n" for i in range(200))
+    mapping, files = deals_files(
+        tmp_path,
+        "id,name,rep,stage,amount,close,created\n"
+        + padding
+        + "d5,Ep\x00silon,r1,Prospecting,10,31/03/2025,2025-01-10\n",
+    )
+    rejects = tmp_path / "rejects.csv"
+    summary = run_import(session, "csv", files, mapping=mapping, as_of=T1, rejects=rejects)
+    assert summary.tables["opportunities"].inserted == 200
+    with rejects.open(newline="") as handle:
+        (row,) = list(csv.DictReader(handle))
+    assert "name: contains a NUL character" in row["_reason"]
+
+
+def test_a_header_that_names_a_mapped_column_twice_is_refused(
+    session: Session, tmp_path: Path
+) -> None:
+    mapping, files = deals_files(
+        tmp_path,
+        """\
+        id,name,rep,stage,amount,close,created,amount
+        d1,Alpha,r1,Prospecting,1000,31/03/2025,2025-01-10,5
+        """,
+    )
+    with pytest.raises(ValidationFailed, match="'amount' appears more than once"):
+        run_import(session, "csv", files, mapping=mapping, as_of=T1)
+    assert count(session, Opportunity) == 0

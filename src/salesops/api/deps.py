@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from salesops.auth import service as auth
 from salesops.auth.scoping import Scope, scope_for
+from salesops.db.engine import WRITE_INTENT
 from salesops.errors import PermissionDenied, SalesOpsError
 from salesops.models import User, WebSession
 
@@ -27,9 +28,31 @@ class NotAuthenticated(SalesOpsError):
     exit_code = 5
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def computes_before_writing(endpoint: F) -> F:
+    """Mark an endpoint that computes for long before it writes (a forecast run, a backtest):
+    it must not hold SQLite's write lock while it computes, which would stall every writer."""
+    endpoint.computes_before_writing = True  # type: ignore[attr-defined]
+    return endpoint
+
+
+def _takes_write_lock_first(request: Request) -> bool:
+    if request.method in SAFE_METHODS:
+        return False
+    route = request.scope.get("route")
+    endpoint = getattr(route, "endpoint", None)
+    return not getattr(endpoint, "computes_before_writing", False)
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """A unit of work per request: committed when the endpoint succeeds, else rolled back."""
     session: Session = request.app.state.session_factory()
+    owns = getattr(request.app.state, "owns_sessions", True)
+    if owns and _takes_write_lock_first(request):
+        # A write takes SQLite's write lock up front, waiting for it (see salesops.db.engine).
+        session.connection(execution_options={WRITE_INTENT: True})  # type: ignore[misc]
     try:
         yield session
         session.commit()
@@ -38,7 +61,7 @@ def get_session(request: Request) -> Iterator[Session]:
         raise
     finally:
         # Tests lend the app their own rolled-back session; the lender closes it.
-        if getattr(request.app.state, "owns_sessions", True):
+        if owns:
             session.close()
 
 

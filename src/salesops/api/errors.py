@@ -8,9 +8,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from salesops.errors import SalesOpsError, ValidationFailed
+from salesops.db.engine import is_lock_timeout
+from salesops.errors import Busy, Conflict, SalesOpsError, ValidationFailed
 
 
 def _type_name(exc: BaseException) -> str:
@@ -77,8 +79,38 @@ async def http_error(request: Request, exc: Exception) -> Response:
     )
 
 
+async def database_error(request: Request, exc: Exception) -> Response:
+    """Database refusals that reach the boundary: a lock held too long is a 503 to retry,
+    a value or reference the database refuses is the caller's 422/409, never a 500."""
+    if isinstance(exc, OperationalError) and is_lock_timeout(exc):
+        return await salesops_error(
+            request, Busy("the database is busy with another write; try again in a moment")
+        )
+    if isinstance(exc, IntegrityError):
+        reason = str(exc.orig).splitlines()[0] if exc.orig else "constraint violated"
+        return await salesops_error(
+            request, Conflict(f"the change conflicts with stored data: {reason}")
+        )
+    if isinstance(exc, DataError):
+        reason = str(exc.orig).splitlines()[0] if exc.orig else "value out of range"
+        return await salesops_error(
+            request, ValidationFailed(f"a value cannot be stored: {reason}")
+        )
+    raise exc
+
+
+async def overflow_error(request: Request, exc: Exception) -> Response:
+    return await salesops_error(
+        request, ValidationFailed("a number in the request is too large to be an id or a count")
+    )
+
+
 def install(app: FastAPI) -> None:
     """Map every salesops error (and FastAPI's own) to the one error shape."""
     app.add_exception_handler(SalesOpsError, salesops_error)
+    app.add_exception_handler(OperationalError, database_error)
+    app.add_exception_handler(IntegrityError, database_error)
+    app.add_exception_handler(DataError, database_error)
+    app.add_exception_handler(OverflowError, overflow_error)
     app.add_exception_handler(RequestValidationError, request_validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)

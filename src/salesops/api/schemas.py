@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Iterable, Sequence
-from typing import Any, Generic, Protocol, TypeVar
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Generic, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, create_model
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, create_model
+from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Mapped
 
+from salesops.db.limits import DATE_MAX, DATE_MIN, field_bounds
 from salesops.models import Base
 
 T = TypeVar("T")
@@ -71,10 +75,36 @@ def _optional(tp: Any) -> bool:
     return type(None) in typing.get_args(tp)
 
 
+# Decimals leave the API as plain decimal strings ("0.00000000", "1000.00"), never in exponent
+# notation ("0E-8", "1E+3"), which spreadsheets and many JSON clients misread.
+PlainDecimal = Annotated[
+    Decimal, PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json")
+]
+
+
+def _plain_decimals(tp: Any) -> Any:
+    if tp is Decimal:
+        return PlainDecimal
+    if _optional(tp) and Decimal in typing.get_args(tp):
+        return PlainDecimal | None
+    return tp
+
+
 def read_schema(model: type[Base], name: str) -> type[BaseModel]:
     """Every column of `model`, as returned by the API."""
-    fields: dict[str, Any] = {n: (tp, ...) for n, tp in _field_types(model).items()}
+    fields: dict[str, Any] = {
+        n: (_plain_decimals(tp), ...) for n, tp in _field_types(model).items()
+    }
     return create_model(name, __config__=ConfigDict(from_attributes=True), **fields)
+
+
+def _bounded(column: ColumnElement[Any], tp: Any, default: Any) -> Any:
+    """A field default carrying the column's domain range, so bad values are a 422 and the
+    OpenAPI document says what is accepted."""
+    bounds = field_bounds(column)
+    if date in (tp, *typing.get_args(tp)):
+        bounds = {"ge": DATE_MIN, "le": DATE_MAX}
+    return Field(default, **bounds)
 
 
 def create_schema(
@@ -89,17 +119,25 @@ def create_schema(
             continue
         column = model.__table__.c[column_name]
         has_default = column.default is not None or column.server_default is not None
-        if _optional(tp) or has_default or column_name in soft:
-            fields[column_name] = (tp | None, None)
+        if _optional(tp) or column_name in soft:
+            fields[column_name] = (tp | None, _bounded(column, tp, None))
+        elif has_default:
+            # Leave it out for the default; an explicit null cannot be stored.
+            fields[column_name] = (tp, _bounded(column, tp, None))
         else:
-            fields[column_name] = (tp, ...)
+            fields[column_name] = (tp, _bounded(column, tp, ...))
     return create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
 
 
 def update_schema(model: type[Base], name: str, *, exclude: Iterable[str] = ()) -> type[BaseModel]:
     """Every writable column, all optional: send only what changes (PATCH)."""
     skip = NEVER_WRITTEN | set(exclude)
-    fields: dict[str, Any] = {
-        n: (tp | None, None) for n, tp in _field_types(model).items() if n not in skip
-    }
+    fields: dict[str, Any] = {}
+    for column_name, tp in _field_types(model).items():
+        if column_name in skip:
+            continue
+        column = model.__table__.c[column_name]
+        # A NOT NULL column may be left out of a PATCH, but not set to null.
+        nullable_type = tp | None if _optional(tp) else tp
+        fields[column_name] = (nullable_type, _bounded(column, tp, None))
     return create_model(name, __config__=ConfigDict(extra="forbid"), **fields)

@@ -11,7 +11,8 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from salesops.cli.context import CliState, err_console
 from salesops.cli.lazy import LazyCommand, LazyGroup
 from salesops.config import get_settings
-from salesops.errors import SalesOpsError
+from salesops.db.engine import SQLITE_BUSY_TIMEOUT_S, is_lock_timeout
+from salesops.errors import Busy, SalesOpsError
 
 # Each domain registers its commands here: name -> where it lives and its one-line help.
 LazyGroup.lazy = {
@@ -76,6 +77,13 @@ def main() -> None:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except OperationalError as exc:
+        if is_lock_timeout(exc):
+            err_console.print(
+                f"[bold red]error:[/] the database is busy: another import or write held it for"
+                f" more than {SQLITE_BUSY_TIMEOUT_S:.0f} s; try again when it has finished",
+                highlight=False,
+            )
+            sys.exit(Busy.exit_code)
         err_console.print(f"[bold red]database error:[/] {exc.orig}", highlight=False)
         sys.exit(7)
     except SQLAlchemyError as exc:

@@ -7,7 +7,7 @@ audit log with old and new values.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -20,6 +20,7 @@ from sqlalchemy.sql.elements import ColumnClause
 
 from salesops.audit import service as audit
 from salesops.auth.scoping import Scope, not_visible
+from salesops.db.limits import problem_with
 from salesops.db.types import Money, Ratio, UTCDateTime, as_utc
 from salesops.errors import Conflict, Problem, ValidationFailed
 from salesops.models import Base
@@ -208,16 +209,42 @@ def _require_write(resource: Resource[Any], scope: Scope, action: str) -> None:
         scope.require_record_write(f"{action} {resource.name}s")
 
 
-def _check_links(session: Session, resource: Resource[Any], scope: Scope, obj: Base) -> None:
-    """The owner and account a record points at must be inside the caller's scope."""
-    if resource.owner_field:
-        scope.require_owner(getattr(obj, resource.owner_field), f"give a {resource.name}")
-    if resource.account_field and not scope.sees_all:
-        account_id = getattr(obj, resource.account_field)
-        if account_id is not None:
-            from salesops.crm.resources import ACCOUNTS
+def _reference_visible(
+    session: Session, column: Any, value: int, scope: Scope, resources: Mapping[str, Resource[Any]]
+) -> bool:
+    target = next(iter(column.foreign_keys)).column
+    resource = resources.get(target.table.name)
+    if resource is None:  # products, stages, users: not scoped, but they must exist
+        return session.scalar(select(target).where(target == value)) is not None
+    query = select(resource.column("id")).where(resource.column("id") == value)
+    if not scope.sees_all:
+        query = query.where(resource.visible(scope))
+    return session.scalar(query) is not None
 
-            get_record(session, ACCOUNTS, account_id, scope=scope)
+
+def _check_links(
+    session: Session, resource: Resource[Any], scope: Scope, obj: Base, changed: Iterable[str]
+) -> None:
+    """Every record a write points at must exist and be inside the caller's scope.
+
+    A reference the caller cannot see is refused with the same message as one that does not
+    exist, so the answer never reveals which ids exist elsewhere.
+    """
+    from salesops.crm.resources import BY_TABLE
+
+    changed = set(changed)
+    if resource.owner_field and resource.owner_field in changed:
+        scope.require_owner(getattr(obj, resource.owner_field), f"give a {resource.name}")
+    problems: list[Problem] = []
+    for column in obj.__table__.columns:
+        value = getattr(obj, column.key, None)
+        if not column.foreign_keys or column.key not in changed or value is None:
+            continue
+        if not _reference_visible(session, column, value, scope, BY_TABLE):
+            kind = next(iter(column.foreign_keys)).column.table.name
+            problems.append(Problem(f"there is no {kind} record {value} you can see", column.key))
+    if problems:
+        raise ValidationFailed(f"this {resource.name} points at records it cannot use", problems)
 
 
 def _flush(session: Session, resource: Resource[Any]) -> None:
@@ -226,6 +253,10 @@ def _flush(session: Session, resource: Resource[Any]) -> None:
     except IntegrityError as exc:
         reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
         raise Conflict(f"{resource.name} conflicts with existing data: {reason}") from exc
+
+
+def _column_name(obj: Base, key: str) -> str:
+    return obj.__mapper__.column_attrs[key].columns[0].name
 
 
 def _assign(resource: Resource[Any], obj: Base, values: Mapping[str, Any]) -> None:
@@ -237,6 +268,14 @@ def _assign(resource: Resource[Any], obj: Base, values: Mapping[str, Any]) -> No
     ]
     if problems:
         raise ValidationFailed(f"cannot set these {resource.name} fields", problems)
+    table = obj.__table__
+    problems = [
+        Problem(f"{key} {reason}", key)
+        for key, value in values.items()
+        if (reason := problem_with(table.c[_column_name(obj, key)], value))
+    ]
+    if problems:
+        raise ValidationFailed(f"invalid {resource.name} values", problems)
     for key, value in values.items():
         setattr(obj, key, value)
 
@@ -251,7 +290,7 @@ def create_record(
     if resource.owner_field and values.get(resource.owner_field) is None:
         values[resource.owner_field] = scope.own_rep_id
     _assign(resource, obj, values)
-    _check_links(session, resource, scope, obj)
+    _check_links(session, resource, scope, obj, values)
     session.add(obj)
     _flush(session, resource)
     audit.record(
@@ -272,7 +311,7 @@ def update_record(
     _require_write(resource, scope, "change")
     before = values_of(obj)
     _assign(resource, obj, values)
-    _check_links(session, resource, scope, obj)
+    _check_links(session, resource, scope, obj, values)
     _flush(session, resource)
     changes = audit.diff(before, values_of(obj))
     if changes:

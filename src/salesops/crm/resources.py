@@ -151,6 +151,22 @@ QUOTAS = Resource(
     write="planning",
 )
 
+BY_TABLE: dict[str, Resource[Any]] = {
+    r.model.__tablename__: r
+    for r in (
+        ACCOUNTS,
+        CONTACTS,
+        LEADS,
+        ACTIVITIES,
+        CONTRACTS,
+        OPPORTUNITIES,
+        REPS,
+        TEAMS,
+        TERRITORIES,
+        QUOTAS,
+    )
+}
+
 
 def create_account(
     session: Session, values: dict[str, Any], *, scope: Scope, owner_id: int | None = None

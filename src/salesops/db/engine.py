@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,7 +21,16 @@ def normalize_url(url: str) -> str:
     return url
 
 
+# How long a SQLite writer waits for another writer's lock before giving up (then: Busy).
+SQLITE_BUSY_TIMEOUT_S = 30.0
+# Execution option: start the transaction holding SQLite's write lock (BEGIN IMMEDIATE).
+WRITE_INTENT = "salesops_write_intent"
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite's own BEGIN handling is off (isolation_level None) so that `_sqlite_begin`
+    # decides how each transaction starts, as SQLAlchemy's pysqlite documentation advises.
+    dbapi_connection.isolation_level = None
     # WAL lets the dashboard read while an import writes; foreign keys are off by default.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -30,7 +39,23 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
+def _sqlite_begin(conn: Connection) -> None:
+    # A transaction that reads and then writes cannot wait for the write lock in WAL mode:
+    # SQLite fails it at once if another writer committed since its read (SQLITE_BUSY). A
+    # transaction that declares it will write takes the lock first and waits for it.
+    immediate = conn.get_execution_options().get(WRITE_INTENT, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def is_lock_timeout(exc: BaseException) -> bool:
+    """Whether a database error means another writer kept the lock past our wait."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    return "database is locked" in text or "lock timeout" in text
+
+
+def make_engine(
+    url: str, *, echo: bool = False, busy_timeout: float = SQLITE_BUSY_TIMEOUT_S
+) -> Engine:
     """Create an engine for `url`, configured the way salesops expects."""
     url = normalize_url(url)
     try:
@@ -39,8 +64,9 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         raise ConfigurationError(f"invalid database URL {url!r}: {exc}") from exc
     try:
         if parsed.get_backend_name() == "sqlite":
-            engine = create_engine(url, echo=echo)
+            engine = create_engine(url, echo=echo, connect_args={"timeout": busy_timeout})
             event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "begin", _sqlite_begin)
         else:
             engine = create_engine(url, echo=echo, pool_pre_ping=True)
     except NoSuchModuleError as exc:
@@ -54,9 +80,15 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """One unit of work: commit if the block succeeds, roll back if it raises."""
+def session_scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
+    """One unit of work: commit if the block succeeds, roll back if it raises.
+
+    `write` takes the database's write lock at the start (waiting for another writer to
+    finish), so a long write such as an import never fails half-way on a lock.
+    """
     session = session_factory(engine)()
+    if write:
+        session.connection(execution_options={WRITE_INTENT: True})  # type: ignore[misc]
     try:
         yield session
         session.commit()

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from salesops.api.crud import ERRORS
-from salesops.api.deps import CurrentUser, SessionDep
+from salesops.api.deps import CurrentUser, SessionDep, computes_before_writing
 from salesops.api.schemas import ErrorResponse
 from salesops.db.types import utc_now
 from salesops.forecasting import calls as calling
@@ -84,6 +84,7 @@ def _options(body: RunRequest | BacktestRequest) -> Options:
     status_code=201,
     responses=LIMITED,
 )
+@computes_before_writing
 def create_runs(body: RunRequest, session: SessionDep, who: CurrentUser) -> list[dict[str, Any]]:
     require_runner(who.scope, "start forecast runs")
     as_of = datetime.combine(body.as_of, datetime.min.time(), UTC) if body.as_of else utc_now()
@@ -142,6 +143,7 @@ def predictions(
 
 
 @router.post("/backtest", summary="Backtest methods over past period starts", responses=LIMITED)
+@computes_before_writing
 def backtest(body: BacktestRequest, session: SessionDep, who: CurrentUser) -> list[dict[str, Any]]:
     require_runner(who.scope, "run backtests")
     with LIMITER.slot(who.user.id, "backtest"):

@@ -82,6 +82,11 @@ def print_summary(summary: ImportSummary) -> None:
             f"[yellow]{summary.rejected:,} rejected row(s)[/] written with line and reason to"
             f" {summary.rejects_path}"
         )
+        if summary.rejects_written < summary.rejected:
+            console.print(
+                f"  only the first {summary.rejects_written:,} are in the file; the rest are"
+                " counted below (fix the mapping and import again)"
+            )
         for kind, count in summary.reject_reasons[:8]:
             console.print(f"  {count:>8,}  {kind}", highlight=False, markup=False)
     if summary.dry_run:
@@ -135,7 +140,7 @@ def import_command(
         if rejects is None:
             stamp = utc_now().strftime("%Y%m%dT%H%M%S")
             rejects = Path.cwd() / f"salesops-rejects-{source}-{stamp}.csv"
-        with session_scope(engine) as session:
+        with session_scope(engine, write=True) as session:
             summary = run_import(
                 session,
                 source,

@@ -6,6 +6,7 @@ raises ValueError with a reason a user can act on ("bad date '31/02/2017' (expec
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
@@ -13,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from salesops.calendar import add_months
+from salesops.db.limits import COORDINATE_LIMITS, FLOAT_LIMIT, date_problem, money_problem
 from salesops.ingest.mapping import FieldSpec
 from salesops.ingest.targets import NON_NEGATIVE, FieldDef
 
@@ -21,7 +23,6 @@ TRUE = {"true", "yes", "y", "1", "t", "x", "on"}
 FALSE = {"false", "no", "n", "0", "f", "", "off"}
 CURRENCY_SIGNS = re.compile(r"[$€£¥\s]|[A-Z]{3}$|^[A-Z]{3}")
 CENT = Decimal("0.01")
-MONEY_LIMIT = Decimal(10) ** 16  # Numeric(18, 2) holds 16 digits before the point
 
 
 def _number_text(text: str, spec: FieldSpec) -> str:
@@ -63,8 +64,8 @@ def _decimal(spec: FieldSpec, fdef: FieldDef) -> Converter:
         if minimum is not None and value < minimum:
             raise ValueError(f"{text} is below the minimum of {minimum}")
         if fdef.kind == "money":
-            if abs(value) >= MONEY_LIMIT:
-                raise ValueError(f"{text} is too large for an amount of money")
+            if reason := money_problem(value):
+                raise ValueError(f"{text} is not a usable amount of money: it {reason}")
             return value.quantize(CENT)
         return value
 
@@ -98,8 +99,8 @@ def _integer(spec: FieldSpec, fdef: FieldDef) -> Converter:
 
 
 def _check_year(value: date) -> None:
-    if not 1900 <= value.year <= 2200:
-        raise ValueError(f"year {value.year} is out of range")
+    if reason := date_problem(value):
+        raise ValueError(f"{value.isoformat()} is out of range: dates {reason}")
 
 
 def shift(value: date, months: int, days: int) -> date:
@@ -139,8 +140,7 @@ def _datetime(spec: FieldSpec, formats: tuple[str, ...]) -> Converter:
     at_time = spec.at_time or time(0)
 
     def aware(value: datetime) -> datetime:
-        if not 1900 <= value.year <= 2200:
-            raise ValueError(f"year {value.year} is out of range")
+        _check_year(value)
         zone = value.tzinfo
         if zone is UTC:
             return value
@@ -182,6 +182,9 @@ def _string(fdef: FieldDef) -> Converter:
     limit = fdef.max_length
 
     def convert(text: str) -> str:
+        if "\x00" in text:
+            # PostgreSQL cannot store it and SQLite would; refuse it on both, by name.
+            raise ValueError("contains a NUL character")
         if limit is not None and len(text) > limit:
             raise ValueError(f"longer than {limit} characters ({len(text)})")
         return text
@@ -189,11 +192,19 @@ def _string(fdef: FieldDef) -> Converter:
     return convert
 
 
-def _float(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a number") from None
+def _float(fdef: FieldDef) -> Converter:
+    limit = COORDINATE_LIMITS.get(fdef.name, FLOAT_LIMIT)
+
+    def convert(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a number") from None
+        if not math.isfinite(value) or abs(value) > limit:
+            raise ValueError(f"{text} is out of range (-{limit:g} to {limit:g})")
+        return value
+
+    return convert
 
 
 def converter(spec: FieldSpec, fdef: FieldDef, file_dates: tuple[str, ...] = ()) -> Converter:
@@ -205,7 +216,7 @@ def converter(spec: FieldSpec, fdef: FieldDef, file_dates: tuple[str, ...] = ())
     if kind == "int":
         return _integer(spec, fdef)
     if kind == "float":
-        return _float
+        return _float(fdef)
     if kind == "date":
         return _date(spec, formats)
     if kind == "datetime":

@@ -21,7 +21,13 @@ from salesops.ingest.mapping import FileFormat
 
 SAMPLE_BYTES = 64 * 1024
 BINARY_MAGIC = (b"PK\x03\x04", b"%PDF", b"\x89PNG", b"\x1f\x8b", b"\xd0\xcf\x11\xe0", b"\x7fELF")
-csv.field_size_limit(64 * 1024 * 1024)
+# Limits on what one file may cost (docs/importing.md): far above any real CRM export, low
+# enough that a hostile or broken file is refused in seconds instead of exhausting memory.
+MAX_COLUMNS = 2_000
+MAX_FIELD_CHARS = 1_000_000
+MAX_XLSX_UNPACKED_BYTES = 512 * 1024 * 1024
+MAX_XLSX_ROWS = 1_048_576  # Excel's own limit: a sheet claiming more is not a real workbook
+csv.field_size_limit(MAX_FIELD_CHARS)
 
 
 class _CountingReader(io.RawIOBase):
@@ -135,6 +141,9 @@ def open_source(path: Path, fmt: FileFormat) -> SourceFile:
             raise _fail(path, "the file has no header row")
         header = [c.strip().lstrip("\ufeff") for c in first[1]]
         columns = header if not fmt.columns else list(fmt.columns)
+    if len(columns) > MAX_COLUMNS:
+        counter.close()
+        raise _fail(path, f"the file has {len(columns):,} columns; the limit is {MAX_COLUMNS:,}")
     source = SourceFile(path, columns, records, path.stat().st_size, encoding, delimiter, counter)
     return source
 
@@ -173,6 +182,9 @@ def _csv_records(
                     yield line, values
                 line = reader.line_num + 1
         except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                message = f"a field is longer than {MAX_FIELD_CHARS:,} characters"
+                raise _fail(path, message, line) from exc
             raise _fail(path, f"malformed CSV ({exc}); is the file truncated?", line) from exc
         except UnicodeDecodeError as exc:
             raise _decoding_failed(path, text.encoding, exc) from exc
@@ -216,14 +228,38 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
+def _check_xlsx_size(path: Path) -> None:
+    """Refuse a workbook that unpacks to more than the limit, before parsing any of it."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise _fail(path, f"not a readable .xlsx workbook ({exc})") from exc
+    if unpacked > MAX_XLSX_UNPACKED_BYTES:
+        raise _fail(
+            path,
+            f"the workbook unpacks to {unpacked / 2**20:,.0f} MB; the limit is"
+            f" {MAX_XLSX_UNPACKED_BYTES / 2**20:,.0f} MB (export the sheet as CSV instead)",
+        )
+
+
 def _open_xlsx(path: Path, fmt: FileFormat) -> SourceFile:
     import zipfile
 
+    from defusedxml import DefusedXmlException
     from openpyxl import load_workbook
 
+    _check_xlsx_size(path)
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
+    except DefusedXmlException as exc:
+        raise _fail(path, f"the workbook's XML declares entities or a DTD ({exc})") from exc
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError, SyntaxError) as exc:
+        if isinstance(exc.__cause__ or exc.__context__, DefusedXmlException):
+            message = "the workbook's XML declares entities or a DTD, which salesops refuses"
+            raise _fail(path, message) from exc
         raise _fail(path, f"not a readable .xlsx workbook ({exc})") from exc
     if fmt.sheet is not None and fmt.sheet not in workbook.sheetnames:
         raise _fail(path, f"no sheet {fmt.sheet!r} (sheets: {', '.join(workbook.sheetnames)})")
@@ -232,12 +268,22 @@ def _open_xlsx(path: Path, fmt: FileFormat) -> SourceFile:
     source = SourceFile(path, list(fmt.columns), iter(()), int(sheet.max_row or 0))
 
     def records() -> Iterator[tuple[int, list[str]]]:
-        for number, row in enumerate(rows, start=1):
-            source._rows_read = number
-            values = [_cell_text(v) for v in row]
-            if any(values):
-                yield number, values
-        workbook.close()
+        try:
+            for number, row in enumerate(rows, start=1):
+                if number > MAX_XLSX_ROWS:
+                    raise _fail(path, f"the sheet has more than {MAX_XLSX_ROWS:,} rows", number)
+                source._rows_read = number
+                values = [_cell_text(v) for v in row]
+                if len(values) > MAX_COLUMNS and any(values[MAX_COLUMNS:]):
+                    raise _fail(path, f"a row has more than {MAX_COLUMNS:,} columns", number)
+                if any(values):
+                    yield number, values[:MAX_COLUMNS]
+        except DefusedXmlException as exc:
+            raise _fail(path, f"the sheet's XML declares entities or a DTD ({exc})") from exc
+        except SyntaxError as exc:  # xml.etree's ParseError
+            raise _fail(path, f"the sheet's XML is malformed ({exc})") from exc
+        finally:
+            workbook.close()
 
     iterator = records()
     for _ in range(fmt.skip_rows):

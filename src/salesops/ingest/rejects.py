@@ -12,6 +12,9 @@ from typing import IO
 META = ["_file", "_line", "_table", "_reason"]
 VALUES = re.compile(r"'[^']*'|\([^)]*\)|-?\d[\d.,]*")
 MAX_KINDS = 1_000
+# Rejected rows written to the rejects file; beyond that they are counted, not kept (a file
+# that is mostly rejects is a wrong mapping, and the first rows show why).
+MAX_REJECTS_KEPT = 100_000
 
 
 def reason_kind(problem: str) -> str:
@@ -31,14 +34,17 @@ class RejectSink:
         self._writer = csv.writer(self._spool)
         self._columns: dict[str, list[str]] = {}
         self.count = 0
+        self.kept = 0
         self.kinds: Counter[str] = Counter()
 
     def add(
         self, file: Path, columns: list[str], line: int, table: str, reason: str, values: list[str]
     ) -> None:
-        self._columns.setdefault(file.name, list(columns))
-        self._writer.writerow([file.name, line, table, reason, *values])
         self.count += 1
+        if self.kept < MAX_REJECTS_KEPT:
+            self._columns.setdefault(file.name, list(columns))
+            self._writer.writerow([file.name, line, table, reason, *values])
+            self.kept += 1
         for problem in reason.split("; "):
             kind = f"{table}: {reason_kind(problem)}"
             if kind in self.kinds or len(self.kinds) < MAX_KINDS:
@@ -46,9 +52,11 @@ class RejectSink:
 
     def write(self, path: Path) -> Path:
         """Write every reject to `path` (CSV, UTF-8) and return it."""
-        union: list[str] = []
+        # A dict keeps first-seen order and makes the union linear in the number of columns.
+        ordered: dict[str, None] = {}
         for columns in self._columns.values():
-            union.extend(c for c in columns if c not in union and c not in META)
+            ordered.update((c, None) for c in columns if c not in META)
+        union = list(ordered)
         position = {c: i for i, c in enumerate(union)}
         self._spool.seek(0)
         path.parent.mkdir(parents=True, exist_ok=True)

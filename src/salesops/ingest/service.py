@@ -128,6 +128,18 @@ def _check_stage_names(session: Session, mapping: Mapping) -> None:
 def _check_columns(spec: FileSpec, source: SourceFile) -> list[Problem]:
     present = set(source.columns)
     problems = []
+    read = set().union(*(output.source_columns() for output in spec.outputs))
+    seen: set[str] = set()
+    for column in source.columns:
+        if column in seen and column in read:
+            problems.append(
+                Problem(
+                    f"column {column!r} appears more than once in the header: which one to"
+                    " read is ambiguous; rename or remove the duplicate",
+                    source.path.name,
+                )
+            )
+        seen.add(column)
     for output in spec.outputs:
         for column in sorted(output.source_columns() - present):
             problems.append(
@@ -234,6 +246,7 @@ def _import_files(
             name = f"salesops-rejects-{mapping.source_system}-{stamp}.csv"
             target = rejects or Path(tempfile.gettempdir()) / name
             summary.rejects_path = sink.write(target)
+            summary.rejects_written = sink.kept
             summary.reject_reasons = sink.kinds.most_common()
     finally:
         sink.close()

@@ -38,6 +38,7 @@ class ImportSummary:
     tables: dict[str, TableCounts] = field(default_factory=dict)
     ignored: list[Path] = field(default_factory=list)
     rejects_path: Path | None = None
+    rejects_written: int = 0  # at most rejects.MAX_REJECTS_KEPT of the rejected rows
     reject_reasons: list[tuple[str, int]] = field(default_factory=list)  # most common first
     notes: list[str] = field(default_factory=list)
 

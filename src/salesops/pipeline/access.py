@@ -267,10 +267,14 @@ def export_rows(
     scope: Scope,
     filters: Mapping[str, str] | None = None,
     status: str | None = None,
+    search: str | None = None,
     batch: int = 5000,
 ) -> Iterator[tuple[object, ...]]:
-    """Every visible opportunity matching the filters, as plain rows, in id order."""
-    where = [scope.opportunities(), *records.filter_clauses(OPPORTUNITIES, filters or {}, None)]
+    """Every visible opportunity matching the filters and search, as plain rows, in id order."""
+    where = [
+        scope.opportunities(),
+        *records.filter_clauses(OPPORTUNITIES, filters or {}, search),
+    ]
     if status:
         where.append(status_clause(status))
     last_id = 0

@@ -18,7 +18,8 @@ from salesops.api.deps import CurrentUser, SessionDep
 from salesops.api.schemas import Page, page_body, read_schema
 from salesops.crm.records import MAX_LIMIT
 from salesops.crm.resources import OPPORTUNITIES
-from salesops.models import Opportunity, OpportunityType, PipelineStage
+from salesops.db.limits import DATE_MAX, DATE_MIN, INT_LIMIT, MONEY_LIMIT
+from salesops.models import ForecastCategory, Opportunity, OpportunityType, PipelineStage
 from salesops.pipeline import access
 
 router = APIRouter(prefix="/opportunities", tags=["opportunities"], responses=ERRORS)
@@ -47,16 +48,18 @@ class OpportunityCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
-    amount: Decimal = Field(ge=0)
-    close_date: date
-    owner_id: int | None = Field(None, description="rep id; defaults to the caller's own rep")
-    account_id: int | None = None
-    product_id: int | None = None
+    amount: Decimal = Field(ge=0, le=MONEY_LIMIT, decimal_places=2, allow_inf_nan=False)
+    close_date: date = Field(ge=DATE_MIN, le=DATE_MAX)
+    owner_id: int | None = Field(
+        None, ge=1, le=INT_LIMIT, description="rep id; defaults to the caller's own rep"
+    )
+    account_id: int | None = Field(None, ge=1, le=INT_LIMIT)
+    product_id: int | None = Field(None, ge=1, le=INT_LIMIT)
     stage: str | None = Field(None, description="stage name or id; defaults to the first")
     currency: str = Field("USD", min_length=3, max_length=3)
     type: OpportunityType = OpportunityType.NEW
-    lead_source: str | None = None
-    competitor: str | None = None
+    lead_source: str | None = Field(None, max_length=80)
+    competitor: str | None = Field(None, max_length=80)
     probability: Decimal | None = Field(None, ge=0, le=1)
 
 
@@ -64,15 +67,17 @@ class OpportunityUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(None, min_length=1, max_length=200)
-    amount: Decimal | None = Field(None, ge=0)
-    close_date: date | None = None
-    owner_id: int | None = None
+    amount: Decimal | None = Field(
+        None, ge=0, le=MONEY_LIMIT, decimal_places=2, allow_inf_nan=False
+    )
+    close_date: date | None = Field(None, ge=DATE_MIN, le=DATE_MAX)
+    owner_id: int | None = Field(None, ge=1, le=INT_LIMIT)
     stage: str | None = None
-    forecast_category: str | None = None
+    forecast_category: ForecastCategory | None = None
     probability: Decimal | None = Field(None, ge=0, le=1)
-    competitor: str | None = None
-    lead_source: str | None = None
-    loss_reason: str | None = None
+    competitor: str | None = Field(None, max_length=80)
+    lead_source: str | None = Field(None, max_length=80)
+    loss_reason: str | None = Field(None, max_length=200)
 
 
 class StageMove(BaseModel):
@@ -140,10 +145,13 @@ def export_csv(
     session: SessionDep,
     who: CurrentUser,
     status: Literal["open", "won", "lost", "closed"] | None = Query(None),
+    q: str | None = Query(None, description="text search, as on the list"),
 ) -> StreamingResponse:
-    """Every opportunity you may see, with the same filters as the list (no paging)."""
+    """Every opportunity you may see, with the same filters and search as the list (no paging)."""
     filters = {k: v for k, v in list_filters(request).items() if k != "status"}
-    rows = list(access.export_rows(session, scope=who.scope, filters=filters, status=status))
+    rows = list(
+        access.export_rows(session, scope=who.scope, filters=filters, status=status, search=q)
+    )
 
     def lines() -> Iterator[str]:
         buffer = io.StringIO()

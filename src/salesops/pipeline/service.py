@@ -5,13 +5,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from salesops.config import get_settings
+from salesops.db.limits import date_problem, money_problem
 from salesops.db.types import as_utc
-from salesops.errors import Conflict, NotFound, ValidationFailed
+from salesops.errors import Conflict, NotFound, Problem, ValidationFailed
 from salesops.models import (
     EventField,
     ForecastCategory,
+    FxRate,
     Opportunity,
     OpportunityEvent,
     OpportunityType,
@@ -66,7 +70,41 @@ def record_event(
 def _check_amount(amount: Decimal) -> Decimal:
     if amount < 0:
         raise ValidationFailed(f"amount must not be negative (got {amount})")
+    if reason := money_problem(amount):
+        raise ValidationFailed("invalid amount", [Problem(f"amount {reason}", "amount")])
     return amount.quantize(Decimal("0.01"))
+
+
+def _check_close_date(close_date: date) -> date:
+    if reason := date_problem(close_date):
+        raise ValidationFailed(
+            "invalid close date", [Problem(f"close_date {reason}", "close_date")]
+        )
+    return close_date
+
+
+def check_currency(session: Session, currency: str) -> str:
+    """The currency code, upper-cased, if metrics can convert it to the reporting currency."""
+    code = currency.strip().upper()
+    if code == get_settings().reporting_currency.upper():
+        return code
+    if session.scalar(select(FxRate.id).where(FxRate.currency == code).limit(1)) is None:
+        raise ValidationFailed(
+            "unknown currency",
+            [Problem(f"no exchange rate for {code!r}: load its rates first", "currency")],
+        )
+    return code
+
+
+def _forecast_category(category: ForecastCategory | str) -> ForecastCategory:
+    try:
+        return ForecastCategory(category)
+    except ValueError:
+        allowed = ", ".join(c.value for c in ForecastCategory)
+        raise ValidationFailed(
+            "invalid forecast category",
+            [Problem(f"{category!r} is not one of {allowed}", "forecast_category")],
+        ) from None
 
 
 def create_opportunity(
@@ -101,11 +139,11 @@ def create_opportunity(
         account_id=account_id,
         product_id=product_id,
         amount=_check_amount(amount),
-        currency=currency.upper(),
+        currency=check_currency(session, currency),
         stage=stage,
         stage_id=stage.id,
         forecast_category=stage.forecast_category,
-        close_date=close_date,
+        close_date=_check_close_date(close_date),
         type=OpportunityType(type).value,
         lead_source=lead_source,
         competitor=competitor,
@@ -189,6 +227,7 @@ def change_close_date(
     session: Session, opp: Opportunity, close_date: date, *, at: datetime, by: User | None = None
 ) -> Opportunity:
     """Move the expected close date (a slip when later, a pull-in when earlier)."""
+    _check_close_date(close_date)
     if close_date != opp.close_date:
         record_event(
             session,
@@ -212,7 +251,7 @@ def set_forecast_category(
     by: User | None = None,
 ) -> Opportunity:
     """Set the forecast category the rep calls this deal in."""
-    category = ForecastCategory(category)
+    category = _forecast_category(category)
     if category.value != opp.forecast_category:
         record_event(
             session,
