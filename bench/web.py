@@ -7,9 +7,11 @@ serves the app in-process, then measures:
 
 1. the overview page as a director: the first (cold) load, then p50/p95 over 20 warm loads
    (target: p95 under 1 s);
-2. 20 concurrent API clients (half a director, half a sales rep, by bearer token) reading
-   lists, single records, searches and a metric, against one client doing the same requests
-   alone (the baseline): every reply must be 200.
+2. 20 concurrent API clients (a third each a director, a manager and a sales rep, by bearer
+   token; the rep and the manager are the ones with the most deals and the most reports)
+   reading lists, single records, searches and a metric, against one client doing the same
+   requests alone (the baseline): every reply must be 200 (or 404 for another's record).
+   Latencies are printed per role too: scoped lists are what a rep or a manager waits for.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -142,24 +145,55 @@ def run_client(base: str, token: str, plan: list[str]) -> tuple[list[float], dic
     return times, codes
 
 
-def bench_api(base: str, tokens: list[str], max_id: int) -> None:
+def bench_roles_alone(base: str, tokens: dict[str, str]) -> None:
+    """Each role's scoped lists one at a time: what the scope costs, without contention."""
+    lists = {
+        "accounts p21": "/api/v1/accounts?limit=50&offset=1000",
+        "opportunities p21": "/api/v1/opportunities?limit=50&offset=1000",
+        "open deals by amount": "/api/v1/opportunities?status=open&sort=-amount&limit=20",
+        "contacts": "/api/v1/contacts?limit=50",
+        "activities": "/api/v1/activities?limit=50",
+        "contracts": "/api/v1/contracts?limit=50",
+        "leads": "/api/v1/leads?limit=50",
+    }
+    for role, token in tokens.items():
+        with httpx.Client(
+            base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=1800
+        ) as client:
+            cells = []
+            for label, path in lists.items():
+                started = time.perf_counter()
+                reply = client.get(path)
+                elapsed = time.perf_counter() - started
+                assert reply.status_code == 200, reply.text[:300]
+                body = reply.json()
+                total = f"{body['total']:,}{'+' if body.get('total_at_least') else ''}"
+                cells.append(f"{label} {elapsed * 1000:.0f} ms ({total})")
+            print(f"{role:9s} alone: " + "; ".join(cells))
+
+
+def bench_api(base: str, tokens: dict[str, str], max_id: int) -> None:
     rng = random.Random(7)
     plans = [request_plan(rng, max_id) for _ in range(CLIENTS)]
+    roles = list(tokens)
+    role_of = [roles[i % len(roles)] for i in range(CLIENTS)]
     # Baseline: one client doing the first plan alone (warms the caches too).
-    run_client(base, tokens[0], plans[0])
+    run_client(base, tokens[role_of[0]], plans[0])
     started = time.perf_counter()
-    solo_times, _ = run_client(base, tokens[0], plans[0])
+    solo_times, _ = run_client(base, tokens[role_of[0]], plans[0])
     solo = time.perf_counter() - started
     started = time.perf_counter()
     with ThreadPoolExecutor(CLIENTS) as pool:
         results = list(
-            pool.map(lambda i: run_client(base, tokens[i % len(tokens)], plans[i]), range(CLIENTS))
+            pool.map(lambda i: run_client(base, tokens[role_of[i]], plans[i]), range(CLIENTS))
         )
     wall = time.perf_counter() - started
     codes: dict[int, int] = {}
     times: list[float] = []
-    for client_times, client_codes in results:
+    by_role: dict[str, list[float]] = {}
+    for role, (client_times, client_codes) in zip(role_of, results, strict=True):
         times += client_times
+        by_role.setdefault(role, []).extend(client_times)
         for code, n in client_codes.items():
             codes[code] = codes.get(code, 0) + n
     total = sum(codes.values())
@@ -169,6 +203,12 @@ def bench_api(base: str, tokens: list[str], max_id: int) -> None:
         f" ({total / wall:.1f} req/s), p50 {statistics.median(times) * 1000:.0f} ms,"
         f" p95 {percentile(times, 0.95) * 1000:.0f} ms; status codes {codes}; errors {errors}"
     )
+    for role, role_times in by_role.items():
+        print(
+            f"  {role}: p50 {statistics.median(role_times) * 1000:.0f} ms,"
+            f" p95 {percentile(role_times, 0.95) * 1000:.0f} ms,"
+            f" max {max(role_times) * 1000:.0f} ms"
+        )
     solo_rate = len(solo_times) / solo
     print(
         f"  baseline 1 client: {solo_rate:.1f} req/s; throughput ratio "
@@ -189,16 +229,30 @@ def main() -> None:
     with session_scope(engine) as session:
         demo.ensure_demo_logins(session, password=PASSWORD)
         director = session.scalars(select(User).where(User.username == "director")).one()
+        # The heaviest scopes: the rep with the most deals, the manager with the most reports.
         rep_user = session.scalars(
             select(User)
             .join(Rep, Rep.user_id == User.id)
+            .join(Opportunity, Opportunity.owner_id == Rep.id)
             .where(User.role == "sales_rep", User.is_active.is_(True))
-        ).first()
-        assert rep_user is not None
-        tokens = [
-            auth.create_token(session, director, name="bench").secret,
-            auth.create_token(session, rep_user, name="bench").secret,
-        ]
+            .group_by(User.id)
+            .order_by(func.count().desc())
+            .limit(1)
+        ).one()
+        reports = aliased(Rep)
+        manager = session.scalars(
+            select(User)
+            .join(Rep, Rep.user_id == User.id)
+            .join(reports, reports.manager_id == Rep.id)
+            .where(User.role == "manager", User.is_active.is_(True))
+            .group_by(User.id)
+            .order_by(func.count().desc())
+            .limit(1)
+        ).one()
+        tokens = {
+            role: auth.create_token(session, user, name="bench").secret
+            for role, user in (("director", director), ("manager", manager), ("rep", rep_user))
+        }
         max_id = session.scalar(select(func.max(Opportunity.id))) or 1
     started = time.perf_counter()
     warm_metrics(engine)  # what `salesops serve` starts in the background
@@ -209,6 +263,7 @@ def main() -> None:
     app = create_app(Settings(database_url=url), engine=engine)
     with LiveServer(app) as server:
         bench_overview(server.url)
+        bench_roles_alone(server.url, tokens)
         bench_api(server.url, tokens, max_id)
     engine.dispose()
 

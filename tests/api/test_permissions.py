@@ -255,3 +255,29 @@ def test_each_role_reads_the_calls_of_its_scope(client_as: Client, org: Org, who
         assert {t["team_id"] for t in tree} == {org.teams[VISIBLE_TEAMS[who][0]].id}
     else:
         assert {c["rep_id"] for c in tree} == visible  # a rep: their own calls only
+
+
+def test_list_totals_are_exact_up_to_the_count_limit_and_a_lower_bound_past_it(
+    client_as: Client, org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from salesops.crm import records
+
+    director, mia = client_as("director"), client_as("mia")
+    # Below the limit the total is exact, whether the page holds the last row or not.
+    body = director.get("/api/v1/opportunities", params={"limit": 2}).json()
+    assert (body["total"], body["total_at_least"]) == (7, False)
+    body = mia.get("/api/v1/opportunities", params={"limit": 50}).json()
+    assert (body["total"], body["total_at_least"]) == (5, False)
+    monkeypatch.setattr(records, "COUNT_LIMIT", 3)
+    # Past it, counting stops at the limit (or the end of the page asked for) and says so.
+    body = director.get("/api/v1/opportunities", params={"limit": 2}).json()
+    assert (body["total"], body["total_at_least"], len(body["items"])) == (3, True, 2)
+    body = director.get("/api/v1/opportunities", params={"limit": 2, "offset": 2}).json()
+    assert (body["total"], body["total_at_least"], len(body["items"])) == (4, True, 2)
+    # The last page knows the exact total from its own rows, and never counts a scope wider.
+    body = director.get("/api/v1/opportunities", params={"limit": 2, "offset": 6}).json()
+    assert (body["total"], body["total_at_least"], len(body["items"])) == (7, False, 1)
+    body = mia.get("/api/v1/opportunities", params={"limit": 2, "offset": 2}).json()
+    assert (body["total"], body["total_at_least"], len(body["items"])) == (4, True, 2)
+    body = client_as("ann").get("/api/v1/opportunities", params={"limit": 1}).json()
+    assert (body["total"], body["total_at_least"]) == (2, False)

@@ -112,3 +112,38 @@ def test_user_errors_are_one_line_with_an_exit_code(url: str, tmp_path: Path) ->
     code, out = run(url, "validate", str(good))
     assert code == 0
     assert "0 metric(s) valid" in " ".join(out.split())
+
+
+def test_a_large_result_prints_plain_aligned_columns_with_a_note_instead_of_a_table(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from salesops.metrics import cli
+
+    args = ["--database-url", url, "metrics", "query", "win_rate", "--by", "owner"]
+    drawn = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    assert drawn.exit_code == 0, drawn.output
+    assert "┃" in drawn.stdout
+    assert "rows: printed as plain columns" not in drawn.output
+    monkeypatch.setattr(cli, "TABLE_ROWS", 2)
+    plain = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    assert plain.exit_code == 0, plain.output
+    assert plain.stdout.splitlines()[1:] == [
+        "owner       win_rate",
+        "----------  --------",
+        "Ann Seller    0.6667",
+        "Bob Seller         1",
+        "Cid Seller         0",
+    ]
+    assert "3 rows: printed as plain columns" in plain.stderr
+    assert "--format csv" in plain.stderr
+    # csv and json are written a row at a time and are the same text as before.
+    code, out = run(url, "query", "win_rate", "--by", "owner", "--format", "json")
+    assert code == 0
+    assert out == json.dumps(json.loads(out), indent=2) + "\n"
+    code, out = run(url, "query", "win_rate", "--by", "owner", "--format", "csv")
+    assert out.splitlines() == [
+        "owner,win_rate",
+        "Ann Seller,0.6666666666666666",
+        "Bob Seller,1.0",
+        "Cid Seller,0.0",
+    ]

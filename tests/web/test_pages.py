@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -228,3 +229,22 @@ def test_an_admin_changes_a_role_through_a_csrf_protected_form(
     log = admin.get("/admin/audit").text
     assert "analyst" in log
     assert sign_in(app, session, org, "director").get("/admin/users").status_code == 403
+
+
+def test_the_deal_list_says_more_than_when_counting_stopped_and_keeps_a_next_link(
+    app: FastAPI, session: Session, org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from salesops.crm import records
+    from salesops.web import records as pages
+
+    monkeypatch.setattr(records, "COUNT_LIMIT", 3)
+    monkeypatch.setattr(pages, "PAGE_SIZE", 2)
+    client = sign_in(app, session, org, "director")
+    first = client.get("/deals").text
+    assert re.search(r'data-testid="deal-count">more than 3 deals<', first)
+    assert "page 1 of 2+" in first
+    assert "page=2" in first
+    # The last page (1 of the 7 deals) knows the exact total from its own rows.
+    last = client.get("/deals?page=4").text
+    assert re.search(r'data-testid="deal-count">7 deals<', last)
+    assert "page 4 of 4<" in last

@@ -41,12 +41,19 @@ class ErrorResponse(BaseModel):
 
 
 class Page(BaseModel, Generic[T]):
-    """A page of a list: `total` rows match; this page starts at `offset`."""
+    """A page of a list: `total` rows match; this page starts at `offset`.
+
+    Totals are exact up to 10,000 rows (or the end of the requested page, when further); past
+    that counting stops, `total` is that bound and `total_at_least` is true.
+    """
 
     items: list[T]
-    total: int
+    total: int = Field(description="rows that match (a lower bound when total_at_least)")
     limit: int
     offset: int
+    total_at_least: bool = Field(
+        False, description="true when more than `total` rows match: counting stopped there"
+    )
 
 
 class _ServicePage(Protocol):
@@ -58,7 +65,14 @@ class _ServicePage(Protocol):
 
 def page_body(page: _ServicePage, *, limit: int, offset: int) -> dict[str, Any]:
     """The response body of a `Page` from a service's page of rows and the request's window."""
-    return {"items": page.items, "total": page.total, "limit": limit, "offset": offset}
+    return {
+        "items": page.items,
+        "total": page.total,
+        "limit": limit,
+        "offset": offset,
+        # Only list services with bounded counts (crm.records) say so; the others count exactly.
+        "total_at_least": bool(getattr(page, "total_at_least", False)),
+    }
 
 
 def _field_types(model: type[Base]) -> dict[str, Any]:

@@ -21,9 +21,21 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, false, literal, or_, select, true, union_all
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    false,
+    literal,
+    or_,
+    select,
+    true,
+    union,
+    union_all,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from salesops.db.sql import in_subquery
 from salesops.errors import NotFound, PermissionDenied
 from salesops.models import (
     Account,
@@ -91,6 +103,11 @@ class Scope:
         self.require_role({Role.ADMIN}, action)
 
     # --- query filters -----------------------------------------------------------------------
+    #
+    # Every filter starts from the caller's own reps and reaches other tables through an indexed
+    # semi-join (`x IN (SELECT ... WHERE owner_id IN reps)`), evaluated once per statement. A
+    # correlated EXISTS per row of the big table (what these filters were) makes the database
+    # walk every account or activity in the company for each page and again for its count.
 
     def _in(self, column: InstrumentedAttribute[Any]) -> ColumnElement[bool]:
         assert self.rep_ids is not None
@@ -105,20 +122,35 @@ class Scope:
     def reps(self) -> ColumnElement[bool]:
         return true() if self.sees_all else self._in(Rep.id)
 
+    def opportunity_ids(self) -> Select[tuple[int]]:
+        """The ids of the visible opportunities, for `column.in_(...)` (one index range scan)."""
+        return select(Opportunity.id).where(self.opportunities())
+
+    def account_ids(self, *, today: date | None = None) -> CompoundSelect[tuple[int]]:
+        """The ids of the accounts the caller owns now or on which they own a deal.
+
+        A union of two lookups by rep (`account_owners.rep_id`, `opportunities.owner_id`), so
+        its size is the caller's book, not the company's.
+        """
+        day = today or date.today()
+        owned = select(AccountOwner.account_id).where(
+            self._in(AccountOwner.rep_id),
+            AccountOwner.valid_from <= day,
+            or_(AccountOwner.valid_to.is_(None), AccountOwner.valid_to > day),
+        )
+        dealt = select(Opportunity.account_id).where(
+            self._in(Opportunity.owner_id), Opportunity.account_id.is_not(None)
+        )
+        return union(owned, dealt)
+
     def accounts(self, account_id: InstrumentedAttribute[Any] | None = None) -> ColumnElement[bool]:
         """Accounts the caller owns now, or on which they own a deal."""
         if self.sees_all:
             return true()
+        if not self.rep_ids:
+            return false()
         target = Account.id if account_id is None else account_id
-        today = date.today()
-        owned = exists().where(
-            AccountOwner.account_id == target,
-            self._in(AccountOwner.rep_id),
-            AccountOwner.valid_from <= today,
-            or_(AccountOwner.valid_to.is_(None), AccountOwner.valid_to > today),
-        )
-        dealt = exists().where(Opportunity.account_id == target, self._in(Opportunity.owner_id))
-        return or_(owned, dealt)
+        return in_subquery(target, self.account_ids())
 
     def contacts(self) -> ColumnElement[bool]:
         return true() if self.sees_all else self.accounts(Contact.account_id)
@@ -129,10 +161,12 @@ class Scope:
     def activities(self) -> ColumnElement[bool]:
         if self.sees_all:
             return true()
-        visible_opp = exists().where(
-            Opportunity.id == Activity.opportunity_id, self._in(Opportunity.owner_id)
+        if not self.rep_ids:
+            return false()
+        # Two indexed lookups OR-ed together: by rep, and by the caller's deals.
+        return or_(
+            self._in(Activity.rep_id), in_subquery(Activity.opportunity_id, self.opportunity_ids())
         )
-        return or_(self._in(Activity.rep_id), visible_opp)
 
     def quotas(self) -> ColumnElement[bool]:
         if self.sees_all:

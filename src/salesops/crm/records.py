@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Generic, Literal, TypeVar
 
-from sqlalchemy import ColumnElement, String, cast, func, or_, select
+from sqlalchemy import ColumnElement, Select, String, cast, func, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnClause
@@ -27,6 +27,10 @@ from salesops.models import Base
 
 M = TypeVar("M", bound=Base)
 MAX_LIMIT = 500
+# A list's total is counted exactly up to this many rows (or the end of the page asked for, when
+# that is further); past it the count stops and the page says "at least". Counting every match
+# costs a walk over all of them, which on millions of rows takes longer than the page itself.
+COUNT_LIMIT = 10_000
 
 
 @dataclass(frozen=True)
@@ -57,12 +61,22 @@ class Resource(Generic[M]):
 
 @dataclass(frozen=True)
 class Page(Generic[M]):
-    """One page of a list: the rows, how many match in total, and where the page starts."""
+    """One page of a list: the rows, how many match in total, and where the page starts.
+
+    `total_at_least` is true when counting stopped at `total` and more rows match.
+    """
 
     items: list[M]
     total: int
     limit: int
     offset: int
+    total_at_least: bool = False
+
+
+def count_bounded(session: Session, query: Select[Any], bound: int) -> tuple[int, bool]:
+    """How many rows `query` returns, counting no further than `bound`: (count, more match)."""
+    counted = session.scalar(select(func.count()).select_from(query.limit(bound + 1).subquery()))
+    return (bound, True) if (counted or 0) > bound else (counted or 0, False)
 
 
 def values_of(obj: Base) -> dict[str, Any]:
@@ -180,14 +194,20 @@ def list_records(
         )
     if offset < 0:
         raise ValidationFailed("invalid page", [Problem("offset must not be negative", "offset")])
-    query = select(resource.model).where(
-        resource.visible(scope), *filter_clauses(resource, filters or {}, search), *where
+    clauses = [resource.visible(scope), *filter_clauses(resource, filters or {}, search), *where]
+    query = select(resource.model).where(*clauses)
+    items = list(
+        session.scalars(
+            query.order_by(*_sort_clause(resource, sort)).limit(limit).offset(offset)
+        ).unique()
     )
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.order_by(*_sort_clause(resource, sort)).limit(limit).offset(offset)
-    )
-    return Page(list(rows.unique()), total, limit, offset)
+    if (items and len(items) < limit) or (not items and offset == 0):
+        # The page holds the last match: the total needs no second query.
+        return Page(items, offset + len(items), limit, offset)
+    # Counted on a constant, not the rows, so an index that holds the filtered columns serves it.
+    matches = select(literal(1)).select_from(resource.model).where(*clauses)
+    total, at_least = count_bounded(session, matches, max(COUNT_LIMIT, offset + limit))
+    return Page(items, total, limit, offset, at_least)
 
 
 def get_record(session: Session, resource: Resource[M], record_id: int, *, scope: Scope) -> M:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -16,7 +16,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from salesops.cli.context import console, state
+from salesops.cli.context import console, err_console, state
 from salesops.errors import ValidationFailed
 from salesops.metrics import docs, service
 from salesops.metrics.definitions import validate_directory
@@ -25,6 +25,8 @@ from salesops.metrics.waterfall import pipeline_waterfall
 metrics_app = typer.Typer(help="The governed metric catalog: list, show, query, waterfall.")
 
 FORMATS = ("table", "json", "csv")
+# Above this many rows the table format prints plain aligned columns instead of a Rich table.
+TABLE_ROWS = 500
 
 
 def _plain(value: Any) -> Any:
@@ -38,17 +40,27 @@ def _plain(value: Any) -> Any:
 def _emit(records: list[dict[str, Any]], columns: Sequence[str], fmt: str, title: str) -> None:
     if fmt not in FORMATS:
         raise ValidationFailed(f"unknown format {fmt!r} (use {', '.join(FORMATS)})")
+    out = sys.stdout
     if fmt == "json":
-        text = json.dumps([{k: _plain(v) for k, v in r.items()} for r in records], indent=2)
-        typer.echo(text)
+        # The same text as json.dumps(records, indent=2), written a record at a time.
+        if not records:
+            out.write("[]\n")
+            return
+        out.write("[\n")
+        last = len(records) - 1
+        for i, record in enumerate(records):
+            text = json.dumps({k: _plain(v) for k, v in record.items()}, indent=2)
+            out.write("  " + text.replace("\n", "\n  ") + (",\n" if i < last else "\n"))
+        out.write("]\n")
         return
     if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
+        writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\n")
         writer.writeheader()
         for record in records:
             writer.writerow({k: _plain(v) for k, v in record.items()})
-        typer.echo(buffer.getvalue(), nl=False)
+        return
+    if len(records) > TABLE_ROWS:
+        _plain_table(records, columns, title)
         return
     table = Table(title=title)
     for column in columns:
@@ -56,6 +68,30 @@ def _emit(records: list[dict[str, Any]], columns: Sequence[str], fmt: str, title
     for record in records:
         table.add_row(*(_cell(record.get(c)) for c in columns))
     console.print(table)
+
+
+def _plain_table(records: list[dict[str, Any]], columns: Sequence[str], title: str) -> None:
+    """Columns aligned with spaces, no box: drawing a Rich table of 40k rows takes half a minute.
+
+    The note goes to stderr so that the rows can still be piped.
+    """
+    cells = [[_cell(record.get(c)) for c in columns] for record in records]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    last = len(columns) - 1
+
+    def line(values: Sequence[str]) -> str:
+        pairs = enumerate(zip(values, widths, strict=True))
+        parts = [v.rjust(w) if i == last else v.ljust(w) for i, (v, w) in pairs]
+        return "  ".join(parts).rstrip() + "\n"
+
+    out = sys.stdout
+    out.write(title + "\n" + line(columns) + line(["-" * w for w in widths]))
+    for start in range(0, len(cells), 1000):
+        out.write("".join(line(row) for row in cells[start : start + 1000]))
+    err_console.print(
+        f"{len(records):,} rows: printed as plain columns (a table is drawn up to"
+        f" {TABLE_ROWS:,} rows); use --format csv or --format json to process them."
+    )
 
 
 def _cell(value: Any) -> str:

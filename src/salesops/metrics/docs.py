@@ -66,6 +66,11 @@ salesops metrics validate DIR              # check your own metric files, all pr
 salesops metrics docs                      # regenerate this file
 ```
 
+`--format table` draws a table up to 500 rows; a larger result (`win_rate --by owner --grain
+quarter` has about 41,000 rows at 1M deals) is printed as plain aligned columns, with a note on
+stderr, because drawing a Rich table of 41,000 rows takes half a minute or more. `--format csv`
+and `--format json` write a row at a time, for piping into other tools.
+
 ## Engines and caching
 
 - `duckdb` (default): the canonical tables are copied from the operational database into an

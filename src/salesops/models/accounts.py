@@ -54,7 +54,8 @@ class Contact(Imported, Timestamped, Base):
     """A person at an account."""
 
     __tablename__ = "contacts"
-    __table_args__ = (import_key(),)
+    # The list's default order (by last name): a page is read in index order, not sorted.
+    __table_args__ = (import_key(), Index(None, "last_name", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int | None] = mapped_column(

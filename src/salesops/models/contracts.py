@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from salesops.db.types import Money
@@ -16,7 +16,8 @@ class Contract(Imported, Timestamped, Base):
     """A customer contract; `renewal_of_id` links a renewal to the contract it replaced."""
 
     __tablename__ = "contracts"
-    __table_args__ = (import_key(),)
+    # The list's default order (newest start first) is read in index order.
+    __table_args__ = (import_key(), Index(None, "start_date", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)

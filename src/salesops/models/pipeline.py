@@ -30,12 +30,14 @@ class Opportunity(Imported, Base):
     """A deal. Its current state lives here; every change is also an `OpportunityEvent`."""
 
     __tablename__ = "opportunities"
-    __table_args__ = (import_key(),)
+    # (owner_id, account_id): a rep's or a team's deals, and the accounts they reach (scoping),
+    # read from the index alone.
+    __table_args__ = (import_key(), Index(None, "owner_id", "account_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
-    owner_id: Mapped[int] = mapped_column(ForeignKey("reps.id"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("reps.id"))
     product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"), index=True)
     territory_id: Mapped[int | None] = mapped_column(ForeignKey("territories.id"), index=True)
     amount: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
