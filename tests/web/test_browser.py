@@ -12,9 +12,11 @@ from salesops.api import create_app
 from salesops.auth import service as auth
 from salesops.config import Settings
 from salesops.db import make_engine, session_scope
+from salesops.web import periods
 from tests.databases import fresh_sqlite_url, migrated_engine
 from tests.orgchart import PASSWORD, Org, build_org
 from tests.web.browser import LiveServer, launch_browser, require_chromium
+from tests.web.conftest import IN_Q1_2025
 
 pytestmark = pytest.mark.browser
 
@@ -33,7 +35,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Org]
         for name in ("director", "ann"):
             auth.set_password(session, org.users[name], PASSWORD)
     app = create_app(Settings(database_url=url), engine=engine)
-    with LiveServer(app) as server:
+    with pytest.MonkeyPatch.context() as patch, LiveServer(app) as server:
+        # Q1 2025 in progress: its seven deals are the open pipeline (tests.web.conftest).
+        patch.setattr(periods, "today", lambda: IN_Q1_2025)
         yield server.url, org
     engine.dispose()
 
