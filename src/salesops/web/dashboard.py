@@ -22,10 +22,9 @@ from salesops.auth.scoping import Scope
 from salesops.caching import data_version, figures
 from salesops.metrics import Source
 from salesops.models import Rep
-from salesops.web import charts, periods, views
+from salesops.web import charts, export, periods, views
 from salesops.web.deps import SessionDep, WebUser, page_context
 from salesops.web.filters import Filters, read_filters, remember
-from salesops.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
 Builder = Callable[[Source, Filters, dict[str, str], date], dict[str, Any]]
@@ -57,7 +56,11 @@ def _render(
     context = page_context(request, session, who, filters=f) | data
     context["rep_ids"] = _rep_ids(session)
     context["pipeline_as_of"] = views.pipeline_as_of(f, periods.today())
-    response = templates.TemplateResponse(request, template, context)
+    # Quotas are set per rep and team: a segment or territory filter cannot apply to them.
+    context["quota_missing"] = " or ".join(
+        views.unsliceable("quota_amount", views.metric_filters(session, f))
+    )
+    response = export.render(request, template, context)
     remember(response, f)
     return response
 

@@ -72,6 +72,15 @@ def _allowed(name: str, filters: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in filters.items() if k in info.dimensions}
 
 
+FILTER_NAMES = {"owner": "rep"}
+
+
+def unsliceable(name: str, filters: Mapping[str, str]) -> list[str]:
+    """The filters set that `name` cannot honour: its figure would silently ignore them."""
+    allowed = _allowed(name, filters)
+    return [FILTER_NAMES.get(k, k) for k in filters if k not in allowed]
+
+
 def compute(
     src: Source, name: str, f: Filters, filters: Mapping[str, str], **options: Any
 ) -> metrics.MetricResult:
@@ -112,6 +121,9 @@ def compare_figure(
     of a past moment read the whole previous period as it stood then (bookings so far against
     the full quota, like this period's); the others are computed over the elapsed days only.
     """
+    if missing := unsliceable(name, filters):
+        # A figure that ignores a filter would pass for the filtered one: none is shown.
+        return None, None, "", f"not available by {' or '.join(missing)}"
     cmp = periods.comparison(f, today)
     prev = {"start": cmp.start, "end": cmp.end}
     if name in SNAPSHOT_KPIS:
@@ -190,6 +202,9 @@ def series(
     end: date | None = None,
     **options: Any,
 ) -> list[metrics.MetricRow]:
+    """The rows of `name`; none when a filter set cannot apply to it (quotas by segment)."""
+    if unsliceable(name, filters):
+        return []
     res = compute(
         src,
         name,
