@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -91,3 +92,28 @@ def test_a_sales_rep_sees_only_their_own_deals(served: tuple[str, Org], browser:
     assert sorted(names) == ["ann deal 1", "ann deal 2"]
     page.goto(f"{base}/opportunities/{org.opps['cat'][0].id}")
     assert "404" in page.content()
+
+
+def test_a_sales_rep_downloads_a_table_as_csv_and_a_chart_as_png(
+    served: tuple[str, Org], browser: Any
+) -> None:
+    base, _ = served
+    page = sign_in(browser, base, "t_ann", "/deals?period=2025-Q1")
+    assert page.get_by_test_id("deal-totals").inner_text().split() == [
+        "Total",
+        "2",
+        "deals",
+        "$3,000",
+    ]
+    with page.expect_download() as table:
+        page.get_by_test_id("csv-deals").click()
+    lines = Path(table.value.path()).read_text().splitlines()
+    assert lines[0].startswith("id,deal,account,owner,stage,amount")
+    assert sorted(line.split(",")[1] for line in lines[1:]) == ["ann deal 1", "ann deal 2"]
+    page.goto(f"{base}/?period=2025-Q1")
+    page.wait_for_selector("#by-stage .main-svg")
+    page.screenshot(path="/tmp/h4-overview-rep.png", full_page=True)
+    with page.expect_download() as chart:
+        page.get_by_test_id("png-by-stage").click()
+    assert chart.value.suggested_filename == "by-stage.png"
+    assert Path(chart.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

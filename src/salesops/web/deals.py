@@ -29,7 +29,7 @@ from salesops.db.types import as_utc
 from salesops.errors import Problem, ValidationFailed
 from salesops.models import Account, Opportunity, Rep
 from salesops.pipeline import access, stages
-from salesops.web import export, views
+from salesops.web import export, periods, views
 from salesops.web.deps import SessionDep, WebUser, page_context
 from salesops.web.filters import FILTER_KEYS, Filters, read_filters, remember
 
@@ -125,7 +125,7 @@ def deal_query(request: Request, session: Session, who: Principal) -> DealQuery:
             bound = as_utc(datetime.combine(value, time.max if upper else time.min))
             where.append(column <= bound if upper else column >= bound)
     if params.get("past_due"):
-        where.append(Opportunity.close_date < date.today())
+        where.append(Opportunity.close_date < periods.today())
     return DealQuery(filters, where, metric, hidden)
 
 
