@@ -146,3 +146,18 @@ def test_a_waterfall_chart_csv_shows_its_running_totals() -> None:
     header, body = chart_table(spec)
     assert header == ["category", "value"]
     assert body == [["Start", 100.0], ["New", 50], ["Won", -30], ["End", 120.0]]
+
+
+def test_the_admin_tables_download_for_admins_only(
+    app: FastAPI, session: Session, org: Org
+) -> None:
+    admin = sign_in(app, session, org, "admin")
+    users = rows(admin, links(admin.get("/admin/users").text)["users"])
+    assert users[0] == ["username", "full_name", "role", "active", "password_set", "created_at"]
+    assert "t_ann" in {r[0] for r in users[1:]}
+    assert not any("argon2" in cell for r in users for cell in r)  # no password hashes
+    audit = rows(admin, links(admin.get("/admin/audit").text)["audit"])
+    assert audit[0] == ["at", "who", "action", "entity", "entity_id", "changes"]
+    director = sign_in(app, session, org, "director")
+    assert director.get("/admin/users?export=users").status_code == 403
+    assert director.get("/admin/audit?export=entries").status_code == 403

@@ -173,4 +173,4 @@ def audit_page(request: Request, session: SessionDep, who: WebUser) -> Response:
         "users": users,
         "entity": entity,
     }
-    return templates.TemplateResponse(request, "audit.html", context)
+    return export.render(request, "audit.html", context)

@@ -4,6 +4,7 @@ fractions). Charts need no declaration (`salesops.web.export.chart_table`)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -110,3 +111,37 @@ table("deals.html", "deals", OPPORTUNITY, rows=_opportunities("all_deals"))
 table("rep.html", "open_deals", OPPORTUNITY, rows=_opportunities("open_deals"))
 table("rep.html", "won_deals", OPPORTUNITY, rows=_opportunities("won_deals"))
 table("account.html", "opps", OPPORTUNITY, rows=_opportunities("opps"))
+
+
+def _audit(context: Mapping[str, Any]) -> Iterable[dict[str, Any]]:
+    users = context["users"]
+    for e in context["entries"]:
+        changes = json.dumps(e.changes, default=str, sort_keys=True)
+        yield {"e": e, "who": users.get(e.user_id, "system"), "changes": changes}
+
+
+table(
+    "audit.html",
+    "entries",
+    (
+        ("at", "e.at"),
+        ("who", "who"),
+        ("action", "e.action"),
+        ("entity", "e.entity"),
+        ("entity_id", "e.entity_id"),
+        ("changes", "changes"),
+    ),
+    rows=_audit,
+)
+table(
+    "users.html",
+    "users",
+    (
+        ("username", "username"),
+        ("full_name", "full_name"),
+        ("role", "role"),
+        ("active", "is_active"),
+        ("password_set", lambda u: bool(u.password_hash)),
+        ("created_at", "created_at"),
+    ),
+)
