@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,9 +13,11 @@ from salesops.api import create_app
 from salesops.auth import service as auth
 from salesops.config import Settings
 from salesops.db import make_engine, session_scope
+from salesops.web import periods
 from tests.databases import fresh_sqlite_url, migrated_engine
 from tests.orgchart import PASSWORD, Org, build_org
 from tests.web.browser import LiveServer, launch_browser, require_chromium
+from tests.web.conftest import IN_Q1_2025
 
 pytestmark = pytest.mark.browser
 
@@ -33,7 +36,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Org]
         for name in ("director", "ann"):
             auth.set_password(session, org.users[name], PASSWORD)
     app = create_app(Settings(database_url=url), engine=engine)
-    with LiveServer(app) as server:
+    with pytest.MonkeyPatch.context() as patch, LiveServer(app) as server:
+        # Q1 2025 in progress: its seven deals are the open pipeline (tests.web.conftest).
+        patch.setattr(periods, "today", lambda: IN_Q1_2025)
         yield server.url, org
     engine.dispose()
 
@@ -87,3 +92,28 @@ def test_a_sales_rep_sees_only_their_own_deals(served: tuple[str, Org], browser:
     assert sorted(names) == ["ann deal 1", "ann deal 2"]
     page.goto(f"{base}/opportunities/{org.opps['cat'][0].id}")
     assert "404" in page.content()
+
+
+def test_a_sales_rep_downloads_a_table_as_csv_and_a_chart_as_png(
+    served: tuple[str, Org], browser: Any
+) -> None:
+    base, _ = served
+    page = sign_in(browser, base, "t_ann", "/deals?period=2025-Q1")
+    assert page.get_by_test_id("deal-totals").inner_text().split() == [
+        "Total",
+        "2",
+        "deals",
+        "$3,000",
+    ]
+    with page.expect_download() as table:
+        page.get_by_test_id("csv-deals").click()
+    lines = Path(table.value.path()).read_text().splitlines()
+    assert lines[0].startswith("id,deal,account,owner,stage,amount")
+    assert sorted(line.split(",")[1] for line in lines[1:]) == ["ann deal 1", "ann deal 2"]
+    page.goto(f"{base}/?period=2025-Q1")
+    page.wait_for_selector("#by-stage .main-svg")
+    page.screenshot(path="/tmp/h4-overview-rep.png", full_page=True)
+    with page.expect_download() as chart:
+        page.get_by_test_id("png-by-stage").click()
+    assert chart.value.suggested_filename == "by-stage.png"
+    assert Path(chart.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

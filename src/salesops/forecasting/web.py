@@ -24,11 +24,12 @@ from salesops.forecasting.cli import parse_period
 from salesops.forecasting.periods import period_of
 from salesops.forecasting.service import team_tree
 from salesops.models import ForecastLine, ForecastRun, Team
+from salesops.web import export
 from salesops.web.charts import BRAND, GOOD, GREY, _layout, to_json
 from salesops.web.deps import SessionDep, WebUser, page_context
 from salesops.web.filters import read_filters, remember
 from salesops.web.nav import NavItem, register
-from salesops.web.templating import add_template_dir, templates
+from salesops.web.templating import add_template_dir
 
 router = APIRouter(include_in_schema=False)
 add_template_dir(Path(__file__).resolve().parent / "templates")
@@ -41,7 +42,7 @@ register(NavItem("Deals at risk", "/forecast/risk", "alert", 38))
 def _page(request: Request, session: Session, who: Any, template: str, **extra: Any) -> Response:
     filters = read_filters(request)
     context = page_context(request, session, who, filters=filters) | extra
-    response = templates.TemplateResponse(request, template, context)
+    response = export.render(request, template, context)
     remember(response, filters)
     return response
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -18,6 +15,7 @@ from salesops.api.deps import CurrentUser, SessionDep
 from salesops.api.schemas import Page, page_body, read_schema
 from salesops.crm.records import MAX_LIMIT
 from salesops.crm.resources import OPPORTUNITIES
+from salesops.csvsafe import csv_lines
 from salesops.db.limits import DATE_MAX, DATE_MIN, INT_LIMIT, MONEY_LIMIT
 from salesops.models import ForecastCategory, Opportunity, OpportunityType, PipelineStage
 from salesops.pipeline import access
@@ -153,20 +151,8 @@ def export_csv(
         access.export_rows(session, scope=who.scope, filters=filters, status=status, search=q)
     )
 
-    def lines() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(access.EXPORT_COLUMNS)
-        for row in rows:
-            writer.writerow(row)
-            if buffer.tell() > 65536:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
-
     return StreamingResponse(
-        lines(),
+        csv_lines(access.EXPORT_COLUMNS, rows),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="opportunities.csv"'},
     )

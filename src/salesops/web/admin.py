@@ -12,8 +12,8 @@ from salesops.api.deps import Principal
 from salesops.audit import service as audit
 from salesops.auth import service as auth
 from salesops.models import Rep, Role
+from salesops.web import export
 from salesops.web.deps import SessionDep, WebUser, check_csrf, page_context
-from salesops.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -29,7 +29,7 @@ def users_page(request: Request, session: SessionDep, who: WebUser) -> Response:
         "roles": [r.value for r in Role],
         "saved": request.query_params.get("saved"),
     }
-    return templates.TemplateResponse(request, "users.html", context)
+    return export.render(request, "users.html", context)
 
 
 @router.post("/admin/users/{user_id}")

@@ -22,10 +22,9 @@ from salesops.auth.scoping import Scope
 from salesops.caching import data_version, figures
 from salesops.metrics import Source
 from salesops.models import Rep
-from salesops.web import charts, views
+from salesops.web import charts, export, periods, views
 from salesops.web.deps import SessionDep, WebUser, page_context
 from salesops.web.filters import Filters, read_filters, remember
-from salesops.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
 Builder = Callable[[Source, Filters, dict[str, str], date], dict[str, Any]]
@@ -39,7 +38,7 @@ def cached_figures(
     session: Session, scope: Scope, page: str, f: Filters, build: Builder
 ) -> dict[str, Any]:
     """The figures of `page` for this scope and these filters, computed once per data version."""
-    today = date.today()
+    today = periods.today()
     key = (page, data_version(session), scope.role, scope.rep_ids, scope.team_ids, f, today)
 
     def compute() -> dict[str, Any]:
@@ -56,15 +55,30 @@ def _render(
     data = cached_figures(session, who.scope, page, f, build)
     context = page_context(request, session, who, filters=f) | data
     context["rep_ids"] = _rep_ids(session)
-    response = templates.TemplateResponse(request, template, context)
+    context["pipeline_as_of"] = views.pipeline_as_of(f, periods.today())
+    # Quotas are set per rep and team: a segment or territory filter cannot apply to them.
+    context["quota_missing"] = " or ".join(
+        views.unsliceable("quota_amount", views.metric_filters(session, f))
+    )
+    response = export.render(request, template, context)
     remember(response, f)
     return response
 
 
-def _pipeline_bars(src: Source, f: Filters, mf: dict[str, str]) -> dict[str, str | None]:
+def pipeline_note(f: Filters, today: date) -> str:
+    """What the pipeline charts show: deals open now, or those a finished period started with."""
+    as_of = views.pipeline_as_of(f, today)
+    if as_of is None:
+        return "open deals closing in the period"
+    return f"open deals closing in the period, as they stood at its start ({as_of:%d %b %Y})"
+
+
+def _pipeline_bars(src: Source, f: Filters, mf: dict[str, str], today: date) -> dict[str, Any]:
     order = {name: i for i, name in enumerate(views.stage_order(src))}
+    as_of = views.pipeline_as_of(f, today)
+    at = {"as_of": as_of.isoformat()} if as_of else {}
     by_stage = sorted(
-        views.series(src, "pipeline_value", f, mf, by=["stage"]),
+        views.series(src, "pipeline_value", f, mf, by=["stage"], as_of=as_of),
         key=lambda r: order.get(r.dimensions["stage"], 99),
     )
     stage_fig = charts.horizontal_bars(
@@ -72,14 +86,14 @@ def _pipeline_bars(src: Source, f: Filters, mf: dict[str, str]) -> dict[str, str
             (
                 r.dimensions["stage"],
                 r.value,
-                drill(f, metric="pipeline_value", stage=r.dimensions["stage"]),
+                drill(f, metric="pipeline_value", stage=r.dimensions["stage"], **at),
             )
             for r in by_stage
         ]
     )
     categories = ["commit", "best_case", "pipeline"]
     by_cat = sorted(
-        views.series(src, "pipeline_value", f, mf, by=["forecast_category"]),
+        views.series(src, "pipeline_value", f, mf, by=["forecast_category"], as_of=as_of),
         key=lambda r: (
             categories.index(r.dimensions["forecast_category"])
             if r.dimensions["forecast_category"] in categories
@@ -92,7 +106,10 @@ def _pipeline_bars(src: Source, f: Filters, mf: dict[str, str]) -> dict[str, str
                 r.dimensions["forecast_category"].replace("_", " ").title(),
                 r.value,
                 drill(
-                    f, metric="pipeline_value", forecast_category=r.dimensions["forecast_category"]
+                    f,
+                    metric="pipeline_value",
+                    forecast_category=r.dimensions["forecast_category"],
+                    **at,
                 ),
             )
             for r in by_cat
@@ -106,6 +123,7 @@ def _pipeline_bars(src: Source, f: Filters, mf: dict[str, str]) -> dict[str, str
     return {
         "stage_chart": charts.to_json(stage_fig) if by_stage else None,
         "category_chart": charts.to_json(cat_fig) if by_cat else None,
+        "pipeline_note": pipeline_note(f, today),
     }
 
 
@@ -118,11 +136,11 @@ def build_overview(src: Source, f: Filters, mf: dict[str, str], today: date) -> 
     )
     return {
         "title": "Overview",
-        "kpis": views.kpis(src, f, mf),
+        "kpis": views.kpis(src, f, mf, today=today),
         "trend_chart": charts.to_json(trend),
-        "leaders": views.leaderboard(src, f, mf)[:8],
+        "leaders": views.leaderboard(src, f, mf, today)[:8],
         "health": views.health(src, f, mf, today),
-        **_pipeline_bars(src, f, mf),
+        **_pipeline_bars(src, f, mf, today),
     }
 
 
@@ -154,11 +172,12 @@ def build_pipeline(src: Source, f: Filters, mf: dict[str, str], today: date) -> 
             f,
             mf,
             ("pipeline_value", "weighted_pipeline", "pipeline_coverage", "open_opportunities"),
+            today=today,
         ),
         "waterfall": moves,
         "waterfall_chart": chart,
         "waterfall_labels": charts.WATERFALL_LABELS,
-        **_pipeline_bars(src, f, mf),
+        **_pipeline_bars(src, f, mf, today),
     }
 
 
@@ -184,6 +203,7 @@ def build_funnel(src: Source, f: Filters, mf: dict[str, str], today: date) -> di
             f,
             mf,
             ("opportunities_created", "win_rate", "proposal_close_rate", "sales_cycle_length"),
+            today=today,
         ),
     }
 
@@ -191,9 +211,13 @@ def build_funnel(src: Source, f: Filters, mf: dict[str, str], today: date) -> di
 def build_leaderboard(src: Source, f: Filters, mf: dict[str, str], today: date) -> dict[str, Any]:
     return {
         "title": "Leaderboard",
-        "leaders": views.leaderboard(src, f, mf),
+        "leaders": views.leaderboard(src, f, mf, today),
         "kpis": views.kpis(
-            src, f, mf, ("bookings", "quota_attainment", "quota_attainment_rate", "win_rate")
+            src,
+            f,
+            mf,
+            ("bookings", "quota_attainment", "quota_attainment_rate", "win_rate"),
+            today=today,
         ),
     }
 
@@ -249,7 +273,7 @@ def rep_kpis(session: Session, who: Principal, f: Filters, rep_id: int) -> list[
             "average_deal_size",
             "sales_cycle_length",
         )
-        return {"kpis": views.kpis(src, f, {"owner": rep.name}, names)}
+        return {"kpis": views.kpis(src, f, {"owner": rep.name}, names, today=today)}
 
     kpis: list[views.Kpi] = cached_figures(session, who.scope, "rep", only_rep, build)["kpis"]
     return kpis

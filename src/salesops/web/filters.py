@@ -36,6 +36,15 @@ def period_bounds(period: str) -> tuple[date, date]:
     return start, add_months(start, months) - timedelta(days=1)
 
 
+def period_label(kind: str, start: date) -> str:
+    """A period's name as the dashboard writes it: Q3 2026, Jul 2026 or 2026."""
+    if kind == "quarter":
+        return f"Q{(start.month - 1) // 3 + 1} {start.year}"
+    if kind == "month":
+        return start.strftime("%b %Y")
+    return str(start.year)
+
+
 def period_choices(today: date | None = None) -> list[tuple[str, str]]:
     """The periods offered in the filter bar: the last eight quarters and three years."""
     today = today or date.today()
@@ -82,7 +91,7 @@ class Filters:
 
     @property
     def label(self) -> str:
-        return dict(period_choices()).get(self.period, self.period)
+        return period_label(self.kind, self.start)
 
     def with_(self, **changes: Any) -> Filters:
         return replace(self, **changes)

@@ -1,5 +1,5 @@
-"""Record pages: the deal list every chart drills down to, an opportunity, an account, a rep,
-and the audit log."""
+"""Record pages: an opportunity, an account, a rep, and the audit log (the deal list every chart
+drills down to is `salesops.web.deals`)."""
 
 from __future__ import annotations
 
@@ -10,17 +10,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
-from salesops import metrics
 from salesops.audit import service as audit
-from salesops.auth.scoped_metrics import open_scoped
 from salesops.crm import records
-from salesops.crm.org import deal_clauses
 from salesops.crm.resources import ACCOUNTS, ACTIVITIES, CONTACTS, CONTRACTS, OPPORTUNITIES, REPS
-from salesops.db.types import as_utc
-from salesops.errors import Problem, ValidationFailed
 from salesops.models import (
     Account,
-    Opportunity,
     PipelineStage,
     Rep,
     Team,
@@ -28,33 +22,13 @@ from salesops.models import (
     User,
 )
 from salesops.pipeline import access, stages
-from salesops.web import views
+from salesops.web import export
 from salesops.web.dashboard import rep_kpis
 from salesops.web.deps import SessionDep, WebUser, page_context
-from salesops.web.filters import read_filters, remember
+from salesops.web.filters import read_filters
 from salesops.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
-PAGE_SIZE = 25
-DEAL_SORTS = {
-    "amount": "-amount",
-    "close": "close_date",
-    "name": "name",
-    "created": "-created_at",
-    "closed": "-closed_at",
-}
-
-
-def _date(request: Request, key: str) -> date | None:
-    raw = request.query_params.get(key)
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError as exc:
-        raise ValidationFailed(
-            "invalid date", [Problem(f"{raw!r} is not YYYY-MM-DD", key)]
-        ) from exc
 
 
 def _page_number(raw: str | None) -> int:
@@ -66,96 +40,6 @@ def _names(session: SessionDep, model: Any, ids: set[int]) -> dict[int, str]:
         return {}
     rows = session.execute(select(model.id, model.name).where(model.id.in_(sorted(ids))))
     return {int(row[0]): str(row[1]) for row in rows}
-
-
-@router.get("/deals", response_class=HTMLResponse)
-def deals(request: Request, session: SessionDep, who: WebUser) -> Response:
-    """Every deal behind a chart: the global filters plus what the chart clicked on."""
-    params = request.query_params
-    filters = read_filters(request)
-    metric = params.get("metric")
-    # A drill-down's deals come from the metric with the filters applied; otherwise filter here.
-    where = (
-        []
-        if metric
-        else deal_clauses(
-            session,
-            team_id=filters.team,
-            territory_id=filters.territory,
-            segment=filters.segment,
-            rep_id=filters.rep,
-        )
-    )
-    status = params.get("status") or None
-    if status:
-        where.append(access.status_clause(status))
-    stage_name = params.get("stage")
-    if stage_name and not metric:
-        where.append(Opportunity.stage_id == stages.by_name(session, stage_name).id)
-    forecast = params.get("forecast_category")
-    if forecast and not metric:
-        where.append(Opportunity.forecast_category == forecast)
-    if metric:
-        src = open_scoped(session, who.scope)
-        ids = views.drill_ids(src, filters, views.metric_filters(session, filters), metric, params)
-        where.append(Opportunity.id.in_(ids) if ids else Opportunity.id.is_(None))
-    for key, column, upper in (
-        ("close_from", Opportunity.close_date, False),
-        ("close_to", Opportunity.close_date, True),
-    ):
-        value = _date(request, key)
-        if value:
-            where.append(column <= value if upper else column >= value)
-    for key, column, upper in (
-        ("closed_from", Opportunity.closed_at, False),
-        ("closed_to", Opportunity.closed_at, True),
-        ("created_from", Opportunity.created_at, False),
-        ("created_to", Opportunity.created_at, True),
-    ):
-        value = _date(request, key)
-        if value:
-            from datetime import datetime, time
-
-            bound = as_utc(datetime.combine(value, time.max if upper else time.min))
-            where.append(column <= bound if upper else column >= bound)
-    if params.get("past_due"):
-        where.append(Opportunity.close_date < date.today())
-    sort_key = params.get("sort", "amount")
-    page_number = _page_number(params.get("page"))
-    page = records.list_records(
-        session,
-        OPPORTUNITIES,
-        scope=who.scope,
-        search=params.get("q") or None,
-        sort=DEAL_SORTS.get(sort_key, "-amount"),
-        limit=PAGE_SIZE,
-        offset=(page_number - 1) * PAGE_SIZE,
-        where=where,
-    )
-    owner_names = _names(session, Rep, {o.owner_id for o in page.items})
-    account_names = _names(session, Account, {o.account_id for o in page.items if o.account_id})
-    drill = {
-        k: v
-        for k, v in params.items()
-        if k not in {"page", "sort", "period", "team", "territory", "segment", "rep"}
-    }
-    context = page_context(request, session, who, filters=filters) | {
-        "page": page,
-        "page_number": page_number,
-        "pages": max(1, -(-page.total // PAGE_SIZE)),
-        "owners": owner_names,
-        "accounts": account_names,
-        "drill": drill,
-        "sort": sort_key,
-        "title": params.get("title")
-        or (metrics.get_definition(metric).label if metric else "Deals"),
-        "metric_label": metrics.get_definition(metric).label if metric else None,
-        "stages": stages.ordered(session),
-    }
-    template = "partials/deals_table.html" if request.headers.get("HX-Request") else "deals.html"
-    response = templates.TemplateResponse(request, template, context)
-    remember(response, filters)
-    return response
 
 
 def _usernames(session: SessionDep, ids: set[int]) -> dict[int, str]:
@@ -219,17 +103,21 @@ def account(account_id: int, request: Request, session: SessionDep, who: WebUser
         "contracts": contracts.items,
         "owners": _names(session, Rep, {o.owner_id for o in opps.items}),
     }
-    return templates.TemplateResponse(request, "account.html", context)
+    return export.render(request, "account.html", context)
 
 
 @router.get("/reps/{rep_id}", response_class=HTMLResponse)
 def rep(rep_id: int, request: Request, session: SessionDep, who: WebUser) -> Response:
     person = records.get_record(session, REPS, rep_id, scope=who.scope)
     filters = read_filters(request)
+    # The period applies to the whole page: its open deals are those due to close in it and its
+    # wins those closed in it, like the figures above them.
+    in_period = {"owner_id": str(person.id)}
     open_deals = access.list_opportunities(
         session,
         scope=who.scope,
-        filters={"owner_id": str(person.id)},
+        filters=in_period
+        | {"close_date_from": filters.start.isoformat(), "close_date_to": filters.end.isoformat()},
         status="open",
         sort="close_date",
         limit=50,
@@ -237,10 +125,14 @@ def rep(rep_id: int, request: Request, session: SessionDep, who: WebUser) -> Res
     won = access.list_opportunities(
         session,
         scope=who.scope,
-        filters={"owner_id": str(person.id)},
+        filters=in_period
+        | {
+            "closed_at_from": filters.start.isoformat(),
+            "closed_at_to": f"{filters.end.isoformat()}T23:59:59.999999+00:00",
+        },
         status="won",
         sort="-closed_at",
-        limit=10,
+        limit=50,
     )
     today = date.today()
     teams = session.scalars(
@@ -262,7 +154,7 @@ def rep(rep_id: int, request: Request, session: SessionDep, who: WebUser) -> Res
         "kpis": rep_kpis(session, who, filters, person.id),
         "stage_names": {s.id: s.name for s in session.scalars(select(PipelineStage))},
     }
-    return templates.TemplateResponse(request, "rep.html", context)
+    return export.render(request, "rep.html", context)
 
 
 @router.get("/admin/audit", response_class=HTMLResponse)
@@ -281,4 +173,4 @@ def audit_page(request: Request, session: SessionDep, who: WebUser) -> Response:
         "users": users,
         "entity": entity,
     }
-    return templates.TemplateResponse(request, "audit.html", context)
+    return export.render(request, "audit.html", context)

@@ -8,7 +8,9 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 
 from salesops.forecasting import web as forecast_pages
-from salesops.web import admin, auth_routes, dashboard, records
+from salesops.forecasting import web_exports as _forecast_exports  # noqa: F401 (declares tables)
+from salesops.web import admin, auth_routes, dashboard, deals, records
+from salesops.web import tables as _tables  # noqa: F401 (declares the pages' tables)
 
 
 def plotly_js_path() -> Path:
@@ -31,6 +33,7 @@ def mount(app: FastAPI) -> None:
 
     app.include_router(auth_routes.router)
     app.include_router(dashboard.router)
+    app.include_router(deals.router)
     app.include_router(records.router)
     app.include_router(admin.router)
     app.include_router(forecast_pages.router)

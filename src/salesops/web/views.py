@@ -14,7 +14,9 @@ from salesops import metrics
 from salesops.calendar import add_months
 from salesops.errors import Problem, ValidationFailed
 from salesops.metrics import Source
+from salesops.metrics.runner import empty_value
 from salesops.models import Rep, Team, Territory
+from salesops.web import periods
 from salesops.web.filters import Filters
 
 OVERVIEW_KPIS = (
@@ -39,6 +41,8 @@ class Kpi:
     pct_change: float | None
     higher_is_better: bool
     href: str
+    note: str = ""  # what the value is, when not simply the period's (a finished period's pipeline)
+    versus: str = ""  # what it is compared with: "same 34 days of Q2 2026"
 
     @property
     def trend(self) -> str:
@@ -68,6 +72,15 @@ def _allowed(name: str, filters: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in filters.items() if k in info.dimensions}
 
 
+FILTER_NAMES = {"owner": "rep"}
+
+
+def unsliceable(name: str, filters: Mapping[str, str]) -> list[str]:
+    """The filters set that `name` cannot honour: its figure would silently ignore them."""
+    allowed = _allowed(name, filters)
+    return [FILTER_NAMES.get(k, k) for k in filters if k not in allowed]
+
+
 def compute(
     src: Source, name: str, f: Filters, filters: Mapping[str, str], **options: Any
 ) -> metrics.MetricResult:
@@ -76,8 +89,8 @@ def compute(
     return metrics.compute(src, name, filters=_allowed(name, filters), **options)
 
 
-# Open-pipeline figures are snapshots: last period's pipeline is compared as it stood the same
-# way into that period (as of the same offset), not as it is now (closed out, nearly empty).
+# Open-pipeline figures are snapshots: compared as they stood at the matching moment of the
+# previous period (not as it is now, closed out), and for a finished period as it started.
 SNAPSHOT_KPIS = frozenset(
     {
         "pipeline_value",
@@ -87,15 +100,53 @@ SNAPSHOT_KPIS = frozenset(
         "open_opportunities",
     }
 )
-PERIOD_MONTHS = {"quarter": 3, "month": 1, "year": 12}
 
 
-def previous_period(f: Filters, today: date) -> tuple[date, date, date]:
-    """The period before `f` (start, end) and the moment in it that matches `today`."""
-    months = PERIOD_MONTHS[f.kind]
-    start = add_months(f.start, -months)
-    end = add_months(f.end + timedelta(days=1), -months) - timedelta(days=1)
-    return start, end, add_months(min(today, f.end), -months)
+def _value(result: metrics.MetricResult) -> Any:
+    """The one figure of an undivided query; a sum or count over nothing is zero."""
+    return result.rows[0].value if result.rows else empty_value(result.metric)
+
+
+def pipeline_as_of(f: Filters, today: date) -> date | None:
+    """When a period's open pipeline is read: its first day once over, else now (None)."""
+    return f.start if periods.state_of(f, today) == "past" else None
+
+
+def compare_figure(
+    src: Source, name: str, f: Filters, filters: Mapping[str, str], today: date
+) -> tuple[Any, Any, str, str]:
+    """(value, previous, what the value is, what it is compared with) for one KPI.
+
+    In progress, the previous period is cut at the same point: metrics that can be rebuilt as
+    of a past moment read the whole previous period as it stood then (bookings so far against
+    the full quota, like this period's); the others are computed over the elapsed days only.
+    """
+    if missing := unsliceable(name, filters):
+        # A figure that ignores a filter would pass for the filtered one: none is shown.
+        return None, None, "", f"not available by {' or '.join(missing)}"
+    cmp = periods.comparison(f, today)
+    prev = {"start": cmp.start, "end": cmp.end}
+    if name in SNAPSHOT_KPIS:
+        if cmp.state == "past":
+            value = _value(compute(src, name, f, filters, as_of=f.start))
+            before = _value(compute(src, name, f, filters, **prev, as_of=cmp.start))
+            return value, before, f"at the start of {f.label}", cmp.snapshot_text
+        value = _value(compute(src, name, f, filters))
+        before = _value(compute(src, name, f, filters, **prev, as_of=cmp.moment))
+        return value, before, "", cmp.snapshot_text
+    if cmp.state == "future":
+        return _value(compute(src, name, f, filters)), None, "", ""
+    if cmp.state == "past":
+        value = _value(compute(src, name, f, filters))
+        return value, _value(compute(src, name, f, filters, **prev)), "", cmp.flow_text
+    assert cmp.moment is not None
+    if metrics.get_definition(name).point_in_time:
+        value = _value(compute(src, name, f, filters))
+        before = _value(compute(src, name, f, filters, **prev, as_of=cmp.moment))
+    else:
+        value = _value(compute(src, name, f, filters, end=today))
+        before = _value(compute(src, name, f, filters, start=cmp.start, end=cmp.moment))
+    return value, before, "", cmp.flow_text
 
 
 def kpis(
@@ -106,25 +157,16 @@ def kpis(
     *,
     today: date | None = None,
 ) -> list[Kpi]:
-    """Each KPI over the period with its change against the previous period."""
+    """Each KPI over the period with its change against the matching part of the one before."""
     today = today or date.today()
     result = []
+    as_of = pipeline_as_of(f, today)
     for name in names:
         definition = metrics.get_definition(name)
-        if name in SNAPSHOT_KPIS:
-            res = compute(src, name, f, filters)
-            start, end, moment = previous_period(f, today)
-            before = compute(src, name, f, filters, start=start, end=end, as_of=moment)
-            value = res.rows[0].value if res.rows else None
-            previous = before.rows[0].value if before.rows else None
-            _, pct = metrics.change(value, previous)
-        else:
-            res = compute(src, name, f, filters, compare="previous")
-            row = res.rows[0] if res.rows else None
-            value = row.value if row else None
-            previous = row.previous if row else None
-            pct = row.pct_change if row else None
+        value, previous, note, versus = compare_figure(src, name, f, filters, today)
+        _, pct = metrics.change(value, previous)
         drillable = definition.kind in ("aggregate", "ratio")
+        extra = {"as_of": as_of.isoformat()} if as_of and name in SNAPSHOT_KPIS else {}
         result.append(
             Kpi(
                 name=name,
@@ -134,7 +176,9 @@ def kpis(
                 previous=previous,
                 pct_change=pct,
                 higher_is_better=definition.higher_is_better,
-                href=f"/deals?{f.query(metric=name)}" if drillable else "",
+                href=f"/deals?{f.query(metric=name, **extra)}" if drillable else "",
+                note=note,
+                versus=versus,
             )
         )
     return result
@@ -158,6 +202,9 @@ def series(
     end: date | None = None,
     **options: Any,
 ) -> list[metrics.MetricRow]:
+    """The rows of `name`; none when a filter set cannot apply to it (quotas by segment)."""
+    if unsliceable(name, filters):
+        return []
     res = compute(
         src,
         name,
@@ -172,8 +219,14 @@ def series(
     return list(res.rows)
 
 
-def leaderboard(src: Source, f: Filters, filters: Mapping[str, str]) -> list[dict[str, Any]]:
-    """Per rep: bookings, quota, attainment, win rate and open pipeline, best attainment first."""
+def leaderboard(
+    src: Source, f: Filters, filters: Mapping[str, str], today: date | None = None
+) -> list[dict[str, Any]]:
+    """Per rep: bookings, quota, attainment, win rate and open pipeline, best attainment first.
+
+    A finished period's pipeline is the one it started with, as on the KPI cards.
+    """
+    as_of = pipeline_as_of(f, today or date.today())
     columns = {
         "bookings": "bookings",
         "quota": "quota_amount",
@@ -184,7 +237,8 @@ def leaderboard(src: Source, f: Filters, filters: Mapping[str, str]) -> list[dic
     }
     table: dict[str, dict[str, Any]] = {}
     for key, name in columns.items():
-        for row in series(src, name, f, filters, by=["owner"]):
+        at: dict[str, Any] = {"as_of": as_of} if as_of and name in SNAPSHOT_KPIS else {}
+        for row in series(src, name, f, filters, by=["owner"], **at):
             owner = row.dimensions["owner"]
             table.setdefault(owner, dict.fromkeys(["owner", *columns]) | {"owner": owner})[key] = (
                 row.value

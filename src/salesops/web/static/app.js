@@ -22,6 +22,18 @@
     });
   }
 
+  // A chart's PNG comes from Plotly's own image export, at the size it is drawn.
+  document.addEventListener("click", function (ev) {
+    var button = ev.target.closest && ev.target.closest("[data-png]");
+    if (!button || !window.Plotly) return;
+    var el = document.getElementById(button.dataset.png);
+    if (!el || !el.dataset.drawn) return;
+    Plotly.downloadImage(el, {
+      format: "png", filename: button.dataset.png,
+      width: el.offsetWidth, height: el.offsetHeight
+    });
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     drawCharts(document);
     document.querySelectorAll("form.filters select").forEach(function (sel) {
