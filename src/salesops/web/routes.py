@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 
 from salesops.forecasting import web as forecast_pages
-from salesops.web import admin, auth_routes, dashboard, records
+from salesops.web import admin, auth_routes, dashboard, insights, records
 
 
 def plotly_js_path() -> Path:
@@ -34,3 +34,4 @@ def mount(app: FastAPI) -> None:
     app.include_router(records.router)
     app.include_router(admin.router)
     app.include_router(forecast_pages.router)
+    app.include_router(insights.router)
