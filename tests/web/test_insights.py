@@ -196,7 +196,7 @@ def test_retention_and_cohort_figures_match_the_contracts_and_drill_into_account
     assert cohort[9] == "67%"  # 18 months
     accounts = client.get(link(page, "cohort-table", "Q1 2024", 4)).text  # 12 months
     assert count(accounts, "account-count") == "2 accounts"
-    for text in ("Acme", "Initech", "contracted", "expanded"):
+    for text in ("Acme", "Initech", "contracted", "expanded", "+$200", "−$200"):
         assert text in accounts
     ann = sign_in(app, session, org, "ann")
     mine = ann.get(f"/retention?{Q1}").text
