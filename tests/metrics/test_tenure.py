@@ -95,6 +95,9 @@ def test_the_ramp_curve_is_mean_bookings_per_quota_carrying_rep_by_month_of_tenu
     assert (month0.rows[0].numerator, month0.rows[0].denominator) == (Decimal("2500.00"), 3)
     month1 = metrics.compute(src, "ramp_bookings_per_rep", params={"tenure_month": 1}, **COHORTS)
     assert by_period(month1)[date(2024, 1, 1)] == Decimal(2600 / 3).quantize(Decimal("0.01"))
+    # As of 20 February 2024 only January is over: Ann 1000 and Cat 1500 (Bob's February is not).
+    before = metrics.compute(src, "ramp_bookings_per_rep", as_of=date(2024, 2, 20), **COHORTS)
+    assert by_period(before) == {date(2024, 1, 1): Decimal("1250.00")}
     # Managers carry no quota: they are not in any cohort.
     owners = metrics.compute(src, "ramp_bookings_per_rep", by=["owner"], **COHORTS)
     assert {r.dimensions["owner"] for r in owners.rows} == {"Ann", "Bob", "Cat", "Dan"}
