@@ -39,6 +39,10 @@ def main() -> None:
         ("director", "leaderboard", "/leaderboard"),
         ("director", "health", "/health"),
         ("director", "deals-drilldown", "/deals?metric=bookings"),
+        ("director", "retention", "/retention"),
+        ("director", "competitors", "/competitors"),
+        ("director", "lead-conversion", "/lead-conversion"),
+        ("director", "ramp", "/ramp"),
     ]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)

@@ -140,8 +140,8 @@ def drill(
     as_of: date | None = None,
     limit: int = Query(1000, ge=1, le=10000),
 ) -> list[dict[str, Any]]:
-    """The deals (or stage entries, leads) counted in the figure, with the same window and
-    filters."""
+    """The deals (or stage entries, leads; the accounts of a retention figure) counted in the
+    figure, with the same window and filters."""
     src = open_scoped(session, who.scope)
     rows = metrics.drill_down(
         src, name, start=start, end=end, filters=_pairs(filters, "filter"), as_of=as_of, limit=limit

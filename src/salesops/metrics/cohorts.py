@@ -126,17 +126,20 @@ def leads(tables: Tables, ctx: Context, *, as_of: datetime | None = None) -> Tab
                 t.converted_at <= as_of, t.converted_at, ibis.null(dt.Timestamp())
             )
         )
-    opp = opportunities(tables, ctx, as_of=as_of, columns=("is_won",))
-    opp = opp.select(won_id="id", opp_won="is_won")
+    opp = opportunities(tables, ctx, as_of=as_of, columns=("is_won", "amount_rc"))
+    opp = opp.select(won_id="id", opp_won="is_won", opp_amount="amount_rc")
     j = t.left_join(opp, t.converted_opportunity_id == opp.won_id)
     converted = j.converted_opportunity_id.notnull() & (
         j.converted_at.notnull() if as_of is not None else ibis.literal(True)
     )
+    won = converted & j.opp_won.fill_null(False)
     return j.mutate(
         created_on=j.created_at.date(),
         is_converted=converted,
-        is_won=converted & j.opp_won.fill_null(False),
-    ).drop("won_id", "opp_won")
+        is_won=won,
+        # What the lead brought in: its converted deal's value once that deal is won.
+        won_amount_rc=ibis.ifelse(won, j.opp_amount, ibis.literal(0, type=MONEY)),
+    ).drop("won_id", "opp_won", "opp_amount")
 
 
 def quotas(tables: Tables, ctx: Context) -> Table:

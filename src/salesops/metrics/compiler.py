@@ -14,7 +14,7 @@ import ibis
 import ibis.expr.datatypes as dt
 from ibis.expr.types import Table, Value
 
-from salesops.metrics import cohorts, expressions, kinds
+from salesops.metrics import cohorts, expressions, kinds, tenure
 from salesops.metrics.definitions import Catalog, Measure, MetricDefinition
 from salesops.metrics.dimensions import (
     LEAF_TEAM,
@@ -44,6 +44,10 @@ def compile_metric(
         return kinds.ramp_time(tables, ctx, query)
     if metric.kind == "retention":
         return kinds.retention(metric, tables, ctx, query)
+    if metric.kind == "cohort_retention":
+        return tenure.cohort_retention(metric, tables, ctx, query)
+    if metric.kind == "ramp_curve":
+        return tenure.ramp_curve(metric, tables, ctx, query)
     return kinds.forecast_accuracy(metric, tables, ctx, query)
 
 

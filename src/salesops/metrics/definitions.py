@@ -29,6 +29,8 @@ Kind = Literal[
     "ramp_time",
     "retention",
     "forecast_accuracy",
+    "cohort_retention",
+    "ramp_curve",
 ]
 Unit = Literal["count", "money", "ratio", "days", "months", "money_per_day", "number"]
 Agg = Literal["count", "count_distinct", "sum", "mean", "median", "min", "max", "sum_float"]
@@ -37,6 +39,8 @@ SPECIAL_FACTS = {
     "ramp_time": "quotas",
     "retention": "contracts",
     "forecast_accuracy": "forecast_lines",
+    "cohort_retention": "contracts",
+    "ramp_curve": "quotas",
 }
 
 

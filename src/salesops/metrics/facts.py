@@ -94,6 +94,7 @@ FACT_COLUMNS: dict[str, tuple[str, ...]] = {
         "is_converted",
         "converted_opportunity_id",
         "is_won",
+        "won_amount_rc",
     ),
     "quotas": ("id", "owner_id", "period_start", "period_end", "amount_rc", "full_amount_rc"),
 }

@@ -79,6 +79,23 @@ def ramp_time(tables: Tables, ctx: Context, query: Query) -> Table:
 
 def retention(metric: MetricDefinition, tables: Tables, ctx: Context, query: Query) -> Table:
     """Account revenue at each period's start and end, from the contracts active those days."""
+    acc = account_values(tables, ctx, query)
+    start = acc.start_arr.sum()
+    if metric.variant == "gross":
+        num = ibis.least(acc.start_arr, acc.end_arr).sum()
+        return ratio_out(group(acc, query, numerator=num, denominator=start))
+    if metric.variant == "net":
+        return ratio_out(group(acc, query, numerator=acc.end_arr.sum(), denominator=start))
+    if metric.variant == "revenue_churn":
+        lost = (acc.start_arr - ibis.least(acc.start_arr, acc.end_arr)).sum()
+        return ratio_out(group(acc, query, numerator=lost, denominator=start))
+    churned = acc.account_id.count(where=acc.end_arr == 0)
+    return ratio_out(group(acc, query, numerator=churned, denominator=acc.account_id.count()))
+
+
+def account_values(tables: Tables, ctx: Context, query: Query) -> Table:
+    """Per account and period: annual contract value on the period's first day (`start_arr`,
+    only accounts where it is positive) and on the day after its last day (`end_arr`)."""
     grid = periods.periods(query.window, query.grain)
     g = ibis.memtable(
         {
@@ -104,18 +121,7 @@ def retention(metric: MetricDefinition, tables: Tables, ctx: Context, query: Que
     if query.grain:
         acc = acc.mutate(period=acc.g_label)
     acc = add_dimensions(acc, [*query.by, *query.filters], tables, ctx, on_date="g_start")
-    acc = apply_filters(acc, dict(query.filters))
-    start = acc.start_arr.sum()
-    if metric.variant == "gross":
-        num = ibis.least(acc.start_arr, acc.end_arr).sum()
-        return ratio_out(group(acc, query, numerator=num, denominator=start))
-    if metric.variant == "net":
-        return ratio_out(group(acc, query, numerator=acc.end_arr.sum(), denominator=start))
-    if metric.variant == "revenue_churn":
-        lost = (acc.start_arr - ibis.least(acc.start_arr, acc.end_arr)).sum()
-        return ratio_out(group(acc, query, numerator=lost, denominator=start))
-    churned = acc.account_id.count(where=acc.end_arr == 0)
-    return ratio_out(group(acc, query, numerator=churned, denominator=acc.account_id.count()))
+    return apply_filters(acc, dict(query.filters))
 
 
 def forecast_accuracy(

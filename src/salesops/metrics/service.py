@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from salesops.config import get_settings
 from salesops.db.types import as_utc
 from salesops.errors import ValidationFailed
-from salesops.metrics import compiler, periods
+from salesops.metrics import compiler, periods, tenure
 from salesops.metrics.compare import compare_rows
 from salesops.metrics.definitions import Catalog, MetricDefinition, allowed_dimensions, load_catalog
 from salesops.metrics.dimensions import add_dimensions, apply_filters
@@ -102,7 +102,12 @@ def _filters(filters: Mapping[str, str | Sequence[str]] | None) -> dict[str, tup
 
 
 def _uses_money(metric: MetricDefinition, cat: Catalog) -> bool:
-    if metric.unit in MONEY_UNITS or metric.kind in ("retention", "ramp_time"):
+    if metric.unit in MONEY_UNITS or metric.kind in (
+        "retention",
+        "ramp_time",
+        "cohort_retention",
+        "ramp_curve",
+    ):
         return True
     texts = [m.expr for m in (metric.measure, metric.numerator, metric.denominator) if m]
     if any("amount_rc" in t for t in texts):
@@ -297,14 +302,15 @@ def drill_down(
     engine: str | None = None,
     limit: int | None = 1000,
 ) -> list[dict[str, Any]]:
-    """The rows (deals, stage entries or leads) behind a number of an aggregate or ratio metric.
+    """The rows (deals, stage entries or leads) behind a number of an aggregate or ratio metric,
+    the accounts behind a retention figure, the deals behind a point of the ramp curve.
 
     Give the same window and filters as the figure; with `grain`, `period` picks one period.
-    Each record carries the fact's id and the columns the metric uses.
+    Each record carries the fact's id (or `account_id`) and the columns the metric uses.
     """
     cat = catalog()
     metric = cat.get(name)
-    if metric.kind not in ("aggregate", "ratio"):
+    if metric.kind not in ("aggregate", "ratio", *_RECORD_KINDS):
         raise ValidationFailed(
             f"{name} is a {metric.kind} metric; drill into its inputs"
             f" ({', '.join(metric.inputs.values()) or metric.of or 'none'})"
@@ -321,6 +327,12 @@ def drill_down(
         params={**all_params(metric, cat), **(params or {})},
     )
     check_query(metric, cat, query)
+    if metric.kind in _RECORD_KINDS:
+        if metric.kind == "retention" and not query.window.bounded:
+            raise ValidationFailed(f"{name} needs a window: give --from and --to")
+        src = open_engine(source, engine=engine)
+        expr = tenure.records(metric, src.tables, src.ctx, query)
+        return execute(src, expr if limit is None else expr.limit(limit))
     src = _with_entries(open_engine(source, engine=engine), metric, cat, query)
     t = prepared(metric, src.tables, src.ctx, query, _DRILL_COLUMNS[metric.fact])
     keep = [c for c in _DRILL_COLUMNS.get(metric.fact, ()) if c in t.columns]
@@ -329,6 +341,10 @@ def drill_down(
         expr = expr.limit(limit)
     return execute(src, expr)
 
+
+# Kinds whose records are not a fact's rows: the accounts behind retention, the deals behind a
+# point of the ramp curve (see `salesops.metrics.tenure.records`).
+_RECORD_KINDS = ("retention", "cohort_retention", "ramp_curve")
 
 _DRILL_COLUMNS = {
     "opportunities": (
@@ -349,7 +365,17 @@ _DRILL_COLUMNS = {
         "competitor",
     ),
     "stage_entries": ("opportunity_id", "entered_stage", "entered_at", "exited_at", "advanced"),
-    "leads": ("id", "owner_id", "lead_source", "created_at", "converted_at", "is_converted"),
+    "leads": (
+        "id",
+        "owner_id",
+        "lead_source",
+        "created_at",
+        "converted_at",
+        "is_converted",
+        "converted_opportunity_id",
+        "is_won",
+        "won_amount_rc",
+    ),
     "quotas": ("id", "owner_id", "period_start", "period_end", "amount_rc"),
 }
 

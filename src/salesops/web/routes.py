@@ -9,7 +9,7 @@ from fastapi.responses import FileResponse
 
 from salesops.forecasting import web as forecast_pages
 from salesops.forecasting import web_exports as _forecast_exports  # noqa: F401 (declares tables)
-from salesops.web import admin, auth_routes, dashboard, deals, records
+from salesops.web import admin, auth_routes, dashboard, deals, insights, records
 from salesops.web import tables as _tables  # noqa: F401 (declares the pages' tables)
 
 
@@ -37,3 +37,4 @@ def mount(app: FastAPI) -> None:
     app.include_router(records.router)
     app.include_router(admin.router)
     app.include_router(forecast_pages.router)
+    app.include_router(insights.router)

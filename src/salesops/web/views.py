@@ -324,6 +324,8 @@ def drill_ids(
     try:
         if params.get("month"):
             options.update(period=date.fromisoformat(params["month"]), grain="month")
+        if params.get("quarter"):
+            options.update(period=date.fromisoformat(params["quarter"]), grain="quarter")
         if params.get("as_of"):
             options["as_of"] = date.fromisoformat(params["as_of"])
     except ValueError as exc:
@@ -333,6 +335,10 @@ def drill_ids(
         options["params"] = {"from_stage": dims.pop("stage")}
     if metric in ("stalled_deals",):
         options.update(start=None, end=None)
+    # A point of a curve (e.g. a month of tenure) is a metric parameter: `param.NAME=VALUE`.
+    chosen = {k.removeprefix("param."): v for k, v in params.items() if k.startswith("param.")}
+    if chosen:
+        options["params"] = {**options.get("params", {}), **chosen}
     rows = metrics.drill_down(
         src, metric, filters={**_allowed(metric, filters), **dims}, limit=DRILL_LIMIT, **options
     )
