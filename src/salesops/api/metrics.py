@@ -11,8 +11,8 @@ from salesops import caching, metrics
 from salesops.api.crud import ERRORS
 from salesops.api.deps import CurrentUser, SessionDep
 from salesops.audit.service import jsonable
-from salesops.auth.scoped_metrics import open_scoped
 from salesops.errors import Problem, ValidationFailed
+from salesops.metrics.scoped import open_scoped
 
 router = APIRouter(tags=["metrics"], responses=ERRORS)
 

@@ -132,6 +132,30 @@ salesops metrics docs                      # regenerate this file
   columns listed below, `params.NAME`, arithmetic, comparisons, `and/or/not`, `in [...]`,
   `is None`, `coalesce`, `abs`, `nullif`, `greatest`, `least`, `stage_rank('Proposal')`.
 
+## Row-level scoping
+
+Through the API and the dashboard, metrics count only the records the caller may see
+(`salesops.auth.scoping`): `salesops.auth.scoped_metrics.metric_scope` turns the caller's scope
+into the ids they may read and `salesops.metrics.scoped.restrict` keeps only those rows in
+every input table, so every metric, sliced any way, obeys it. A sales rep sees their own rows, a
+manager their reports' and their teams' members', ops, analysts, directors and admins
+everything. Per input:
+
+- **Deals, their events, stage entries, leads, rep quotas**: those of the reps in scope.
+- **Reps** (`ramp_time`, the `owner` and `region` labels): only the reps in scope. The
+  `manager` label still names a rep's manager, who may be outside the scope (the organisation
+  chart is public).
+- **Contracts and accounts** (retention, and the account labels): the accounts a rep in scope
+  owns today or has a deal on, as in the contracts list.
+- **Forecast lines** (forecast accuracy): the lines of the teams in scope; company lines only
+  for roles that see everything. The actual of a team line, where it is not stored, is the won
+  value of the deals in scope.
+- What stays out, by design: a lead converted into a deal of a rep outside the scope counts as
+  converted but not as won; as of a past date, a deal counts for whoever owns it now, and an
+  earlier owner outside the scope is labelled `(none)`.
+
+The CLI reads the database directly and sees everything.
+
 ## Pipeline waterfall
 
 How the open pipeline moved between two moments, `start` and `end` (a date means the end of

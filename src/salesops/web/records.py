@@ -12,12 +12,12 @@ from sqlalchemy import select
 
 from salesops import metrics
 from salesops.audit import service as audit
-from salesops.auth.scoped_metrics import open_scoped
 from salesops.crm import records
 from salesops.crm.org import deal_clauses
 from salesops.crm.resources import ACCOUNTS, ACTIVITIES, CONTACTS, CONTRACTS, OPPORTUNITIES, REPS
 from salesops.db.types import as_utc
 from salesops.errors import Problem, ValidationFailed
+from salesops.metrics.scoped import open_scoped
 from salesops.models import (
     Account,
     Opportunity,
