@@ -58,7 +58,7 @@ def test_the_funnel_and_waterfall_are_scoped(client_as: Client, org: Org) -> Non
         client_as("will")
         .get(
             "/api/v1/waterfall",
-            params={"from": "2025-01-01", "to": "2025-02-01", "close_from": "2025-01-01"},
+            params={"from": "2025-01-01", "to": "2025-02-01", "close_to": "2025-03-31"},
         )
         .json()
     )

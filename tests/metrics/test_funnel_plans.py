@@ -9,11 +9,10 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from salesops import metrics
-from salesops.auth.scoped_metrics import restrict
-from salesops.auth.scoping import Scope
+from salesops.auth.scoped_metrics import MetricScope
 from salesops.metrics.cohorts import MATERIALIZED_ENTRIES
 from salesops.metrics.engines import materialized
-from salesops.models.enums import Role
+from salesops.metrics.scoped import restrict
 from tests.metrics import reference as ref
 from tests.metrics.scenario import Company
 
@@ -189,7 +188,7 @@ def test_a_scoped_source_never_sees_the_company_wide_entries(
     session: Session, company: Company
 ) -> None:
     kept = materialized(metrics.open_engine(session))
-    scope = Scope(None, "m", Role.MANAGER, None, frozenset({company.ann.id}), frozenset())
+    scope = MetricScope(frozenset({company.ann.id}), frozenset(), frozenset())
     scoped = restrict(kept, scope)
     assert MATERIALIZED_ENTRIES not in scoped.tables
     assert MATERIALIZED_ENTRIES not in materialized(scoped).tables

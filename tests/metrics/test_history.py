@@ -130,7 +130,9 @@ def test_the_waterfall_reconciles_and_classifies_every_move(
         assert steps["new"] == (Decimal("0.00"), 0)  # d9 is expected in April: out of scope
         assert steps["ending"] == (Decimal("1060.00"), 2)
         assert steps["increased"] == (Decimal("600.00"), 2)  # d3 +100, d4 +500
-        everything = metrics.pipeline_waterfall(src, date(2025, 1, 31), date(2025, 3, 31))
+        everything = metrics.pipeline_waterfall(
+            src, date(2025, 1, 31), date(2025, 3, 31), all_open=True
+        )
         assert everything[0].reconciles
         assert everything[0].amount("new") == Decimal("400.00")
         per_owner = metrics.pipeline_waterfall(

@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy.orm import Session
 
 from salesops import metrics
-from salesops.auth.scoped_metrics import restrict
+from salesops.auth.scoped_metrics import metric_scope
 from salesops.auth.scoping import scope_for
 from salesops.errors import ValidationFailed
+from salesops.metrics.scoped import restrict
 from tests.insights_world import Q1_2025, World, build_world
 
 COHORTS = {"grain": "quarter", "start": date(2024, 1, 1), "end": date(2024, 12, 31)}
@@ -131,7 +132,7 @@ def test_bookings_from_leads_sum_the_won_deals_leads_converted_into(
     assert by_source("lead_to_sale_rate") == {"Web": 2 / 5, "Event": 0.0}
     # Event leads won nothing: no row (the page shows a dash, as for any empty sum).
     assert by_source("lead_bookings") == {"Web": Decimal("3000.00")}
-    ann = restrict(src, scope_for(session, world.org.users["ann"]))
+    ann = restrict(src, metric_scope(session, scope_for(session, world.org.users["ann"])))
     assert by_source("lead_bookings", ann) == {"Web": Decimal("1000.00")}
     assert by_source("lead_to_opportunity_rate", ann) == {"Web": 2 / 3, "Event": 0.0}
     won = metrics.drill_down(src, "lead_bookings", limit=None, **Q1_2025)
@@ -140,8 +141,8 @@ def test_bookings_from_leads_sum_the_won_deals_leads_converted_into(
 
 def test_the_new_metrics_obey_row_level_scoping(session: Session, world: World) -> None:
     src = metrics.open_engine(session)
-    ann = restrict(src, scope_for(session, world.org.users["ann"]))
-    cat = restrict(src, scope_for(session, world.org.users["cat"]))
+    ann = restrict(src, metric_scope(session, scope_for(session, world.org.users["ann"])))
+    cat = restrict(src, metric_scope(session, scope_for(session, world.org.users["cat"])))
     assert metrics.compute(ann, "gross_revenue_retention", **Q1_2025).total == 1.0
     assert metrics.compute(cat, "net_revenue_retention", **Q1_2025).total == 1.0
     assert metrics.compute(src, "net_revenue_retention", **Q1_2025).total == 1800 / 2300

@@ -11,8 +11,8 @@ from salesops import caching, metrics
 from salesops.api.crud import ERRORS
 from salesops.api.deps import CurrentUser, SessionDep
 from salesops.audit.service import jsonable
-from salesops.auth.scoped_metrics import open_scoped
 from salesops.errors import Problem, ValidationFailed
+from salesops.metrics.scoped import open_scoped
 
 router = APIRouter(tags=["metrics"], responses=ERRORS)
 
@@ -178,19 +178,24 @@ def funnel(
 def waterfall(
     session: SessionDep,
     who: CurrentUser,
-    start: date = Query(..., alias="from"),
-    end: date = Query(..., alias="to"),
-    close_from: date | None = None,
-    close_to: date | None = None,
+    start: date = Query(..., alias="from", description="starting date (end of that day)"),
+    end: date = Query(..., alias="to", description="ending date (end of that day)"),
+    close_from: date | None = Query(None, description="scope: close dates from (default from)"),
+    close_to: date | None = Query(None, description="scope: close dates to (default to)"),
+    all_open: bool = Query(False, description="scope: every open deal, whatever its close date"),
     by: list[str] = Query([]),
 ) -> list[dict[str, Any]]:
+    """Same definition, parameters and figures as `salesops metrics waterfall`: the deals
+    expected to close between `close_from` and `close_to` (by default `from` and `to`)."""
     src = open_scoped(session, who.scope)
     result = metrics.pipeline_waterfall(
-        src, start, end, close_from=close_from, close_to=close_to, by=by
+        src, start, end, close_from=close_from, close_to=close_to, all_open=all_open, by=by
     )
     return [
         {
             "dimensions": dict(w.dimensions),
+            "close_from": w.close_from,
+            "close_to": w.close_to,
             "reconciles": w.reconciles,
             "steps": [
                 {"step": s.label, "amount": str(s.amount), "deals": s.deals} for s in w.steps

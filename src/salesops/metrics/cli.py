@@ -279,15 +279,14 @@ def waterfall_command(
     first, last = _date(start, "--from"), _date(end, "--to")
     assert first is not None
     assert last is not None
-    scope_from = None if all_open else (_date(close_from, "--close-from") or first)
-    scope_to = None if all_open else (_date(close_to, "--close-to") or last)
     with _source(ctx, engine) as source:
         falls = pipeline_waterfall(
             source,
             first,
             last,
-            close_from=scope_from,
-            close_to=scope_to,
+            close_from=_date(close_from, "--close-from"),
+            close_to=_date(close_to, "--close-to"),
+            all_open=all_open,
             by=by,
             engine=engine if engine in ("duckdb", "postgres") else None,
         )

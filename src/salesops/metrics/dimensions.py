@@ -45,6 +45,9 @@ DIMENSION_COLUMNS: dict[str, tuple[str, ...]] = {
     "stage": ("stage",),
     "forecast_category": ("forecast_category",),
 }
+# A row-level-scoped source keeps every rep's name here (the organisation chart is public) while
+# its `reps` table holds only the reps in scope: the manager label reads names from it.
+REP_NAMES = "rep_names"
 ALL_DIMENSIONS = tuple(dict.fromkeys(d for dims in FACT_DIMENSIONS.values() for d in dims))
 _COLUMN_DIMENSIONS = {
     "lead_source": "lead_source",
@@ -122,7 +125,8 @@ def add_dimensions(
             t = t.mutate(**{col: _label(t.o_name)}).drop("o_id", "o_name")
         elif dim == "manager":
             r = reps.select(m_rep=reps.id.cast("int64"), m_mgr=reps.manager_id.cast("int64"))
-            m = reps.select(m_id=reps.id.cast("int64"), m_name=reps.name)
+            names = tables.get(REP_NAMES, reps)
+            m = names.select(m_id=names.id.cast("int64"), m_name=names.name)
             lookup = r.left_join(m, r.m_mgr == m.m_id).select("m_rep", "m_name")
             t = t.left_join(lookup, t.owner_id == lookup.m_rep)
             t = t.mutate(**{col: _label(t.m_name)}).drop("m_rep", "m_name")

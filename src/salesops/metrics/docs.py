@@ -43,7 +43,8 @@ metrics.query(source, "bookings", grain="month")   # the same, as a pandas DataF
 metrics.list_metrics()            # [MetricInfo(name, label, unit, kind, dimensions, ...)]
 metrics.get_definition("win_rate")
 metrics.funnel(source, start=..., end=..., filters=...)        # [FunnelStage]
-metrics.pipeline_waterfall(source, start, end, close_from=..., close_to=..., by=())
+metrics.pipeline_waterfall(source, start, end, close_from=None, close_to=None,
+                           all_open=False, by=())  # [Waterfall], see "Pipeline waterfall"
 metrics.drill_down(source, "bookings", start=..., end=..., filters={"owner": ["Ann"]})
 metrics.open_engine(session)      # open once, reuse for many metrics (a Source)
 ```
@@ -128,10 +129,58 @@ and `--format json` write a row at a time, for piping into other tools.
 - **Comparison.** `previous` compares each row with the period just before (the previous grain
   period, or the window of the same length before); `year` with the same period a year
   earlier. `delta = value - previous`, `pct_change = delta / |previous|`.
+- **Stage order.** Rows sliced by `stage` come in funnel order, the order of
+  `pipeline_stages` (its `sort_order`), never alphabetically, in the CLI, the API and the
+  dashboard alike; labels that are not a stage (`(none)`) come last.
 - **Your own metrics.** Put YAML files shaped like the shipped ones in the directory named by
   `SALESOPS_METRICS_DIR`; a metric with a shipped name replaces it. Expressions use the fact
   columns listed below, `params.NAME`, arithmetic, comparisons, `and/or/not`, `in [...]`,
   `is None`, `coalesce`, `abs`, `nullif`, `greatest`, `least`, `stage_rank('Proposal')`.
+
+## Row-level scoping
+
+Through the API and the dashboard, metrics count only the records the caller may see
+(`salesops.auth.scoping`): `salesops.auth.scoped_metrics.metric_scope` turns the caller's scope
+into the ids they may read and `salesops.metrics.scoped.restrict` keeps only those rows in
+every input table, so every metric, sliced any way, obeys it. A sales rep sees their own rows, a
+manager their reports' and their teams' members', ops, analysts, directors and admins
+everything. Per input:
+
+- **Deals, their events, stage entries, leads, rep quotas**: those of the reps in scope.
+- **Reps** (`ramp_time`, the `owner` and `region` labels): only the reps in scope. The
+  `manager` label still names a rep's manager, who may be outside the scope (the organisation
+  chart is public).
+- **Contracts and accounts** (retention, and the account labels): the accounts a rep in scope
+  owns today or has a deal on, as in the contracts list.
+- **Forecast lines** (forecast accuracy): the lines of the teams in scope; company lines only
+  for roles that see everything. The actual of a team line, where it is not stored, is the won
+  value of the deals in scope.
+- What stays out, by design: a lead converted into a deal of a rep outside the scope counts as
+  converted but not as won; as of a past date, a deal counts for whoever owns it now, and an
+  earlier owner outside the scope is labelled `(none)`.
+
+The CLI reads the database directly and sees everything.
+
+## Pipeline waterfall
+
+How the open pipeline moved between two moments, `start` and `end` (a date means the end of
+that day). `salesops metrics waterfall`, `GET /api/v1/waterfall` and the dashboard's Pipeline
+page all call `metrics.pipeline_waterfall`, with the same parameters and the same defaults:
+
+- **Scope.** The deals followed are the open deals whose expected close date lies in
+  [`close_from`, `close_to`]. Each bound defaults to the waterfall's own dates, so
+  `--from 2025-03-01 --to 2025-03-31` is "the pipeline closing in March and how it moved during
+  March". `--all-open` (API `all_open=true`) follows every open deal, whatever its close date
+  (giving close dates as well is an error). The dashboard gives the period it shows as the
+  scope and today (or the period's end) as `end`.
+- **Steps.** `starting` (in scope at `start`) + `new` (created after `start`, or reopened) +
+  `increased` - `decreased` (amount changes of deals in scope at `start`) + `pulled_in` (open
+  at `start` with a close date outside the scope, inside it by `end`) - `pushed_out` (close
+  date moved out of the scope, still open) - `won` - `lost` = `ending` (in scope at `end`),
+  exactly, to the cent. A deal created or pulled in and closed in between counts as
+  new/pulled in and as won/lost, at its amount at closing. Each step also counts its deals.
+- **Money** is in the reporting currency, each amount at the rate of its close date (as for
+  `pipeline_value`). The figures of every interface are the same for the same dates.
 
 ## Catalog
 """

@@ -66,6 +66,7 @@ FACT_COLUMNS: dict[str, tuple[str, ...]] = {
         "last_event_at",
         "days_since_last_event",
         "max_rank_reached",
+        "owner_has_quota",
     ),
     "stage_entries": (
         "id",

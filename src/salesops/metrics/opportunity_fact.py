@@ -46,6 +46,7 @@ _DERIVED: dict[str, tuple[str, ...]] = {
     "last_event_at": ("created_on", "stage_rank"),
     "days_since_last_event": ("created_on", "stage_rank"),
     "max_rank_reached": ("stage_rank",),
+    "owner_has_quota": ("closed_on",),
 }
 
 
@@ -198,9 +199,32 @@ def opportunities(
         t = convert(t, ctx, tables, "amount", "fx_on", "amount_rc")
         if ctx.needs_fx:
             t = t.drop("fx_on")
+    if "owner_has_quota" in need:
+        t = _with_quota_flag(t, tables)
     if need & EVENT_COLUMNS:
         t = _with_event_columns(t, tables, ctx, as_of)
     return t
+
+
+def _with_quota_flag(t: Table, tables: Tables) -> Table:
+    """Add `owner_has_quota`: the owner held a positive rep quota covering the close date.
+
+    Quota attainment counts only these bookings, so that its numerator covers the same reps and
+    days as its denominator (a manager without quota, or a rep after their last quota period,
+    books nothing against quota).
+    """
+    q = tables["quotas"]
+    q = q.filter(q.rep_id.notnull() & (q.amount > 0)).select(
+        hq_rep=q.rep_id.cast("int64"),
+        hq_from=q.period_start.cast("date"),
+        hq_to=q.period_end.cast("date"),
+    )
+    d = t.filter(t.closed_on.notnull()).select(hq_deal=t.id, hq_owner=t.owner_id, hq_on=t.closed_on)
+    covered = d.join(q, [d.hq_owner == q.hq_rep, q.hq_from <= d.hq_on, d.hq_on <= q.hq_to])
+    # Overlapping quota rows (a month and its quarter) must not count a deal twice.
+    covered = covered.select("hq_deal").distinct()
+    j = t.left_join(covered, t.id == covered.hq_deal)
+    return j.mutate(owner_has_quota=j.hq_deal.notnull()).drop("hq_deal")
 
 
 def _with_event_columns(t: Table, tables: Tables, ctx: Context, as_of: datetime | None) -> Table:

@@ -7,7 +7,7 @@ DuckDB fed through Arrow, the default), an engine spec string (`duckdb`, `postgr
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from functools import lru_cache
@@ -26,10 +26,11 @@ from salesops.metrics.compare import compare_rows
 from salesops.metrics.definitions import Catalog, MetricDefinition, allowed_dimensions, load_catalog
 from salesops.metrics.dimensions import add_dimensions, apply_filters
 from salesops.metrics.engines import Source, materialized, open_source
+from salesops.metrics.facts import Context
 from salesops.metrics.periods import Window
 from salesops.metrics.query_check import Query, all_params, check_query
 from salesops.metrics.runner import MONEY_UNITS, empty_value, execute, run_metric
-from salesops.metrics.schemas import FunnelStage, MetricInfo, MetricResult
+from salesops.metrics.schemas import FunnelStage, MetricInfo, MetricResult, MetricRow
 from salesops.metrics.steps import prepared
 
 SourceLike = Session | Engine | str | Source
@@ -161,6 +162,7 @@ def compute(
         window = periods.comparison_window(query.window, compare, query.grain)
         previous, _ = run_metric(src, metric, cat, replace(query, window=window))
         rows = compare_rows(rows, previous, query, compare, empty_value(metric))
+    rows = in_funnel_order(rows, query.by, src.ctx)
     return MetricResult(
         metric=metric,
         rows=tuple(rows),
@@ -175,6 +177,28 @@ def compute(
         currency=src.ctx.reporting_currency,
         sql=sql,
     )
+
+
+def dimension_sort_key(ctx: Context) -> Callable[[Mapping[str, str]], list[tuple[int, str]]]:
+    """Sort key for a row's dimension labels: stages in funnel order (pipeline_stages' order,
+    labels that are no stage last), every other label by name."""
+    stages = sorted(ctx.stages, key=lambda s: (s.sort_order, s.id))
+    order = {s.name: i for i, s in enumerate(stages)}
+
+    def key(dimensions: Mapping[str, str]) -> list[tuple[int, str]]:
+        return [
+            (order.get(v, len(order)), v) if d == "stage" else (0, v) for d, v in dimensions.items()
+        ]
+
+    return key
+
+
+def in_funnel_order(rows: list[MetricRow], by: Sequence[str], ctx: Context) -> list[MetricRow]:
+    """`rows` sorted by their dimensions and period, stages in funnel order (not by name)."""
+    if "stage" not in by:
+        return rows
+    labels = dimension_sort_key(ctx)
+    return sorted(rows, key=lambda r: (labels(r.dimensions), r.period or date.min))
 
 
 def _with_entries(src: Source, metric: MetricDefinition, cat: Catalog, query: Query) -> Source:

@@ -1,9 +1,11 @@
 """The pipeline waterfall: how open pipeline moved between two moments, reconciling exactly.
 
-Scope: open deals whose expected close date lies in [close_from, close_to] (both optional; the
-CLI defaults them to the two dates, i.e. "the pipeline for this period"). Each deal falls in
-exactly one path, so that start + new + increased - decreased + pulled_in - pushed_out - won -
-lost = end holds to the cent:
+One definition for every interface (the CLI, the API and the dashboard call `pipeline_waterfall`
+and nothing else): the waterfall from `start` to `end` follows the open deals whose expected
+close date lies in [close_from, close_to]. Each bound defaults to the waterfall's own dates
+(`start`, `end`), i.e. "the pipeline for this period"; `all_open=True` takes every open deal
+whatever its close date instead. Each deal falls in exactly one path, so that start + new +
+increased - decreased + pulled_in - pushed_out - won - lost = end holds to the cent:
 
 - in scope at both moments: the amount change is `increased` or `decreased`;
 - in scope at the start only: amount change, then `won` or `lost` (closed by the end) or
@@ -25,12 +27,17 @@ import ibis
 from ibis.expr.types import Value
 
 from salesops.db.types import as_utc
-from salesops.errors import ValidationFailed
+from salesops.errors import Problem, ValidationFailed
 from salesops.metrics import facts, opportunity_fact
-from salesops.metrics.dimensions import add_dimensions, apply_filters, label_column
+from salesops.metrics.dimensions import (
+    OPPORTUNITY_DIMENSIONS,
+    add_dimensions,
+    apply_filters,
+    label_column,
+)
 from salesops.metrics.runner import execute
 from salesops.metrics.schemas import Waterfall, WaterfallStep
-from salesops.metrics.service import SourceLike, _filters, open_engine
+from salesops.metrics.service import SourceLike, _filters, dimension_sort_key, open_engine
 
 STEPS = (
     "starting", "new", "increased", "decreased", "pulled_in", "pushed_out", "won", "lost",
@@ -52,14 +59,27 @@ def pipeline_waterfall(
     *,
     close_from: date | None = None,
     close_to: date | None = None,
+    all_open: bool = False,
     by: Sequence[str] = (),
     filters: Mapping[str, str | Sequence[str]] | None = None,
     engine: str | None = None,
 ) -> list[Waterfall]:
-    """The waterfall from `start` to `end` (dates mean the end of that day), one per slice."""
+    """The waterfall from `start` to `end` (dates mean the end of that day), one per slice.
+
+    The deals followed close in [close_from, close_to], by default [start, end]; with
+    `all_open`, every open deal.
+    """
     t0, t1 = _moment(start), _moment(end)
+    close_from, close_to = close_scope(start, end, close_from, close_to, all_open=all_open)
+    problems = [
+        Problem(f"unknown dimension {d!r} (use {', '.join(OPPORTUNITY_DIMENSIONS)})", "by")
+        for d in [*by, *(filters or {})]
+        if d not in OPPORTUNITY_DIMENSIONS
+    ]
     if t1 <= t0:
-        raise ValidationFailed(f"the waterfall ends ({end}) before it starts ({start})")
+        problems.append(Problem(f"the waterfall ends ({end}) before it starts ({start})", "to"))
+    if problems:
+        raise ValidationFailed("invalid waterfall", problems)
     src = open_engine(source, engine=engine)
     tables, ctx = src.tables, src.ctx
     before = opportunity_fact.opportunities(
@@ -140,7 +160,7 @@ def pipeline_waterfall(
     expr = j.group_by(keys).aggregate(**aggs) if keys else j.aggregate(**aggs)
     if keys:
         expr = expr.order_by(keys)
-    result = []
+    result: list[Waterfall] = []
     for row in execute(src, expr):
         steps = tuple(WaterfallStep(s, _money(row[s]), int(row[f"n_{s}"] or 0)) for s in STEPS)
         result.append(
@@ -154,7 +174,41 @@ def pipeline_waterfall(
                 dimensions={d: row[label_column(d)] for d in by},
             )
         )
+    if "stage" in by:
+        labels = dimension_sort_key(ctx)
+        result.sort(key=lambda w: labels(w.dimensions))
     return result
+
+
+def close_scope(
+    start: date | datetime,
+    end: date | datetime,
+    close_from: date | None,
+    close_to: date | None,
+    *,
+    all_open: bool = False,
+) -> tuple[date | None, date | None]:
+    """The close dates a waterfall follows: the given bounds, else its own dates; none (every
+    open deal) with `all_open`."""
+    if all_open:
+        if close_from is not None or close_to is not None:
+            raise ValidationFailed(
+                "give either all_open or close dates, not both",
+                [Problem("all_open takes every open deal, whatever its close date", "all_open")],
+            )
+        return None, None
+    first = close_from or _day(start)
+    last = close_to or _day(end)
+    if last < first:
+        raise ValidationFailed(
+            "invalid waterfall",
+            [Problem(f"close_to ({last}) is before close_from ({first})", "close_to")],
+        )
+    return first, last
+
+
+def _day(value: date | datetime) -> date:
+    return _moment(value).date()
 
 
 def _money(value: Any) -> Decimal:

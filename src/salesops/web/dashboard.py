@@ -17,10 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from salesops.api.deps import Principal
-from salesops.auth.scoped_metrics import open_scoped
 from salesops.auth.scoping import Scope
 from salesops.caching import data_version, figures
 from salesops.metrics import Source
+from salesops.metrics.scoped import open_scoped
 from salesops.models import Rep
 from salesops.web import charts, export, periods, views
 from salesops.web.deps import SessionDep, WebUser, page_context

@@ -21,12 +21,12 @@ from sqlalchemy.orm import Session
 
 from salesops import metrics
 from salesops.api.deps import Principal
-from salesops.auth.scoped_metrics import open_scoped
 from salesops.crm import records
 from salesops.crm.org import deal_clauses
 from salesops.crm.resources import OPPORTUNITIES
 from salesops.db.types import as_utc
 from salesops.errors import Problem, ValidationFailed
+from salesops.metrics.scoped import open_scoped
 from salesops.models import Account, Opportunity, Rep
 from salesops.pipeline import access, stages
 from salesops.web import export, periods, views

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from salesops import metrics
 from salesops.api.deps import Principal
-from salesops.auth.scoped_metrics import open_scoped
 from salesops.errors import Problem, ValidationFailed
+from salesops.metrics.scoped import open_scoped
 from salesops.models import Account, Lead, Opportunity, Rep
 from salesops.web import insight_figures as figures
 from salesops.web import views
