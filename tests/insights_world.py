@@ -6,10 +6,10 @@ Every figure the tests expect is worked out here, next to the data that produces
 Contracts (annual values, USD)
     Acme (Ann's deals)     C1 2024-01-01..2024-12-31 1000, renewed C2 2025-01-01..2025-12-31 1200
     Initech (a Cat deal)   C3 2024-01-01..2024-12-31  800, renewed smaller C4 2025-01-01..06-30 600
-    Globex (nobody's deal) C5 2024-04-01..2025-03-31  500, not renewed
+    Globex (Cat owns it)   C5 2024-04-01..2025-03-31  500, not renewed
   Q1 2025 (start 2025-01-01, end checked 2025-04-01): Acme 1200 -> 1200, Initech 600 -> 600,
     Globex 500 -> 0. GRR = NRR = 1800/2300, churn 1/3 accounts, revenue churn 500/2300.
-    Ann (Acme only): 1.0. Cat (Initech only): 1.0.
+    Ann (Acme only): 1.0. Cat (sells to Initech, owns Globex): 600/1100.
   Cohorts by first contract: 2024-Q1 = Acme 1000 + Initech 800, 2024-Q2 = Globex 500.
     12 months on: Acme 1200, Initech 600, Globex 0 -> 2024-Q1 net 1800/1800, gross 1600/1800,
     logo 1; 2024-Q2 all 0. 18 months on: Acme 1200, Initech 0 -> net 1200/1800, logo 1/2.
