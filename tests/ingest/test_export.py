@@ -107,10 +107,11 @@ def test_a_small_demo_company_survives_the_round_trip(
 ) -> None:
     from salesops.demo.generator import DemoSpec
     from salesops.demo.loader import load_into_database
+    from salesops.demo.params import REFERENCE_END
 
     source = migrated_engine(scratch_url(engine.dialect.name, tmp_path, "demo_source"))
     try:
-        result = load_into_database(source, DemoSpec(opportunities=150, seed=11))
+        result = load_into_database(source, DemoSpec(opportunities=150, seed=11, end=REFERENCE_END))
         with session_scope(source) as session:
             manifest = export_database(session, tmp_path / "demo-export")
             before = snapshot(session)
