@@ -14,7 +14,9 @@ from salesops.db import session_scope
 from salesops.demo.generator import DemoSpec
 from salesops.demo.loader import load_into_database
 from salesops.demo.params import REFERENCE_END
+from salesops.ingest import export_database, run_import
 from salesops.models import Account, AuditEntry, DemoBuild, User
+from salesops.pipeline import stages
 from tests.conftest import run_cli, scratch_url
 from tests.databases import migrated_engine
 
@@ -125,3 +127,19 @@ def test_only_the_demo_generator_leaves_the_demo_mark(demo_db: Engine) -> None:
     with session_scope(demo_db) as session:
         build = session.scalars(select(DemoBuild)).one()
         assert (build.seed, build.end_date, build.opportunities) == (11, SPEC.end, 150)
+
+
+def test_restoring_another_companys_export_into_the_demo_removes_the_mark(
+    demo_db: Engine, engine: Engine, tmp_path: Path
+) -> None:
+    other = migrated_engine(scratch_url(engine.dialect.name, tmp_path, "other"))
+    try:
+        with session_scope(other) as session:
+            stages.ensure_stages(session)
+            export_database(session, tmp_path / "other-export")
+    finally:
+        other.dispose()
+    with session_scope(demo_db) as session:
+        run_import(session, "salesops", [tmp_path / "other-export"])
+    with session_scope(demo_db) as session, pytest.raises(demo.NotTheDemoCompany):
+        demo.ensure_demo_logins(session)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 from rich.table import Table
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from salesops.audit import service as audit
 from salesops.auth import demo
 from salesops.auth import service as auth
 from salesops.auth.demo import DEMO_PASSWORD
 from salesops.cli.context import console, state
-from salesops.errors import NotFound
+from salesops.db import session_scope
+from salesops.errors import NotFound, PermissionDenied
 from salesops.models import Rep, Role
 
 users_app = typer.Typer(
@@ -20,6 +23,29 @@ users_app = typer.Typer(
 tokens_app = typer.Typer(help="Create and revoke API tokens.", no_args_is_help=True)
 
 ROLES = ", ".join(r.value for r in Role)
+CLI_SOURCE = "cli"  # the source address sign-ins from the command line are recorded under
+PASSWORD_VARIABLE = "SALESOPS_PASSWORD"
+
+
+def admin_sign_in(engine: Engine, username: str, *, purpose: str) -> int:
+    """The id of admin `username` once their password checks out (prompted for, or read from
+    SALESOPS_PASSWORD in scripts). The attempt is recorded and counts towards the sign-in
+    lock even when it fails, as a dashboard sign-in would."""
+    password = os.environ.get(PASSWORD_VARIABLE) or typer.prompt(
+        f"password of {username}", hide_input=True
+    )
+    refused: PermissionDenied | None = None
+    with session_scope(engine) as session:
+        try:
+            user = auth.authenticate_admin(
+                session, username, password, ip=CLI_SOURCE, purpose=purpose
+            )
+        except PermissionDenied as exc:
+            # Kept, not raised here: the failed attempt must be committed to count.
+            refused = exc
+        else:
+            return user.id
+    raise refused
 
 
 @users_app.command("create")

@@ -147,6 +147,16 @@ def authenticate(
     return user
 
 
+def authenticate_admin(
+    session: Session, username: str, password: str, *, ip: str | None, purpose: str
+) -> User:
+    """Like `authenticate`, then refuse anyone but an admin (for `purpose`)."""
+    user = authenticate(session, username, password, ip=ip)
+    if user.role != Role.ADMIN:
+        raise PermissionDenied(f"{purpose} is for admins; {user.username} is {user.role}")
+    return user
+
+
 @dataclass(frozen=True)
 class NewSession:
     """A session just opened: `cookie` goes to the browser once and is never stored."""
@@ -321,6 +331,7 @@ __all__ = [
     "NewToken",
     "TooManyAttempts",
     "authenticate",
+    "authenticate_admin",
     "check_throttle",
     "close_session",
     "create_token",
