@@ -1,52 +1,69 @@
-# Two commands on a fresh machine: `make run` and `make test`. Both start with `make setup`.
+# Two commands on a fresh machine: `make run` (installs what running needs: `make setup`) and
+# `make test` (installs the development extras too: `make setup-dev`).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+VENV_READY := $(VENV)/.created
+# What `make run` needs (the package and its runtime dependencies) and what `make test` needs
+# on top (the `dev` extra: test, lint and type-check tools, PySpark, Playwright).
+RUN_STAMP := $(VENV)/.installed-run
+DEV_STAMP := $(VENV)/.installed-dev
 DEMO_OPPORTUNITIES ?= 20000
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup run test lint typecheck pytest test-quick bench clean help
+.PHONY: setup setup-dev run test lint typecheck pytest test-quick bench clean help
 
 help:
-	@echo "make run    build the demo company into salesops.db (once), print sign-ins, serve the dashboard"
-	@echo "make test   lint, type-check and run the whole test suite"
+	@echo "make run    install what running needs, build the demo company into salesops.db (once),"
+	@echo "            print its sign-ins, serve the dashboard"
+	@echo "make test   install the development extras, lint, type-check, run the whole test suite"
 	@echo "make bench  run the benchmarks in bench/ (long; not part of make test)"
 
-$(STAMP): pyproject.toml requirements.lock
+$(VENV_READY):
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip==26.3
+	touch $@
+
+$(RUN_STAMP): pyproject.toml requirements.lock | $(VENV_READY)
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e .
+	touch $@
+
+# The dev set includes the run set, so installing it satisfies both stamps.
+$(DEV_STAMP): pyproject.toml requirements.lock | $(VENV_READY)
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
-	touch $(STAMP)
+	touch $@ $(RUN_STAMP)
 
-setup: $(STAMP)
+setup: $(RUN_STAMP)
 
+setup-dev: $(DEV_STAMP)
+
+# The demo is built once, ending today; its sign-ins (public password) are only created on
+# a database the demo built: on real data `demo-logins` refuses, and the server starts anyway.
 run: setup
 	$(BIN)/salesops init
-	@if $(BIN)/salesops status | grep -q "^open opportunities: 0$$"; then \
-		$(BIN)/salesops demo --opportunities $(DEMO_OPPORTUNITIES); \
-	else echo "demo company already built (make clean to start over)"; fi
+	$(BIN)/salesops demo --opportunities $(DEMO_OPPORTUNITIES) --if-empty
 	$(BIN)/salesops summary
-	$(BIN)/salesops users demo-logins --url http://$(HOST):$(PORT)
+	@$(BIN)/salesops users demo-logins --url http://$(HOST):$(PORT) || \
+		echo "no demo sign-ins on this database: sign in with your own users (salesops users)"
 	$(BIN)/salesops serve --host $(HOST) --port $(PORT)
 
-lint: setup
+lint: setup-dev
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
-typecheck: setup
+typecheck: setup-dev
 	$(BIN)/mypy
 
-pytest: setup
+pytest: setup-dev
 	$(BIN)/pytest -n auto -p no:cacheprovider
 
 test: lint typecheck pytest
 
-test-quick: setup
+test-quick: setup-dev
 	$(BIN)/pytest -n auto -m "not spark and not browser"
 
-bench: setup
+bench: setup-dev
 	for script in bench/*.py; do $(BIN)/python $$script || exit 1; done
 
 clean:

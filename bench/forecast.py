@@ -37,7 +37,18 @@ def ensure_data(folder: Path) -> None:
         return
     print(f"building 1M opportunities into {folder} ...", flush=True)
     subprocess.run(
-        [sys.executable, "-m", "salesops", "demo", "-n", "1000000", "--parquet", str(folder)],
+        [
+            sys.executable,
+            "-m",
+            "salesops",
+            "demo",
+            "-n",
+            "1000000",
+            "--end-date",
+            "2026-10-31",
+            "--parquet",
+            str(folder),
+        ],
         check=True,
     )
 

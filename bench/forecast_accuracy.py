@@ -23,6 +23,7 @@ from salesops.db import make_engine
 from salesops.db.schema import upgrade
 from salesops.demo.generator import DemoSpec
 from salesops.demo.loader import load_into_database
+from salesops.demo.params import REFERENCE_END
 from salesops.forecasting import service
 from salesops.forecasting.engine import METHODS, Options
 from salesops.ingest import run_import
@@ -118,7 +119,9 @@ def main() -> None:
         else:
             print(f"{MAVEN} is missing: Maven evaluation skipped")
         demo_url = f"sqlite:///{tmp}/demo.db"
-        load_into_database(make_engine(demo_url), DemoSpec(opportunities=20_000).validate())
+        load_into_database(
+            make_engine(demo_url), DemoSpec(opportunities=20_000, end=REFERENCE_END).validate()
+        )
         run(
             demo_url,
             lambda s: None,

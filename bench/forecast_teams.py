@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from salesops.db import make_engine
 from salesops.demo.generator import DemoSpec
 from salesops.demo.loader import load_into_database
+from salesops.demo.params import REFERENCE_END
 from salesops.forecasting import service, teams
 from salesops.forecasting.backtest import Actuals
 from salesops.forecasting.engine import Options
@@ -78,7 +79,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{tmp}/demo.db")
-        load_into_database(engine, DemoSpec(opportunities=args.opportunities).validate())
+        load_into_database(
+            engine, DemoSpec(opportunities=args.opportunities, end=REFERENCE_END).validate()
+        )
         with Session(engine) as session:
             prep = service.load(session)
             tree = service.team_tree(session)

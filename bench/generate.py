@@ -53,9 +53,10 @@ def run_one(target: str, n: int, workdir: Path) -> dict[str, Any]:
     from salesops.db import make_engine
     from salesops.demo.generator import DemoSpec, generate
     from salesops.demo.loader import load_into_database
+    from salesops.demo.params import REFERENCE_END
     from salesops.demo.sinks import ParquetSink
 
-    spec = DemoSpec(opportunities=n)
+    spec = DemoSpec(opportunities=n, end=REFERENCE_END)
     cpu = _cpu_seconds()
     started = time.perf_counter()
     if target == "generate only":
@@ -90,6 +91,7 @@ def run_core_baseline(workdir: Path) -> dict[str, Any]:
     from salesops.db import make_engine
     from salesops.db.schema import upgrade
     from salesops.demo.generator import DemoSpec, generate
+    from salesops.demo.params import REFERENCE_END
     from salesops.demo.sinks import DatabaseSink, table
 
     class Keep(NullSink):
@@ -101,7 +103,7 @@ def run_core_baseline(workdir: Path) -> dict[str, Any]:
                 self.events.append(data)
 
     keep = Keep()
-    generate(DemoSpec(opportunities=20_000), keep)
+    generate(DemoSpec(opportunities=20_000, end=REFERENCE_END), keep)
     events = pa.concat_tables(keep.events)
     result: dict[str, Any] = {"rows": events.num_rows}
     for how in ("core", "demo"):

@@ -48,11 +48,22 @@ def ensure_demo(folder: Path, n: int, *, parquet: bool = True) -> None:
     folder.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     if parquet:
-        cmd = [sys.executable, "-m", "salesops", "demo", "-n", str(n), "--parquet", str(folder)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "salesops",
+            "demo",
+            "-n",
+            str(n),
+            "--end-date",
+            "2026-10-31",
+            "--parquet",
+            str(folder),
+        ]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     else:
         env = {"SALESOPS_DATABASE_URL": f"sqlite:///{folder}"}
-        for args in (["init"], ["demo", "-n", str(n)]):
+        for args in (["init"], ["demo", "-n", str(n), "--end-date", "2026-10-31"]):
             subprocess.run(
                 [sys.executable, "-m", "salesops", *args],
                 check=True,

@@ -62,7 +62,16 @@ def ensure_database(path: Path, opportunities: int) -> str:
     started = time.perf_counter()
     subprocess.run([*salesops, "init"], check=True, stdout=subprocess.DEVNULL)
     subprocess.run(
-        [*salesops, "demo", "--opportunities", str(opportunities), "--replace"], check=True
+        [
+            *salesops,
+            "demo",
+            "--opportunities",
+            str(opportunities),
+            "--end-date",
+            "2026-10-31",
+            "--replace",
+        ],
+        check=True,
     )
     print(f"built {path} in {time.perf_counter() - started:.0f} s")
     return url

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import select
 
-from salesops.auth import demo
 from salesops.auth import service as auth
 from salesops.db import make_engine, session_scope
 from salesops.models import ApiToken, AuditEntry, User
@@ -69,24 +68,14 @@ def test_users_and_tokens_from_the_command_line(db_url: str, run: Callable[..., 
         user = session.scalars(select(User).where(User.username == "root")).one()
         assert user.is_active is False
         assert user.role == "director"
-        actions = session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
-        assert actions == ["create", "update", "update"]
-    engine.dispose()
-
-
-def test_demo_logins_give_every_role_a_known_password(db_url: str) -> None:
-    engine = make_engine(db_url)
-    with session_scope(engine) as session:
-        logins = demo.ensure_demo_logins(session, password="demo-pass-1")
-    assert [login.role for login in logins] == [
-        "admin",
-        "director",
-        "analyst",
-        "ops_rep",
-        "manager",
-        "sales_rep",
-    ]
-    with session_scope(engine) as session:
-        admin = auth.authenticate(session, "admin", "demo-pass-1", ip=None)
-        assert admin.role == "admin"
+        actions = session.execute(
+            select(AuditEntry.entity, AuditEntry.action).order_by(AuditEntry.id)
+        ).all()
+        assert actions == [
+            ("user", "create"),
+            ("user", "update"),
+            ("api_token", "create"),
+            ("api_token", "revoke"),
+            ("user", "update"),
+        ]
     engine.dispose()

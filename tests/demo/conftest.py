@@ -7,6 +7,7 @@ import pyarrow as pa
 import pytest
 
 from salesops.demo.generator import DemoSpec, generate
+from salesops.demo.params import REFERENCE_END
 
 
 class MemorySink:
@@ -30,7 +31,7 @@ class MemorySink:
 
 def build(opportunities: int, seed: int = 7) -> MemorySink:
     sink = MemorySink()
-    generate(DemoSpec(opportunities=opportunities, seed=seed), sink)
+    generate(DemoSpec(opportunities=opportunities, seed=seed, end=REFERENCE_END), sink)
     return sink
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -69,3 +70,33 @@ def test_parquet_output_has_one_readable_file_per_table_with_the_reported_rows(
     again = CliRunner().invoke(app, ["demo", "-n", "400", "--parquet", str(out)])
     assert again.exit_code != 0
     assert "--replace" in str(again.exception)
+
+
+def test_the_end_date_option_pins_the_company_and_defaults_to_today(tmp_path: Path) -> None:
+    runner = CliRunner()
+    env = {"COLUMNS": "200"}
+    for name in ("a", "b"):
+        result = runner.invoke(
+            app,
+            ["demo", "-n", "150", "--end-date", "2026-10-31", "--parquet", str(tmp_path / name)],
+            env=env,
+        )
+        assert result.exit_code == 0, result.output
+        assert "to 2026-10-31" in result.output
+    first = pq.read_table(tmp_path / "a" / "opportunities.parquet")
+    assert first.equals(pq.read_table(tmp_path / "b" / "opportunities.parquet"))
+    today = runner.invoke(app, ["demo", "-n", "150", "--parquet", str(tmp_path / "c")], env=env)
+    assert today.exit_code == 0, today.output
+    assert f"to {datetime.now(UTC).date().isoformat()}" in today.output
+
+
+def test_if_empty_builds_once_and_then_leaves_the_data_alone(tmp_path: Path) -> None:
+    url = fresh_sqlite_url(tmp_path, "ifempty")
+    runner = CliRunner()
+    args = ["--database-url", url, "demo", "-n", "150", "--if-empty"]
+    first = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert first.exit_code == 0, first.output
+    assert "built into" in first.output
+    second = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert second.exit_code == 0, second.output
+    assert "already holds 150 opportunities; no demo built" in second.output

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from salesops.db import make_engine
 from salesops.demo.generator import TABLES, DemoSpec, generate
 from salesops.demo.loader import load_into_database
+from salesops.demo.params import REFERENCE_END
 from salesops.demo.sinks import ParquetSink
 from salesops.errors import Conflict
 from salesops.models import Base, Opportunity, OpportunityEvent, Rep
@@ -22,7 +23,7 @@ from salesops.pipeline import service
 from salesops.pipeline.history import OpportunityState, pipeline_as_of
 from tests.conftest import scratch_url
 
-SPEC = DemoSpec(opportunities=1_500, seed=3)
+SPEC = DemoSpec(opportunities=1_500, seed=3, end=REFERENCE_END)
 END = datetime(2026, 10, 31, 23, 59, 59, tzinfo=UTC)
 PAST = (
     datetime(2024, 3, 31, 23, 59, 59, tzinfo=UTC),
@@ -149,7 +150,7 @@ def test_a_second_build_without_replace_is_refused_and_changes_nothing(
     demo_engine: Engine,
 ) -> None:
     with pytest.raises(Conflict, match="--replace"):
-        load_into_database(demo_engine, DemoSpec(opportunities=200))
+        load_into_database(demo_engine, DemoSpec(opportunities=200, end=REFERENCE_END))
     with Session(demo_engine) as session:
         assert session.scalar(select(func.count()).select_from(Opportunity)) == SPEC.opportunities
 
@@ -180,7 +181,9 @@ def test_the_database_holds_the_same_rows_as_the_parquet_files(
 
 
 def test_replace_rebuilds_the_company_and_new_rows_get_fresh_ids(demo_engine: Engine) -> None:
-    load_into_database(demo_engine, DemoSpec(opportunities=300, seed=9), replace=True)
+    load_into_database(
+        demo_engine, DemoSpec(opportunities=300, seed=9, end=REFERENCE_END), replace=True
+    )
     with Session(demo_engine) as session:
         assert session.scalar(select(func.count()).select_from(Opportunity)) == 300
         owner = session.scalars(select(Rep).where(Rep.is_active)).first()

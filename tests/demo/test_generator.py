@@ -175,3 +175,25 @@ def test_any_end_date_moves_the_whole_history(end: date) -> None:
     assert last - pd.Timedelta(days=7) < events["at"].max() <= last
     created = sink.table("opportunities").to_pandas()["created_at"]
     assert created.min() >= pd.Timestamp(DemoSpec(end=end).start, tz="UTC")
+
+
+def test_by_default_the_demo_ends_on_the_day_it_is_built_so_its_pipeline_is_current() -> None:
+    today = datetime.now(UTC).date()
+    spec = DemoSpec(opportunities=2_000, seed=7)
+    assert spec.end == today
+    sink = MemorySink()
+    generate(spec, sink)
+    opps = sink.table("opportunities").to_pandas()
+    events = sink.table("opportunity_events").to_pandas()
+    open_deals = opps[opps["closed_at"].isna()]
+    last_change = events.groupby("opportunity_id")["at"].max().reindex(open_deals["id"])
+    now = pd.Timestamp(datetime.combine(today, time(23, 59, 59), tzinfo=UTC))
+    stalled = int((last_change < now - pd.Timedelta(days=30)).sum())
+    overdue = int((open_deals["close_date"] < today).sum())
+    # Seen the day it is built, the demo has a working pipeline (on 2026-12-07: 96 open
+    # deals, 14 without a change in 30 days, 1 past its close date; with the old fixed end
+    # of 2026-10-31 all 105 open deals were stalled and 38 past their close date).
+    assert len(open_deals) > 50
+    assert stalled < 0.3 * len(open_deals)
+    assert overdue < 0.05 * len(open_deals)
+    assert now - pd.Timedelta(days=3) < events["at"].max() <= now

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
@@ -11,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from salesops import __version__
 from salesops.api import auth as auth_api
-from salesops.api import errors, metrics, org
+from salesops.api import errors, metrics, org, security
 from salesops.config import Settings, get_settings
 from salesops.crm import api as crm_api
 from salesops.db import make_engine, session_factory
@@ -58,19 +60,25 @@ def create_app(
     app.state.session_factory = sessions
     app.state.settings = settings
     errors.install(app)
+    app.add_middleware(security.SecurityHeaders)
     app.include_router(api_router(), prefix=API_PREFIX)
     app.mount("/static", StaticFiles(packages=[("salesops.web", "static")]), name="static")
 
     @app.get(f"{API_PREFIX}/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
         # Swagger UI vendored in the package: the docs page works offline, with no CDN.
-        return get_swagger_ui_html(
+        page = get_swagger_ui_html(
             openapi_url=f"{API_PREFIX}/openapi.json",
             title="salesops API",
             swagger_js_url=f"/static/vendor/{SWAGGER_JS}",
             swagger_css_url=f"/static/vendor/{SWAGGER_CSS}",
             swagger_favicon_url="/static/favicon.svg",
         )
+        # Its start-up script is inline: allow exactly that script, nothing else.
+        body = bytes(page.body).decode()
+        inline = re.findall(r"<script>(.*?)</script>", body, flags=re.DOTALL)
+        page.headers["content-security-policy"] = security.policy_with_script_hashes(*inline)
+        return page
 
     if web:
         from salesops.web.routes import mount

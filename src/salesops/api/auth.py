@@ -78,6 +78,17 @@ class UserUpdate(BaseModel):
     full_name: str | None = None
 
 
+class UnlockRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ip: str | None = Field(None, max_length=64, description="only this source address")
+
+
+class Unlocked(BaseModel):
+    username: str
+    cleared: int = Field(description="failed sign-ins that no longer count")
+
+
 class AuditRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -115,29 +126,13 @@ def tokens(
     "/tokens", response_model=TokenCreated, status_code=201, tags=["auth"], summary="New token"
 )
 def create_token(body: TokenCreate, session: SessionDep, who: CurrentUser) -> Any:
-    created = auth.create_token(session, who.user, name=body.name)
-    audit.record(
-        session,
-        user_id=who.user.id,
-        action="create",
-        entity="api_token",
-        entity_id=created.record.id,
-        changes={"name": {"old": None, "new": body.name}},
-    )
+    created = auth.create_token(session, who.user, name=body.name, by=who.user, via="api")
     return {**TokenRead.model_validate(created.record).model_dump(), "token": created.secret}
 
 
 @router.delete("/tokens/{token_id}", status_code=204, tags=["auth"], summary="Revoke a token")
 def revoke_token(token_id: int, session: SessionDep, who: CurrentUser) -> Response:
-    auth.revoke_token(session, token_id, by=who.user)
-    audit.record(
-        session,
-        user_id=who.user.id,
-        action="revoke",
-        entity="api_token",
-        entity_id=token_id,
-        changes={},
-    )
+    auth.revoke_token(session, token_id, by=who.user, via="api")
     return Response(status_code=204)
 
 
@@ -147,68 +142,54 @@ def users(session: SessionDep, who: CurrentUser) -> list[User]:
     return auth.list_users(session)
 
 
-def _user_values(user: User) -> dict[str, Any]:
-    return {
-        "username": user.username,
-        "role": user.role,
-        "is_active": user.is_active,
-        "email": user.email,
-        "full_name": user.full_name,
-    }
-
-
 @router.post(
     "/users", response_model=UserRead, status_code=201, tags=["users"], summary="Create a user"
 )
 def create_user(body: UserCreate, session: SessionDep, who: CurrentUser) -> User:
     who.scope.require_admin("create users")
-    user = auth.create_user(
+    return auth.create_user(
         session,
         body.username,
         role=body.role.value,
         password=body.password,
         email=body.email,
         full_name=body.full_name,
+        by=who.user,
+        via="api",
     )
-    audit.record(
-        session,
-        user_id=who.user.id,
-        action="create",
-        entity="user",
-        entity_id=user.id,
-        changes=audit.diff({}, _user_values(user)),
-    )
-    return user
 
 
 @router.patch("/users/{user_id}", response_model=UserRead, tags=["users"], summary="Change")
 def update_user(user_id: int, body: UserUpdate, session: SessionDep, who: CurrentUser) -> User:
+    """Disabling a user revokes their API tokens for good (enabling them again does not
+    bring the tokens back)."""
     who.scope.require_admin("change users")
-    user = auth.user_by_id(session, user_id)
-    auth.guard_self_change(who.user, user, role=body.role, is_active=body.is_active)
-    before = _user_values(user)
-    if body.role is not None:
-        auth.set_role(session, user, body.role.value)
-    if body.is_active is not None:
-        (auth.enable_user if body.is_active else auth.disable_user)(session, user)
-    if body.password is not None:
-        auth.set_password(session, user, body.password)
-    if body.email is not None:
-        user.email = body.email or None
-    if body.full_name is not None:
-        user.full_name = body.full_name or None
-    changes = audit.diff(before, _user_values(user))
-    if body.password is not None:
-        changes["password"] = {"old": "***", "new": "***"}
-    audit.record(
+    return auth.update_user(
         session,
-        user_id=who.user.id,
-        action="update",
-        entity="user",
-        entity_id=user.id,
-        changes=changes,
+        auth.user_by_id(session, user_id),
+        role=body.role.value if body.role is not None else None,
+        is_active=body.is_active,
+        password=body.password,
+        email=body.email,
+        full_name=body.full_name,
+        by=who.user,
+        via="api",
     )
-    return user
+
+
+@router.post(
+    "/users/{user_id}/unlock", response_model=Unlocked, tags=["users"], summary="Unlock sign-in"
+)
+def unlock_user(
+    user_id: int, session: SessionDep, who: CurrentUser, body: UnlockRequest | None = None
+) -> Any:
+    """Clear the failed sign-ins that lock this user out (from one source address with
+    `ip`, else from every address); audited."""
+    who.scope.require_admin("unlock users")
+    user = auth.user_by_id(session, user_id)
+    ip = body.ip if body is not None else None
+    cleared = auth.unlock(session, user.username, ip=ip, by=who.user, via="api")
+    return {"username": user.username, "cleared": cleared}
 
 
 @router.get("/audit", response_model=Page[AuditRead], tags=["audit"], summary="Audit log")

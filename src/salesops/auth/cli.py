@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+import os
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, select
 
 from salesops.audit import service as audit
 from salesops.auth import demo
 from salesops.auth import service as auth
 from salesops.auth.demo import DEMO_PASSWORD
 from salesops.cli.context import console, state
-from salesops.errors import NotFound
-from salesops.models import Rep, Role, User
+from salesops.db import session_scope
+from salesops.errors import NotFound, PermissionDenied
+from salesops.models import Rep, Role
 
 users_app = typer.Typer(
     help="Manage users: create, list, change roles, disable.", no_args_is_help=True
@@ -23,18 +23,29 @@ users_app = typer.Typer(
 tokens_app = typer.Typer(help="Create and revoke API tokens.", no_args_is_help=True)
 
 ROLES = ", ".join(r.value for r in Role)
+CLI_SOURCE = "cli"  # the source address sign-ins from the command line are recorded under
+PASSWORD_VARIABLE = "SALESOPS_PASSWORD"
 
 
-def _audit_user(session: Session, user: User, action: str, changes: dict[str, Any]) -> None:
-    """Record a change made to `user` from the command line (no signed-in actor)."""
-    audit.record(
-        session,
-        user_id=None,
-        action=action,
-        entity="user",
-        entity_id=user.id,
-        changes={**changes, "via": "cli"},
+def admin_sign_in(engine: Engine, username: str, *, purpose: str) -> int:
+    """The id of admin `username` once their password checks out (prompted for, or read from
+    SALESOPS_PASSWORD in scripts). The attempt is recorded and counts towards the sign-in
+    lock even when it fails, as a dashboard sign-in would."""
+    password = os.environ.get(PASSWORD_VARIABLE) or typer.prompt(
+        f"password of {username}", hide_input=True
     )
+    refused: PermissionDenied | None = None
+    with session_scope(engine) as session:
+        try:
+            user = auth.authenticate_admin(
+                session, username, password, ip=CLI_SOURCE, purpose=purpose
+            )
+        except PermissionDenied as exc:
+            # Kept, not raised here: the failed attempt must be committed to count.
+            refused = exc
+        else:
+            return user.id
+    raise refused
 
 
 @users_app.command("create")
@@ -61,17 +72,15 @@ def create(
             linked = session.get(Rep, rep)
             if linked is None:
                 raise NotFound(f"rep {rep} does not exist")
+            audit.record(
+                session,
+                user_id=None,
+                action="update",
+                entity="rep",
+                entity_id=linked.id,
+                changes={"user_id": {"old": linked.user_id, "new": user.id}, "via": "cli"},
+            )
             linked.user_id = user.id
-        _audit_user(
-            session,
-            user,
-            "create",
-            {
-                "username": {"old": None, "new": user.username},
-                "role": {"old": None, "new": user.role},
-                "via": "cli",
-            },
-        )
     console.print(f"created user [bold]{username}[/] with role {role}")
 
 
@@ -107,28 +116,38 @@ def set_role(
     with state(ctx).session() as session:
         user = auth.get_user(session, username)
         old = user.role
-        auth.set_role(session, user, role)
-        _audit_user(session, user, "update", {"role": {"old": old, "new": user.role}})
+        auth.set_role(session, user, role, via="cli")
     console.print(f"{username}: role {old} -> {role}")
 
 
 @users_app.command("disable")
 def disable(ctx: typer.Context, username: str = typer.Argument(...)) -> None:
-    """Disable a user: their sessions end and their API tokens stop working."""
+    """Disable a user: their sessions end and their API tokens are revoked for good."""
     with state(ctx).session() as session:
-        user = auth.get_user(session, username)
-        auth.disable_user(session, user)
-        _audit_user(session, user, "update", {"is_active": {"old": True, "new": False}})
+        auth.disable_user(session, auth.get_user(session, username), via="cli")
     console.print(f"{username} disabled")
 
 
 @users_app.command("enable")
 def enable(ctx: typer.Context, username: str = typer.Argument(...)) -> None:
-    """Allow a disabled user to sign in again."""
+    """Allow a disabled user to sign in again (tokens revoked when they were disabled stay
+    revoked: create new ones)."""
     with state(ctx).session() as session:
-        user = auth.enable_user(session, auth.get_user(session, username))
-        _audit_user(session, user, "update", {"is_active": {"old": False, "new": True}})
+        auth.enable_user(session, auth.get_user(session, username), via="cli")
     console.print(f"{username} enabled")
+
+
+@users_app.command("unlock")
+def unlock(
+    ctx: typer.Context,
+    username: str = typer.Argument(...),
+    ip: str | None = typer.Option(None, "--ip", help="only the failures from this address"),
+) -> None:
+    """Clear the failed sign-ins that lock a username (recorded in the audit log)."""
+    with state(ctx).session() as session:
+        cleared = auth.unlock(session, username, ip=ip, via="cli")
+    source = f" from {ip}" if ip else ""
+    console.print(f"{username}: {cleared} failed sign-in(s){source} cleared; sign-in is open")
 
 
 @users_app.command("set-password")
@@ -141,8 +160,7 @@ def set_password(
     if password is None:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     with state(ctx).session() as session:
-        user = auth.set_password(session, auth.get_user(session, username), password)
-        _audit_user(session, user, "update", {"password": {"old": "***", "new": "***"}})
+        auth.set_password(session, auth.get_user(session, username), password, via="cli")
     console.print(f"password of {username} changed")
 
 
@@ -154,7 +172,7 @@ def create_token(
 ) -> None:
     """Create an API token and print it: it is shown this once and only its hash is kept."""
     with state(ctx).session() as session:
-        created = auth.create_token(session, auth.get_user(session, username), name=name)
+        created = auth.create_token(session, auth.get_user(session, username), name=name, via="cli")
         token_id = created.record.id
     console.print(f"token #{token_id} for {username} (send as 'Authorization: Bearer ...'):")
     # Plain print: the secret must be copyable without Rich wrapping or styling it.
@@ -188,7 +206,7 @@ def list_tokens(
 def revoke(ctx: typer.Context, token_id: int = typer.Argument(..., help="token id")) -> None:
     """Revoke an API token: requests with it are refused from now on."""
     with state(ctx).session() as session:
-        user_id = auth.revoke_token(session, token_id).user_id
+        user_id = auth.revoke_token(session, token_id, via="cli").user_id
     console.print(f"token #{token_id} (user id {user_id}) revoked")
 
 

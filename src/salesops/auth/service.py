@@ -8,11 +8,25 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import Session
 
+from salesops.audit import service as audit
 from salesops.auth import passwords, tokens
+from salesops.auth.users import (
+    create_user,
+    disable_user,
+    enable_user,
+    get_user,
+    guard_self_change,
+    list_users,
+    parse_role,
+    set_password,
+    set_role,
+    update_user,
+    user_by_id,
+)
 from salesops.db.types import as_utc, utc_now
-from salesops.errors import Conflict, NotFound, PermissionDenied, Problem, ValidationFailed
+from salesops.errors import Conflict, NotFound, PermissionDenied
 from salesops.models import ApiToken, LoginAttempt, Role, User, WebSession
 
 SESSION_LIFETIME = timedelta(hours=12)
@@ -31,114 +45,17 @@ class TooManyAttempts(PermissionDenied):
         self.retry_after = retry_after
 
 
-def parse_role(role: str) -> Role:
-    """The Role called `role`, or a validation error listing the roles."""
-    try:
-        return Role(role.strip().lower())
-    except ValueError:
-        known = ", ".join(r.value for r in Role)
-        raise ValidationFailed(
-            "unknown role", [Problem(f"{role!r} is not one of {known}", "role")]
-        ) from None
-
-
-def get_user(session: Session, username: str) -> User:
-    """The user called `username`."""
-    user = session.scalar(select(User).where(User.username == username.strip()))
-    if user is None:
-        raise NotFound(f"user {username!r} does not exist")
-    return user
-
-
-def list_users(session: Session) -> list[User]:
-    """Every user, by username."""
-    return list(session.scalars(select(User).order_by(User.username)))
-
-
-def create_user(
-    session: Session,
-    username: str,
-    *,
-    role: str,
-    password: str | None = None,
-    email: str | None = None,
-    full_name: str | None = None,
-) -> User:
-    """Create a user; without a password they can only use API tokens until one is set."""
-    username = username.strip()
-    if not username or len(username) > 80 or any(c.isspace() for c in username):
-        raise ValidationFailed(
-            "invalid username", [Problem("1 to 80 characters, no spaces", "username")]
-        )
-    if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise Conflict(f"user {username!r} already exists")
-    user = User(
-        username=username,
-        role=parse_role(role).value,
-        password_hash=passwords.hash_password(password) if password else None,
-        email=email,
-        full_name=full_name,
-    )
-    session.add(user)
-    session.flush()
-    return user
-
-
-def set_password(session: Session, user: User, password: str) -> User:
-    """Replace the user's password and sign out their browser sessions."""
-    user.password_hash = passwords.hash_password(password)
-    session.execute(delete(WebSession).where(WebSession.user_id == user.id))
-    return user
-
-
-def set_role(session: Session, user: User, role: str) -> User:
-    """Give `user` another role (takes effect on their next request)."""
-    user.role = parse_role(role).value
-    return user
-
-
-def disable_user(session: Session, user: User) -> User:
-    """Disable `user`: sessions end, tokens stop working, sign-in is refused."""
-    user.is_active = False
-    session.execute(delete(WebSession).where(WebSession.user_id == user.id))
-    return user
-
-
-def enable_user(session: Session, user: User) -> User:
-    """Allow a disabled user to sign in again."""
-    user.is_active = True
-    return user
-
-
-def user_by_id(session: Session, user_id: int) -> User:
-    """The user with id `user_id`, or NotFound."""
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound(f"user {user_id} does not exist")
-    return user
-
-
-def guard_self_change(actor: User, user: User, *, role: str | None, is_active: bool | None) -> None:
-    """Refuse an admin disabling or demoting their own account (they would lock themselves out).
-
-    `role`/`is_active` are the requested new values; None means "unchanged".
-    """
-    if user.id == actor.id and (is_active is False or role not in (None, Role.ADMIN)):
-        raise PermissionDenied("you cannot disable or demote yourself")
-
-
 # --- sign-in ---------------------------------------------------------------------------------
 
 
-def _recent_failures(
-    session: Session, column: InstrumentedAttribute[Any], value: str, now: datetime
-) -> list[datetime]:
+def _recent_failures(session: Session, *conditions: Any, now: datetime) -> list[datetime]:
     return list(
         session.scalars(
             select(LoginAttempt.at)
             .where(
-                column == value,
+                *conditions,
                 LoginAttempt.succeeded.is_(False),
+                LoginAttempt.cleared_at.is_(None),
                 LoginAttempt.at > now - THROTTLE_WINDOW,
             )
             .order_by(LoginAttempt.at)
@@ -146,19 +63,69 @@ def _recent_failures(
     )
 
 
+def _same_source(ip: str | None) -> Any:
+    return LoginAttempt.ip.is_(None) if ip is None else LoginAttempt.ip == ip
+
+
 def check_throttle(session: Session, username: str, ip: str | None, *, now: datetime) -> None:
-    """Refuse a sign-in attempt while too many recent ones failed (per username and per IP)."""
-    for column, value, limit in (
-        (LoginAttempt.username, username, MAX_FAILURES_PER_USERNAME),
-        (LoginAttempt.ip, ip, MAX_FAILURES_PER_IP),
+    """Refuse a sign-in attempt while too many recent ones failed.
+
+    A username is locked per source address: five wrong passwords from one address lock that
+    address out of that username, not its owner signing in from elsewhere (otherwise anyone
+    could lock the admin out by typing five wrong passwords). An address that fails for many
+    usernames is locked out altogether. An admin can clear both (`unlock`).
+    """
+    for conditions, limit in (
+        ((LoginAttempt.username == username, _same_source(ip)), MAX_FAILURES_PER_USERNAME),
+        ((LoginAttempt.ip == ip,) if ip is not None else (), MAX_FAILURES_PER_IP),
     ):
-        if value is None:
+        if not conditions:
             continue
-        failures = _recent_failures(session, column, value, now)
+        failures = _recent_failures(session, *conditions, now=now)
         if len(failures) >= limit:
             # Locked until the oldest failure that counts leaves the window.
             unlock = as_utc(failures[-limit]) + THROTTLE_WINDOW
             raise TooManyAttempts(max(1, int((unlock - now).total_seconds()) + 1))
+
+
+def unlock(
+    session: Session,
+    username: str,
+    *,
+    ip: str | None = None,
+    by: User | None = None,
+    via: str = "cli",
+    now: datetime | None = None,
+) -> int:
+    """Clear the recent failed sign-ins of `username` (from `ip` only, when given) so they no
+    longer lock it; the attempts stay on record and the unlock is audited. Returns how many
+    failures were cleared."""
+    now = now or utc_now()
+    username = username.strip()
+    conditions = [
+        LoginAttempt.username == username,
+        LoginAttempt.succeeded.is_(False),
+        LoginAttempt.cleared_at.is_(None),
+    ]
+    if ip is not None:
+        conditions.append(LoginAttempt.ip == ip)
+    result = session.execute(update(LoginAttempt).where(*conditions).values(cleared_at=now))
+    cleared = int(getattr(result, "rowcount", 0) or 0)
+    user = session.scalar(select(User).where(User.username == username))
+    audit.record(
+        session,
+        user_id=by.id if by is not None else None,
+        action="unlock",
+        entity="user",
+        entity_id=user.id if user is not None else username,
+        changes={
+            "failed_sign_ins_cleared": {"old": cleared, "new": 0},
+            "source": ip or "any",
+            "via": via,
+        },
+        at=now,
+    )
+    return cleared
 
 
 def authenticate(
@@ -177,6 +144,16 @@ def authenticate(
         raise PermissionDenied("wrong username or password")
     if user.password_hash and passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
+    return user
+
+
+def authenticate_admin(
+    session: Session, username: str, password: str, *, ip: str | None, purpose: str
+) -> User:
+    """Like `authenticate`, then refuse anyone but an admin (for `purpose`)."""
+    user = authenticate(session, username, password, ip=ip)
+    if user.role != Role.ADMIN:
+        raise PermissionDenied(f"{purpose} is for admins; {user.username} is {user.role}")
     return user
 
 
@@ -244,14 +221,38 @@ class NewToken:
     record: ApiToken
 
 
-def create_token(session: Session, user: User, *, name: str = "") -> NewToken:
-    """Create an API token for `user`."""
+def _audit_token(
+    session: Session,
+    record: ApiToken,
+    action: str,
+    changes: dict[str, Any],
+    *,
+    by: User | None,
+    via: str,
+) -> None:
+    audit.record(
+        session,
+        user_id=by.id if by is not None else None,
+        action=action,
+        entity="api_token",
+        entity_id=record.id,
+        changes={**changes, "user_id": record.user_id, "via": via},
+    )
+
+
+def create_token(
+    session: Session, user: User, *, name: str = "", by: User | None = None, via: str = "cli"
+) -> NewToken:
+    """Create an API token for `user` (audited; `by` made the request)."""
     if not user.is_active:
         raise Conflict(f"user {user.username!r} is disabled")
     secret = tokens.new_secret(tokens.API_TOKEN_PREFIX)
     record = ApiToken(user_id=user.id, name=name.strip()[:80], token_hash=tokens.digest(secret))
     session.add(record)
     session.flush()
+    _audit_token(
+        session, record, "create", {"name": {"old": None, "new": record.name}}, by=by, via=via
+    )
     return NewToken(secret, record)
 
 
@@ -264,9 +265,14 @@ def list_tokens(session: Session, *, user: User | None = None) -> list[ApiToken]
 
 
 def revoke_token(
-    session: Session, token_id: int, *, now: datetime | None = None, by: User | None = None
+    session: Session,
+    token_id: int,
+    *,
+    now: datetime | None = None,
+    by: User | None = None,
+    via: str = "cli",
 ) -> ApiToken:
-    """Revoke token `token_id` (idempotent).
+    """Revoke token `token_id` (idempotent; audited when it changes anything).
 
     With `by`, only the token's owner or an admin may; anyone else is told it does not exist
     (so token ids of other users are not revealed).
@@ -276,6 +282,7 @@ def revoke_token(
         raise NotFound(f"API token {token_id} does not exist")
     if record.revoked_at is None:
         record.revoked_at = now or utc_now()
+        _audit_token(session, record, "revoke", {}, by=by, via=via)
     return record
 
 
@@ -316,3 +323,33 @@ def _touch(
             connection.commit()
     except OperationalError:
         return
+
+
+# User management lives in `auth.users`; callers reach it through this module as before.
+__all__ = [
+    "NewSession",
+    "NewToken",
+    "TooManyAttempts",
+    "authenticate",
+    "authenticate_admin",
+    "check_throttle",
+    "close_session",
+    "create_token",
+    "create_user",
+    "disable_user",
+    "enable_user",
+    "get_user",
+    "guard_self_change",
+    "list_tokens",
+    "list_users",
+    "open_session",
+    "parse_role",
+    "resolve_session",
+    "resolve_token",
+    "revoke_token",
+    "set_password",
+    "set_role",
+    "unlock",
+    "update_user",
+    "user_by_id",
+]

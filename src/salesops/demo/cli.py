@@ -11,19 +11,23 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from salesops.cli.context import console, state
+from salesops.db.types import utc_now
 from salesops.demo import params as P  # noqa: N812
 from salesops.demo.generator import DemoResult, DemoSpec, generate
-from salesops.demo.loader import load_into_database
+from salesops.demo.loader import existing_opportunities, load_into_database
 from salesops.demo.sinks import ParquetSink
 from salesops.errors import Conflict, Problem, ValidationFailed
 
 
-def _parse_end(text: str) -> date:
+def _parse_end(text: str | None) -> date:
+    if text is None:
+        return utc_now().date()
     try:
         return date.fromisoformat(text)
     except ValueError as exc:
         raise ValidationFailed(
-            "invalid demo options", [Problem(f"{text!r} is not a date (YYYY-MM-DD)", "--end")]
+            "invalid demo options",
+            [Problem(f"{text!r} is not a date (YYYY-MM-DD)", "--end-date")],
         ) from exc
 
 
@@ -33,8 +37,19 @@ def demo_command(
         20_000, "--opportunities", "-n", help="How many opportunities (100 to 20,000,000)."
     ),
     seed: int = typer.Option(P.DEFAULT_SEED, "--seed", help="Same seed, same company."),
-    end: str = typer.Option(
-        P.DEFAULT_END.isoformat(), "--end", help="Last day of the history (YYYY-MM-DD)."
+    end: str | None = typer.Option(
+        None,
+        "--end-date",
+        "--end",
+        help="Last day of the history (YYYY-MM-DD); default: today (UTC). Same seed and end "
+        "date, same company.",
+        show_default=False,
+    ),
+    if_empty: bool = typer.Option(
+        False,
+        "--if-empty",
+        help="Build only into a database without opportunities; otherwise say so and change "
+        "nothing (what `make run` uses).",
     ),
     replace: bool = typer.Option(
         False, "--replace", help="Empty the database's data tables first (keeps the stages)."
@@ -47,7 +62,8 @@ def demo_command(
         file_okay=False,
     ),
 ) -> None:
-    """Build a realistic, deterministic demo company (about 3 years of history)."""
+    """Build a realistic demo company: about 3 years of history ending today (or on
+    --end-date), deterministic for a seed and end date."""
     spec = DemoSpec(opportunities=opportunities, seed=seed, end=_parse_end(end)).validate()
     started = time.perf_counter()
     with Progress(
@@ -79,6 +95,14 @@ def demo_command(
             target = str(parquet)
         else:
             cli = state(ctx)
+            if if_empty and not replace:
+                held = existing_opportunities(cli.engine)
+                if held:
+                    console.print(
+                        f"the database already holds {held:,} opportunities; no demo built "
+                        "(`salesops demo --replace` empties it and builds the demo)"
+                    )
+                    return
             result = load_into_database(cli.engine, spec, replace=replace, progress=progress)
             target = cli.database_url
     _report(result, spec, target, time.perf_counter() - started)

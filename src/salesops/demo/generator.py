@@ -15,6 +15,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
+from salesops.db.types import utc_now
 from salesops.demo import params as P  # noqa: N812
 from salesops.demo.accounts import build_accounts
 from salesops.demo.calendar import DAY, I64, seconds
@@ -53,7 +54,9 @@ class DemoSpec:
 
     opportunities: int = 20_000
     seed: int = P.DEFAULT_SEED
-    end: date = P.DEFAULT_END
+    # The day it is built (UTC), so open deals are current rather than stalled; pass a date
+    # for a reproducible company.
+    end: date = field(default_factory=lambda: utc_now().date())
 
     def validate(self) -> DemoSpec:
         problems = []
@@ -67,7 +70,7 @@ class DemoSpec:
         if self.seed < 0:
             problems.append(Problem("must not be negative", "--seed"))
         if not date(2000, 1, 1) <= self.end <= date(2090, 12, 31):
-            problems.append(Problem("must be between 2000-01-01 and 2090-12-31", "--end"))
+            problems.append(Problem("must be between 2000-01-01 and 2090-12-31", "--end-date"))
         if problems:
             raise ValidationFailed("invalid demo options", problems)
         return self

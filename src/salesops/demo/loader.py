@@ -10,13 +10,14 @@ from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import AddConstraint, DropConstraint
 
+from salesops.audit import service as audit
 from salesops.db.schema import upgrade
 from salesops.demo import params as P  # noqa: N812
 from salesops.demo.generator import TABLES, DemoResult, DemoSpec, Progress, generate
 from salesops.demo.org import IdBase
 from salesops.demo.sinks import DatabaseSink, max_ids
 from salesops.errors import Conflict
-from salesops.models import Base, Opportunity, PipelineStage, User
+from salesops.models import Base, DemoBuild, Opportunity, PipelineStage, User
 from salesops.pipeline import stages
 
 KEPT_TABLES = {"pipeline_stages", "alembic_version"}
@@ -76,6 +77,13 @@ def clear_data(connection: Connection) -> None:
         connection.execute(Base.metadata.tables[name].delete())
 
 
+def existing_opportunities(engine: Engine) -> int:
+    """How many opportunities the database holds (0 when it has no schema yet)."""
+    upgrade(engine)
+    with engine.connect() as connection:
+        return connection.scalar(select(func.count()).select_from(Opportunity)) or 0
+
+
 def load_into_database(
     engine: Engine, spec: DemoSpec, *, replace: bool = False, progress: Progress | None = None
 ) -> DemoResult:
@@ -132,5 +140,34 @@ def _load(
     sink.close()
     if connection.dialect.name == "sqlite":
         connection.exec_driver_sql("PRAGMA cache_size=-2000")
+    _mark_demo(session, spec, result)
     session.close()
     return result
+
+
+def _mark_demo(session: Session, spec: DemoSpec, result: DemoResult) -> None:
+    """Record that this database is the demo company (the demo sign-ins check for it) and
+    audit the build: it created every one of the demo's users."""
+    build = DemoBuild(seed=spec.seed, end_date=spec.end, opportunities=spec.opportunities)
+    session.add(build)
+    session.flush()
+    audit.record(
+        session,
+        user_id=None,
+        action="create",
+        entity="demo_company",
+        entity_id=build.id,
+        changes={
+            **audit.diff(
+                {},
+                {
+                    "seed": spec.seed,
+                    "end_date": spec.end,
+                    "opportunities": result.rows.get("opportunities", 0),
+                    "users": result.rows.get("users", 0),
+                },
+            ),
+            "via": "demo",
+        },
+    )
+    session.flush()

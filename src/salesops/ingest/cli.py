@@ -17,9 +17,11 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from salesops.audit import service as audit
+from salesops.auth.cli import admin_sign_in
 from salesops.cli.context import console, err_console, state
 from salesops.db import as_utc, session_scope, utc_now
-from salesops.errors import ValidationFailed
+from salesops.errors import PermissionDenied, ValidationFailed
 from salesops.ingest.export import FORMATS, export_database
 from salesops.ingest.service import run_import
 from salesops.ingest.sources import builtin_names, builtin_text
@@ -158,14 +160,62 @@ def export_command(
     ctx: typer.Context,
     directory: Path = typer.Argument(..., help="Directory to write the export into."),
     format: str = typer.Option("parquet", "--format", "-f", help="parquet or csv."),
+    include_secrets: bool = typer.Option(
+        False,
+        "--include-secrets",
+        help="Full backup: also password hashes, API tokens, browser sessions and sign-in "
+        "attempts. Admins only: needs --as-user.",
+    ),
+    as_user: str | None = typer.Option(
+        None,
+        "--as-user",
+        help="Your admin username, for --include-secrets (the password is asked for, or read "
+        "from SALESOPS_PASSWORD).",
+    ),
 ) -> None:
-    """Export every table (plus manifest.json with rows, schema and checksums)."""
+    """Export every table (plus manifest.json with rows, schema and checksums).
+
+    Credentials are left out unless an admin asks for a full backup with --include-secrets;
+    manifest.json lists what was left out.
+    """
     if format not in FORMATS:
         raise ValidationFailed(f"--format must be parquet or csv, not {format!r}")
-    cli = state(ctx)
-    with session_scope(cli.require_schema()) as session:
-        manifest = export_database(session, directory, format=format)
+    if include_secrets and not as_user:
+        raise PermissionDenied(
+            "--include-secrets is for admins: add --as-user YOUR_USERNAME (your password is "
+            "asked for)"
+        )
+    if as_user and not include_secrets:
+        raise ValidationFailed("--as-user only matters with --include-secrets")
+    engine = state(ctx).require_schema()
+    admin_id = None
+    if include_secrets and as_user:
+        admin_id = admin_sign_in(engine, as_user, purpose="a full backup with secrets")
+    with session_scope(engine) as session:
+        manifest = export_database(
+            session, directory, format=format, include_secrets=include_secrets
+        )
+        if include_secrets:
+            audit.record(
+                session,
+                user_id=admin_id,
+                action="export",
+                entity="database",
+                entity_id=None,
+                changes={
+                    "include_secrets": {"old": None, "new": True},
+                    "directory": {"old": None, "new": str(directory.resolve())},
+                    "via": "cli",
+                },
+            )
     total = sum(t["rows"] for t in manifest["tables"])
     console.print(
         f"exported {len(manifest['tables'])} tables ({total:,} rows) as {format} to {directory}"
     )
+    left = manifest["left_out"]
+    if left["tables"] or left["columns"]:
+        columns = [f"{t}.{c}" for t, cs in left["columns"].items() for c in cs]
+        console.print(
+            f"left out (credentials): {', '.join([*left['tables'], *columns])}; "
+            "an admin's full backup: --include-secrets --as-user NAME"
+        )

@@ -1,5 +1,9 @@
 """Export every canonical table (Parquet or CSV plus manifest.json) and restore such an export.
 
+A data export leaves credentials out: password hashes, API tokens, browser sessions (with
+their CSRF tokens) and sign-in attempts (usernames and addresses). The manifest says what was
+left out. A full backup with them (`include_secrets`) is for admins only; the CLI checks that.
+
 The manifest lists, per table, its file, row count, column schema and SHA-256, so an export
 can be checked before it is trusted. `restore` (`salesops import salesops DIR`) verifies the
 checksums and the schema first, then writes rows with their original ids: importing an
@@ -31,6 +35,7 @@ from sqlalchemy import (
     LargeBinary,
     Numeric,
     Table,
+    delete,
     select,
 )
 from sqlalchemy.orm import Session
@@ -40,9 +45,12 @@ from salesops.db.schema import current_revision
 from salesops.db.types import Money, Ratio, UTCDateTime, utc_now
 from salesops.errors import Problem, ValidationFailed
 from salesops.ingest.summary import FileRead, ImportSummary
-from salesops.models import Base
+from salesops.models import Base, DemoBuild
 
 FORMATS = ("parquet", "csv")
+# Credentials and sign-in records: left out of a data export unless a full backup is asked for.
+SECRET_TABLES = ("api_tokens", "web_sessions", "login_attempts")
+SECRET_COLUMNS = {"users": ("password_hash",)}
 BATCH = 10_000
 NULL = "\\N"  # how CSV exports write NULL (an empty field is an empty string)
 Progress = Callable[[str, int, int], None]
@@ -86,10 +94,12 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _rows(session: Session, table: Table) -> Iterator[list[dict[str, Any]]]:
+def _rows(
+    session: Session, table: Table, columns: list[Column[Any]]
+) -> Iterator[list[dict[str, Any]]]:
     order = list(table.primary_key.columns) or list(table.columns)
     result = session.connection().execute(
-        select(table).order_by(*order).execution_options(yield_per=BATCH)
+        select(*columns).order_by(*order).execution_options(yield_per=BATCH)
     )
     for partition in result.mappings().partitions(BATCH):
         yield [dict(row) for row in partition]
@@ -109,22 +119,47 @@ def _csv_text(value: Any, column: Column[Any]) -> str:
     return str(value)
 
 
+def left_out(include_secrets: bool) -> dict[str, Any]:
+    """What an export leaves out, as the manifest records it."""
+    if include_secrets:
+        return {"tables": [], "columns": {}}
+    return {
+        "tables": list(SECRET_TABLES),
+        "columns": {name: list(cols) for name, cols in SECRET_COLUMNS.items()},
+        "reason": "credentials and sign-in records; a full backup (--include-secrets, admins "
+        "only) keeps them",
+    }
+
+
 def export_database(
-    session: Session, directory: Path, *, format: str = "parquet", progress: Progress | None = None
+    session: Session,
+    directory: Path,
+    *,
+    format: str = "parquet",
+    include_secrets: bool = False,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Write every table of the schema to `directory` with a manifest; return the manifest."""
+    """Write every table of the schema to `directory` with a manifest; return the manifest.
+
+    Without `include_secrets`, credentials are left out (SECRET_TABLES, SECRET_COLUMNS); the
+    caller decides who may ask for them.
+    """
     if format not in FORMATS:
         raise ValidationFailed(f"unknown export format {format!r} (parquet or csv)")
     directory.mkdir(parents=True, exist_ok=True)
+    omitted = left_out(include_secrets)
     tables = []
     for table in Base.metadata.sorted_tables:
+        if table.name in omitted["tables"]:
+            continue
         path = directory / f"{table.name}.{format}"
-        columns = list(table.columns)
+        hidden = set(omitted["columns"].get(table.name, ()))
+        columns = [c for c in table.columns if c.name not in hidden]
         rows = 0
         if format == "parquet":
             schema = pa.schema([pa.field(c.name, arrow_type(c), c.nullable) for c in columns])
             with pq.ParquetWriter(path, schema) as writer:
-                for batch in _rows(session, table):
+                for batch in _rows(session, table, columns):
                     arrays = [
                         pa.array(
                             [
@@ -143,7 +178,7 @@ def export_database(
             with path.open("w", encoding="utf-8", newline="") as handle:
                 writer_csv = csv.writer(handle)
                 writer_csv.writerow([c.name for c in columns])
-                for batch in _rows(session, table):
+                for batch in _rows(session, table, columns):
                     writer_csv.writerows([_csv_text(r[c.name], c) for c in columns] for r in batch)
                     rows += len(batch)
         if progress is not None:
@@ -167,6 +202,8 @@ def export_database(
         "schema_revision": current_revision(session.get_bind().engine)
         if session.get_bind() is not None
         else None,
+        "includes_secrets": include_secrets,
+        "left_out": omitted,
         "tables": tables,
     }
     (directory / "manifest.json").write_text(
@@ -295,6 +332,10 @@ def restore(
                 if progress is not None:
                     progress(table.name, rows, int(entry.get("rows") or rows))
             reset_sequences(connection, list(Base.metadata.sorted_tables))
+            if not int(entries.get("demo_builds", {}).get("rows") or 0):
+                # Rows from a company that is not the demo now sit in this database: it is
+                # no longer the demo company (no demo sign-ins with their public password).
+                connection.execute(delete(DemoBuild))
     except BaseException:
         savepoint.rollback()
         raise

@@ -22,7 +22,7 @@ from salesops.models.forecasting import (
     ForecastRun,
     ForecastSubmission,
 )
-from salesops.models.governance import AuditEntry, FxRate
+from salesops.models.governance import AuditEntry, DemoBuild, FxRate
 from salesops.models.leads import Lead
 from salesops.models.org import ApiToken, Rep, Team, TeamMembership, User
 from salesops.models.pipeline import Opportunity, OpportunityEvent, PipelineStage
@@ -41,6 +41,7 @@ __all__ = [
     "Contract",
     "ContractStatus",
     "DealPrediction",
+    "DemoBuild",
     "EventField",
     "ForecastCategory",
     "ForecastLine",

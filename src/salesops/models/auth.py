@@ -37,3 +37,6 @@ class LoginAttempt(Base):
     ip: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(default=utc_now)
     succeeded: Mapped[bool] = mapped_column(default=False)
+    # Set when an admin unlocks the username: a cleared failure no longer counts towards a
+    # lock, but the attempt stays on record.
+    cleared_at: Mapped[datetime | None]

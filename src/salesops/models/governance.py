@@ -1,4 +1,4 @@
-"""Reference and governance tables: FX rates and the audit log."""
+"""Reference and governance tables: FX rates, the audit log and the demo-company marker."""
 
 from __future__ import annotations
 
@@ -37,3 +37,18 @@ class AuditEntry(Base):
     entity: Mapped[str] = mapped_column(String(40))
     entity_id: Mapped[str | None] = mapped_column(String(60))
     changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class DemoBuild(Base):
+    """A mark that `salesops demo` built this database's company (written in the same
+    transaction as its rows). Imports never write it; restoring an export without it into
+    the database removes it. Only where it exists may the demo sign-ins, with their public
+    password, be created."""
+
+    __tablename__ = "demo_builds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    built_at: Mapped[datetime] = mapped_column(default=utc_now)
+    seed: Mapped[int]
+    end_date: Mapped[date]
+    opportunities: Mapped[int]

@@ -9,7 +9,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from salesops.api.deps import Principal
-from salesops.audit import service as audit
 from salesops.auth import service as auth
 from salesops.models import Rep, Role
 from salesops.web import export
@@ -41,20 +40,12 @@ def change_user(
     active: Annotated[str, Form()] = "",
 ) -> Response:
     who.scope.require_admin("manage users")
-    user = auth.user_by_id(session, user_id)
-    is_active = active == "on"
-    auth.guard_self_change(who.user, user, role=role, is_active=is_active)
-    before = {"role": user.role, "is_active": user.is_active}
-    auth.set_role(session, user, role)
-    (auth.enable_user if is_active else auth.disable_user)(session, user)
-    changes = audit.diff(before, {"role": user.role, "is_active": user.is_active})
-    if changes:
-        audit.record(
-            session,
-            user_id=who.user.id,
-            action="update",
-            entity="user",
-            entity_id=user.id,
-            changes=changes,
-        )
+    user = auth.update_user(
+        session,
+        auth.user_by_id(session, user_id),
+        role=role,
+        is_active=active == "on",
+        by=who.user,
+        via="web",
+    )
     return RedirectResponse(f"/admin/users?saved={user.username}", status_code=303)
