@@ -6,7 +6,7 @@ import typing
 from collections.abc import Iterable, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from sqlalchemy.orm import Mapped
 
 from salesops.models import Base
@@ -14,7 +14,12 @@ from salesops.models import Base
 T = TypeVar("T")
 
 # Imported rows keep their source identity; it is set by importers, not by API clients.
-NEVER_WRITTEN = frozenset({"id", "created_at", "source_system", "external_id"})
+# `version` is kept by the database; a PATCH may name it as a precondition (VERSION_FIELD).
+NEVER_WRITTEN = frozenset({"id", "created_at", "source_system", "external_id", "version"})
+VERSION_HELP = (
+    "the version you read (from the record or its ETag): the change is refused with 409 when"
+    " the record has changed since; leave it out to change whatever version is current"
+)
 
 
 class Error(BaseModel):
@@ -99,7 +104,8 @@ def create_schema(
 def update_schema(model: type[Base], name: str, *, exclude: Iterable[str] = ()) -> type[BaseModel]:
     """Every writable column, all optional: send only what changes (PATCH)."""
     skip = NEVER_WRITTEN | set(exclude)
-    fields: dict[str, Any] = {
-        n: (tp | None, None) for n, tp in _field_types(model).items() if n not in skip
-    }
+    types = _field_types(model)
+    fields: dict[str, Any] = {n: (tp | None, None) for n, tp in types.items() if n not in skip}
+    if "version" in types:
+        fields["version"] = (int | None, Field(None, ge=1, description=VERSION_HELP))
     return create_model(name, __config__=ConfigDict(extra="forbid"), **fields)

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 
 from salesops.forecasting import web as forecast_pages
-from salesops.web import admin, auth_routes, dashboard, records
+from salesops.web import admin, auth_routes, dashboard, deal_edit, records
 
 
 def plotly_js_path() -> Path:
@@ -32,5 +32,6 @@ def mount(app: FastAPI) -> None:
     app.include_router(auth_routes.router)
     app.include_router(dashboard.router)
     app.include_router(records.router)
+    app.include_router(deal_edit.router)
     app.include_router(admin.router)
     app.include_router(forecast_pages.router)
