@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 
 from salesops.forecasting import web as forecast_pages
-from salesops.web import admin, auth_routes, dashboard, deal_edit, records
+from salesops.web import admin, auth_routes, dashboard, deal_edit, quotas, records
 
 
 def plotly_js_path() -> Path:
@@ -33,5 +33,6 @@ def mount(app: FastAPI) -> None:
     app.include_router(dashboard.router)
     app.include_router(records.router)
     app.include_router(deal_edit.router)
+    app.include_router(quotas.router)
     app.include_router(admin.router)
     app.include_router(forecast_pages.router)
