@@ -18,13 +18,12 @@ from sqlalchemy import select
 from salesops.api.crud import ERRORS
 from salesops.api.deps import CurrentUser, SessionDep
 from salesops.db.types import utc_now
-from salesops.errors import NotFound, ValidationFailed
 from salesops.forecasting import calls as calling
 from salesops.forecasting import risk as risking
 from salesops.forecasting import service
 from salesops.forecasting.cli import parse_period
 from salesops.forecasting.engine import METHODS, Options
-from salesops.models import DealPrediction, Opportunity, Rep, Role, Team
+from salesops.models import DealPrediction, Opportunity, Role
 
 router = APIRouter(prefix="/forecasts", tags=["forecasts"], responses=ERRORS)
 
@@ -136,33 +135,17 @@ def backtest(body: BacktestRequest, session: SessionDep, who: CurrentUser) -> li
     return [s.as_dict() for s in scores]
 
 
-def _own_rep(session: SessionDep, who: CurrentUser) -> Rep:
-    if who.scope.own_rep_id is None:
-        raise ValidationFailed("only a user linked to a rep can submit forecast calls")
-    rep = session.get(Rep, who.scope.own_rep_id)
-    if rep is None:
-        raise NotFound(f"rep {who.scope.own_rep_id} does not exist")
-    return rep
-
-
 @router.post("/calls", summary="Submit a forecast call", status_code=201)
 def submit_call(body: CallRequest, session: SessionDep, who: CurrentUser) -> dict[str, Any]:
-    rep = _own_rep(session, who)
-    team = None
-    if body.team_id is not None:
-        team = session.get(Team, body.team_id)
-        if team is None:
-            raise NotFound(f"team {body.team_id} does not exist")
-    sub = calling.submit_call(
+    sub = calling.submit_as(
         session,
-        rep=rep,
+        who.scope,
         period=parse_period(body.period),
         commit=body.commit,
         best_case=body.best_case,
         pipeline=body.pipeline,
-        team=team,
+        team_id=body.team_id,
         note=body.note,
-        by=who.user,
     )
     return {
         "id": sub.id,

@@ -14,8 +14,10 @@ from decimal import Decimal
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from salesops.audit import service as audit
+from salesops.auth.scoping import Scope
 from salesops.db.types import as_utc, utc_now
-from salesops.errors import PermissionDenied, Problem, ValidationFailed
+from salesops.errors import NotFound, PermissionDenied, Problem, ValidationFailed
 from salesops.forecasting.periods import Period
 from salesops.models import (
     ForecastSubmission,
@@ -94,6 +96,83 @@ def submit_call(
     session.add(submission)
     session.flush()
     return submission
+
+
+def submit_as(
+    session: Session,
+    scope: Scope,
+    *,
+    period: Period,
+    commit: Decimal,
+    best_case: Decimal,
+    pipeline: Decimal,
+    team_id: int | None = None,
+    note: str | None = None,
+) -> ForecastSubmission:
+    """The caller's call (the API's and the dashboard's): their own, or, with `team_id`, an
+    adjusted call for a team they manage; refused for a read-only role, and audited."""
+    scope.require_record_write("submit forecast calls")
+    if scope.own_rep_id is None:
+        raise ValidationFailed("only a user linked to a rep can submit forecast calls")
+    rep = session.get(Rep, scope.own_rep_id)
+    if rep is None:
+        raise NotFound(f"rep {scope.own_rep_id} does not exist")
+    team = session.get(Team, team_id) if team_id is not None else None
+    if team_id is not None and team is None:
+        raise NotFound(f"team {team_id} does not exist")
+    by = session.get(User, scope.user_id) if scope.user_id is not None else None
+    sub = submit_call(
+        session,
+        rep=rep,
+        period=period,
+        commit=commit,
+        best_case=best_case,
+        pipeline=pipeline,
+        team=team,
+        note=note,
+        by=by,
+    )
+    audit.record(
+        session,
+        user_id=scope.user_id,
+        action="create",
+        entity="forecast_call",
+        entity_id=sub.id,
+        changes=audit.diff(
+            {},
+            {
+                "period_start": sub.period_start,
+                "rep_id": sub.rep_id,
+                "team_id": sub.team_id,
+                "commit_amount": sub.commit_amount,
+                "best_case_amount": sub.best_case_amount,
+                "pipeline_amount": sub.pipeline_amount,
+                "note": sub.note,
+            },
+        ),
+    )
+    return sub
+
+
+def standing_call(
+    session: Session, period: Period, rep_id: int, team_id: int | None
+) -> ForecastSubmission | None:
+    """The latest call of `rep_id` for `period` (their own, or for `team_id`)."""
+    team = (
+        ForecastSubmission.team_id.is_(None)
+        if team_id is None
+        else ForecastSubmission.team_id == team_id
+    )
+    return session.scalars(
+        select(ForecastSubmission)
+        .where(
+            ForecastSubmission.period_start == period.start,
+            ForecastSubmission.rep_id == rep_id,
+            team,
+        )
+        .order_by(ForecastSubmission.submitted_at.desc(), ForecastSubmission.id.desc())
+        .limit(1)
+    ).first()
 
 
 def history(session: Session, *, period: Period | None = None) -> list[ForecastSubmission]:

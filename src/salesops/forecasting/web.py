@@ -15,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from salesops.errors import NotFound
+from salesops.forecasting import call_form, evaluate
 from salesops.forecasting import calls as calling
-from salesops.forecasting import evaluate
 from salesops.forecasting import risk as risking
 from salesops.forecasting.cli import parse_period
 from salesops.forecasting.periods import period_of
@@ -270,6 +270,7 @@ def calls_page(request: Request, session: SessionDep, who: WebUser) -> Response:
         scores=scores,
         names=names,
         team_names=team_names,
+        **call_form.context(request, session, who, period),
     )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 
+from salesops.forecasting import call_form
 from salesops.forecasting import web as forecast_pages
 from salesops.web import admin, auth_routes, dashboard, deal_edit, quotas, records
 
@@ -36,3 +37,4 @@ def mount(app: FastAPI) -> None:
     app.include_router(quotas.router)
     app.include_router(admin.router)
     app.include_router(forecast_pages.router)
+    app.include_router(call_form.router)
