@@ -144,13 +144,14 @@ def attempt(
         return result
     except ValidationFailed as exc:
         session.rollback()
+        general = []
         for problem in exc.problems:
             if problem.location in known:
                 state.add(problem.location, problem.message)
             else:
-                state.message = f"{problem.location}: {problem.message}".lstrip(": ")
-        if not exc.problems:
-            state.message = exc.message
+                general.append(str(problem))
+        if general or not exc.problems:
+            state.message = f"{exc.message}: {'; '.join(general)}" if general else exc.message
         state.status = INVALID
     except StaleRecord as exc:
         session.rollback()

@@ -9,7 +9,7 @@ from fastapi.responses import FileResponse
 
 from salesops.forecasting import call_form
 from salesops.forecasting import web as forecast_pages
-from salesops.web import admin, auth_routes, dashboard, deal_edit, quotas, records
+from salesops.web import admin, auth_routes, dashboard, deal_edit, imports, quotas, records
 
 
 def plotly_js_path() -> Path:
@@ -35,6 +35,7 @@ def mount(app: FastAPI) -> None:
     app.include_router(records.router)
     app.include_router(deal_edit.router)
     app.include_router(quotas.router)
+    app.include_router(imports.router)
     app.include_router(admin.router)
     app.include_router(forecast_pages.router)
     app.include_router(call_form.router)
