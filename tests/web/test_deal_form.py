@@ -24,7 +24,7 @@ def _form(client: TestClient, deal: int) -> dict[str, str]:
     for name, body in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', form, re.S):
         values[name] = re.search(r'<option value="([^"]*)" selected', body).group(1)  # type: ignore[union-attr]
     values["next_step"] = re.search(r'name="next_step"[^>]*>([^<]*)</textarea>', form).group(1)  # type: ignore[union-attr]
-    values["csrf_token"] = _form_token(html)
+    assert values["csrf_token"] == _form_token(html)  # the form carries the session's token
     return values
 
 

@@ -79,9 +79,9 @@ def _changes(opp: Opportunity, body: OpportunityUpdate, data: dict[str, str]) ->
     return changes
 
 
-def _lost_needs_reason(session: Session, body: OpportunityUpdate, state: forms.FormState) -> None:
-    if body.stage and not body.loss_reason:
-        stage = next((s for s in stages.ordered(session) if s.name == body.stage), None)
+def _lost_needs_reason(session: Session, data: dict[str, str], state: forms.FormState) -> None:
+    if data.get("stage") and not data.get("loss_reason"):
+        stage = next((s for s in stages.ordered(session) if s.name == data["stage"]), None)
         if stage is not None and stage.category == StageCategory.LOST:
             state.add("loss_reason", "required when the deal is lost")
 
@@ -99,8 +99,7 @@ async def update_deal(
     data = await forms.read(request)
     state = forms.FormState()
     body = forms.parse(OpportunityUpdate, data, state, fields=(*FIELDS, "version"))
-    if isinstance(body, OpportunityUpdate):
-        _lost_needs_reason(session, body, state)
+    _lost_needs_reason(session, data, state)
     if isinstance(body, OpportunityUpdate) and state.ok:
         expected = versioning.from_body(body.version)
         changes = _changes(opp, body, data)

@@ -108,6 +108,7 @@ def _page(
         form = forms.FormState(current_values(editing) if editing else defaults)
     context = page_context(request, session, who, filters=filters) | {
         "title": "Quotas",
+        "period_only": True,  # quotas are per period; the other filters do not apply
         "quotas": page.items,
         "total": page.total,
         "names": names,
