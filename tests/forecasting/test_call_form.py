@@ -97,7 +97,11 @@ def test_a_manager_adjusts_their_teams_call_and_not_another_teams(
         "best_case": "12000",
         "pipeline": "20000",
     }
-    assert mia.post("/forecast/calls", data=form, follow_redirects=False).status_code == 303
+    saved = mia.post("/forecast/calls", data=form, follow_redirects=False)
+    assert saved.status_code == 303
+    again = mia.get(saved.headers["location"]).text
+    assert f'<option value="{east}" selected' in again  # the form stays on the team's call
+    assert 'value="12000.00"' in again
     sub = session.scalars(select(ForecastSubmission)).one()
     assert (sub.team_id, sub.best_case_amount) == (east, Decimal("12000.00"))
     assert "adjusted" in mia.get(PAGE).text

@@ -56,8 +56,11 @@ def context(request: Request, session: Session, who: Principal, period: Period) 
     options = [("", "my own deals")] + [(str(t), f"team {names.get(t, t)}") for t in managed]
     state = getattr(request.state, "call_form", None)
     if state is None:
-        own = calling.standing_call(session, period, who.scope.own_rep_id, None)
-        state = forms.FormState(_values(own, period, None))
+        # After a team's call is saved the form stays on that team, with its standing call.
+        raw = request.query_params.get("call_team", "")
+        team_id = int(raw) if raw.isdigit() and int(raw) in managed else None
+        standing = calling.standing_call(session, period, who.scope.own_rep_id, team_id)
+        state = forms.FormState(_values(standing, period, team_id))
     return {
         "can_call": True,
         "call_form": state,
@@ -93,7 +96,11 @@ async def submit(request: Request, session: SessionDep, who: forms.FormUser) -> 
             fields=FIELDS,
         )
     if state.ok:
-        return forms.done(f"/forecast/calls?period={data.get('period', '')}&saved=call")
+        team = data.get("team_id", "")
+        return forms.done(
+            f"/forecast/calls?period={data.get('period', '')}&saved=call"
+            + (f"&call_team={team}" if team.isdigit() else "")
+        )
     request.state.call_form = state
     response = calls_page(request, session, who)
     response.status_code = state.status

@@ -166,11 +166,6 @@ def attempt(
     return None
 
 
-def refused(state: FormState) -> bool:
-    """True when the form must be shown again (a field or form error, or a stale write)."""
-    return not state.ok
-
-
 def done(url: str) -> RedirectResponse:
     """After a successful write: back to the page (post, redirect, get)."""
     return RedirectResponse(url, status_code=303)
@@ -194,5 +189,4 @@ __all__ = [
     "files",
     "parse",
     "read",
-    "refused",
 ]
