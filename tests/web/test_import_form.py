@@ -4,6 +4,7 @@ rejects downloadable, then the same files committed through `ingest.service.run_
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -99,6 +100,22 @@ def test_an_upload_without_a_mapping_or_with_unknown_files_is_explained(
     )
     assert mismatch.status_code == 422
     assert "none of the files matches the salesforce mapping" in mismatch.text
+
+
+def test_uploads_older_than_a_day_are_removed_when_the_next_one_arrives(
+    app: FastAPI, session: Session, org: Org
+) -> None:
+    import os
+
+    from salesops.web.imports import KEEP_SECONDS, upload_root
+
+    stale = upload_root() / ("x" * 32)
+    stale.mkdir(parents=True, exist_ok=True)
+    old = time.time() - KEEP_SECONDS - 60
+    os.utime(stale, (old, old))
+    ops = sign_in(app, session, org, "ops_rep")
+    assert _upload(ops).status_code == 200  # type: ignore[attr-defined]
+    assert not stale.exists()
 
 
 def test_only_ops_directors_and_admins_import(app: FastAPI, session: Session, org: Org) -> None:

@@ -14,6 +14,7 @@ import re
 import secrets
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -40,6 +41,7 @@ router = APIRouter(include_in_schema=False)
 register(NavItem("Import", "/imports", "upload", 880, frozenset(PLANNING_ROLES)))
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024  # all files of one upload together
+KEEP_SECONDS = 24 * 3600  # an upload not committed within a day is removed
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 CHUNK = 1024 * 1024
 
@@ -103,6 +105,7 @@ async def _save(request: Request, state: forms.FormState) -> Upload | None:
         state.add("mapping", "a CSV or XLSX import needs its mapping file (YAML)")
     if not state.ok:
         return None
+    _forget_old_uploads()
     token = secrets.token_urlsafe(24)
     directory = upload_root() / token
     (directory / "files").mkdir(parents=True, mode=0o700)
@@ -120,6 +123,17 @@ async def _save(request: Request, state: forms.FormState) -> Upload | None:
                     return None
                 out.write(chunk)
     return Upload(token, directory, {})
+
+
+def _forget_old_uploads() -> None:
+    """Remove uploads (and their rejects) older than KEEP_SECONDS: dry runs never committed."""
+    root = upload_root()
+    if not root.exists():
+        return
+    cutoff = time.time() - KEEP_SECONDS
+    for directory in root.iterdir():
+        if TOKEN.match(directory.name) and directory.stat().st_mtime < cutoff:
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 def _run(
