@@ -27,6 +27,24 @@ class Conflict(SalesOpsError):
     http_status = 409
 
 
+class StaleRecord(Conflict):
+    """The record changed since the caller read it: a write based on an old version.
+
+    `current` is the version the record has now (None when a concurrent writer won the race
+    at the very moment of the write and the new version is not known yet).
+    """
+
+    def __init__(self, message: str, *, current: int | None = None) -> None:
+        super().__init__(message)
+        self.current = current
+
+
+class PreconditionFailed(StaleRecord):
+    """Like StaleRecord, for a version named in an `If-Match` header (HTTP 412)."""
+
+    http_status = 412
+
+
 class PermissionDenied(SalesOpsError):
     """The caller's role does not allow this."""
 

@@ -7,7 +7,7 @@ built per resource at run time, as real annotations.
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
@@ -21,7 +21,7 @@ from salesops.api.schemas import (
     update_schema,
 )
 from salesops.auth.scoping import Scope
-from salesops.crm import records
+from salesops.crm import records, versioning
 from salesops.crm.records import Resource
 
 RESERVED_PARAMS = frozenset({"limit", "offset", "sort", "q"})
@@ -29,7 +29,22 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse} for code in (401, 403, 404, 409, 422)
 }
 
+# A write may name the version it is based on: a stale one is 409 (body) or 412 (If-Match).
+STALE_ERRORS: dict[int | str, dict[str, Any]] = {
+    412: {"model": ErrorResponse, "description": "If-Match names a version no longer current"}
+}
+IF_MATCH_HELP = (
+    'the ETag you read (e.g. "3"): the change is refused with 412 when the record has changed since'
+)
+IfMatch = Header(None, alias="If-Match", description=IF_MATCH_HELP)
+
 CreateFn = Callable[[Session, dict[str, Any], Scope], Any]
+
+
+def tagged(response: Response, obj: Any) -> Any:
+    """Return `obj` with its version as the response's ETag."""
+    response.headers["ETag"] = versioning.etag(obj)
+    return obj
 
 
 def list_filters(request: Request) -> dict[str, str]:
@@ -94,32 +109,55 @@ def crud_router(
     list_.__doc__ = filter_help(resource)
 
     @router.get("/{record_id}", response_model=read_model, summary=f"Read one {resource.name}")
-    def get(record_id: int, session: SessionDep, who: CurrentUser) -> Any:
-        return records.get_record(session, resource, record_id, scope=who.scope)
+    def get(record_id: int, response: Response, session: SessionDep, who: CurrentUser) -> Any:
+        return tagged(response, records.get_record(session, resource, record_id, scope=who.scope))
 
     @router.post(
         "", response_model=read_model, status_code=201, summary=f"Create a {resource.name}"
     )
-    def post(body: create_model, session: SessionDep, who: CurrentUser) -> Any:
+    def post(body: create_model, response: Response, session: SessionDep, who: CurrentUser) -> Any:
         values = body.model_dump(exclude_unset=True)
         if create_fn is not None:
-            return create_fn(session, values, who.scope)
-        return records.create_record(session, resource, values, scope=who.scope)
+            return tagged(response, create_fn(session, values, who.scope))
+        return tagged(response, records.create_record(session, resource, values, scope=who.scope))
 
     @router.patch(
-        "/{record_id}", response_model=read_model, summary=f"Change fields of a {resource.name}"
+        "/{record_id}",
+        response_model=read_model,
+        summary=f"Change fields of a {resource.name}",
+        responses=STALE_ERRORS,
     )
-    def patch(record_id: int, body: update_model, session: SessionDep, who: CurrentUser) -> Any:
+    def patch(
+        record_id: int,
+        body: update_model,
+        response: Response,
+        session: SessionDep,
+        who: CurrentUser,
+        if_match: str | None = IfMatch,
+    ) -> Any:
         obj = records.get_record(session, resource, record_id, scope=who.scope)
         values = body.model_dump(exclude_unset=True)
-        return records.update_record(session, resource, obj, values, scope=who.scope)
+        body_version = versioning.from_body(values.pop("version", None))
+        expected = (versioning.from_if_match(if_match), body_version)
+        updated = records.update_record(
+            session, resource, obj, values, scope=who.scope, expected=expected
+        )
+        return tagged(response, updated)
 
     if allow_delete:
 
-        @router.delete("/{record_id}", status_code=204, summary=f"Delete a {resource.name}")
-        def delete(record_id: int, session: SessionDep, who: CurrentUser) -> Response:
+        @router.delete(
+            "/{record_id}",
+            status_code=204,
+            summary=f"Delete a {resource.name}",
+            responses=STALE_ERRORS,
+        )
+        def delete(
+            record_id: int, session: SessionDep, who: CurrentUser, if_match: str | None = IfMatch
+        ) -> Response:
             obj = records.get_record(session, resource, record_id, scope=who.scope)
-            records.delete_record(session, resource, obj, scope=who.scope)
+            expected = (versioning.from_if_match(if_match),)
+            records.delete_record(session, resource, obj, scope=who.scope, expected=expected)
             return Response(status_code=204)
 
     return router

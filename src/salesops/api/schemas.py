@@ -18,7 +18,12 @@ from salesops.models import Base
 T = TypeVar("T")
 
 # Imported rows keep their source identity; it is set by importers, not by API clients.
-NEVER_WRITTEN = frozenset({"id", "created_at", "source_system", "external_id"})
+# `version` is kept by the database; a PATCH may name it as a precondition (VERSION_FIELD).
+NEVER_WRITTEN = frozenset({"id", "created_at", "source_system", "external_id", "version"})
+VERSION_HELP = (
+    "the version you read (from the record or its ETag): the change is refused with 409 when"
+    " the record has changed since; leave it out to change whatever version is current"
+)
 
 
 class Error(BaseModel):
@@ -154,4 +159,6 @@ def update_schema(model: type[Base], name: str, *, exclude: Iterable[str] = ()) 
         # A NOT NULL column may be left out of a PATCH, but not set to null.
         nullable_type = tp | None if _optional(tp) else tp
         fields[column_name] = (nullable_type, _bounded(column, tp, None))
+    if "version" in _field_types(model):
+        fields["version"] = (int | None, Field(None, ge=1, description=VERSION_HELP))
     return create_model(name, __config__=ConfigDict(extra="forbid"), **fields)

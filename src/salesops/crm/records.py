@@ -16,10 +16,12 @@ from typing import Any, Generic, Literal, TypeVar
 from sqlalchemy import ColumnElement, Select, String, cast, func, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql.elements import ColumnClause
 
 from salesops.audit import service as audit
 from salesops.auth.scoping import Scope, not_visible
+from salesops.crm import versioning
 from salesops.db.limits import problem_with
 from salesops.db.types import Money, Ratio, UTCDateTime, as_utc
 from salesops.errors import Conflict, Problem, ValidationFailed
@@ -80,8 +82,13 @@ def count_bounded(session: Session, query: Select[Any], bound: int) -> tuple[int
 
 
 def values_of(obj: Base) -> dict[str, Any]:
-    """The column values of a row, by attribute name."""
-    return {col.key: getattr(obj, col.key) for col in obj.__mapper__.column_attrs}
+    """The column values of a row, by attribute name (not its `version`: bookkeeping that
+    every update bumps, which would otherwise fill the audit log)."""
+    return {
+        col.key: getattr(obj, col.key)
+        for col in obj.__mapper__.column_attrs
+        if col.key != "version"
+    }
 
 
 def _python_type(column_type: Any) -> type:
@@ -267,12 +274,14 @@ def _check_links(
         raise ValidationFailed(f"this {resource.name} points at records it cannot use", problems)
 
 
-def _flush(session: Session, resource: Resource[Any]) -> None:
+def _flush(session: Session, resource: Resource[Any], record_id: object = "") -> None:
     try:
         session.flush()
     except IntegrityError as exc:
         reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
         raise Conflict(f"{resource.name} conflicts with existing data: {reason}") from exc
+    except StaleDataError as exc:
+        raise versioning.lost_race(resource.name, record_id) from exc
 
 
 def _column_name(obj: Base, key: str) -> str:
@@ -284,7 +293,7 @@ def _assign(resource: Resource[Any], obj: Base, values: Mapping[str, Any]) -> No
     problems = [
         Problem("unknown or read-only field", key)
         for key in values
-        if key not in columns or key in resource.read_only_fields
+        if key not in columns or key in resource.read_only_fields or key == "version"
     ]
     if problems:
         raise ValidationFailed(f"cannot set these {resource.name} fields", problems)
@@ -325,14 +334,22 @@ def create_record(
 
 
 def update_record(
-    session: Session, resource: Resource[M], obj: M, values: Mapping[str, Any], *, scope: Scope
+    session: Session,
+    resource: Resource[M],
+    obj: M,
+    values: Mapping[str, Any],
+    *,
+    scope: Scope,
+    expected: Sequence[versioning.Expected | None] = (),
 ) -> M:
-    """Change fields of a row the scope can see, keeping it inside the scope."""
+    """Change fields of a row the scope can see, keeping it inside the scope; refused as
+    stale when `expected` names a version the row no longer has."""
     _require_write(resource, scope, "change")
+    versioning.check(obj, resource.name, *expected)
     before = values_of(obj)
     _assign(resource, obj, values)
     _check_links(session, resource, scope, obj, values)
-    _flush(session, resource)
+    _flush(session, resource, getattr(obj, "id", ""))
     changes = audit.diff(before, values_of(obj))
     if changes:
         audit.record(
@@ -346,12 +363,20 @@ def update_record(
     return obj
 
 
-def delete_record(session: Session, resource: Resource[M], obj: M, *, scope: Scope) -> None:
+def delete_record(
+    session: Session,
+    resource: Resource[M],
+    obj: M,
+    *,
+    scope: Scope,
+    expected: Sequence[versioning.Expected | None] = (),
+) -> None:
     """Delete a row the scope can see (refused while other records still point at it)."""
     _require_write(resource, scope, "delete")
+    versioning.check(obj, resource.name, *expected)
     before = values_of(obj)
     session.delete(obj)
-    _flush(session, resource)
+    _flush(session, resource, before.get("id", ""))
     audit.record(
         session,
         user_id=scope.user_id,

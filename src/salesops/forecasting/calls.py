@@ -156,6 +156,27 @@ def submit_as(
     )
 
 
+def standing_call(
+    session: Session, period: Period, rep_id: int, team_id: int | None
+) -> ForecastSubmission | None:
+    """The latest call of `rep_id` for `period` (their own, or for `team_id`)."""
+    team = (
+        ForecastSubmission.team_id.is_(None)
+        if team_id is None
+        else ForecastSubmission.team_id == team_id
+    )
+    return session.scalars(
+        select(ForecastSubmission)
+        .where(
+            ForecastSubmission.period_start == period.start,
+            ForecastSubmission.rep_id == rep_id,
+            team,
+        )
+        .order_by(ForecastSubmission.submitted_at.desc(), ForecastSubmission.id.desc())
+        .limit(1)
+    ).first()
+
+
 def history(session: Session, *, period: Period | None = None) -> list[ForecastSubmission]:
     """Every submission (for one period if given), oldest first."""
     query = select(ForecastSubmission).order_by(

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from salesops.auth.scoping import Scope
 from salesops.db.types import utc_now
 from salesops.errors import NotFound
+from salesops.forecasting import call_form, evaluate, scoped
 from salesops.forecasting import calls as calling
-from salesops.forecasting import evaluate, scoped
 from salesops.forecasting import risk as risking
 from salesops.forecasting.cli import parse_period
 from salesops.forecasting.periods import period_of
@@ -356,6 +356,7 @@ def calls_page(request: Request, session: SessionDep, who: WebUser) -> Response:
         scores=scores,
         not_scored=None if calling.has_ended(period, today) else calling.not_ended(period),
         names=names,
+        **call_form.context(request, session, who, period),
     )
 
 

@@ -49,11 +49,10 @@ table(
 
 
 def _scores(context: Mapping[str, Any]) -> Iterable[dict[str, Any]]:
-    names, teams = context["names"], context["team_names"]
     for s in context["scores"]:
         yield {
-            "who": names.get(s.rep_id, s.rep_id),
-            "level": teams.get(s.team_id, s.team_id) if s.team_id else "own",
+            "who": s.rep,
+            "level": s.team if s.team_id else "own",
             "commit": s.commit,
             "best_case": s.best_case,
             "model": s.model,

@@ -236,8 +236,9 @@ class OutputRunner(RecordBuilder):
                 continue
             params.setdefault(column, []).append({"_id": child, "v": parent[0]})
         for column, values_list in params.items():
-            statement = (
-                update(table).where(table.c.id == bindparam("_id")).values({column: bindparam("v")})
-            )
+            assignments: dict[str, Any] = {column: bindparam("v")}
+            if "version" in table.c:
+                assignments["version"] = table.c.version + 1
+            statement = update(table).where(table.c.id == bindparam("_id")).values(assignments)
             self.ctx.connection.execute(statement, values_list)
         self.deferred.clear()

@@ -76,11 +76,12 @@ def update_rows(
             {"_id": row_id, **{f"v_{c}": v for c, v in values.items()}}
         )
     for names, params in groups.items():
-        statement = (
-            update(table)
-            .where(table.c.id == bindparam("_id"))
-            .values({c: bindparam(f"v_{c}") for c in names})
-        )
+        assignments: dict[str, Any] = {c: bindparam(f"v_{c}") for c in names}
+        if "version" in table.c:
+            # A re-import is a change like any other: a client holding the old version must
+            # not overwrite it (optimistic concurrency, crm/versioning.py).
+            assignments["version"] = table.c.version + 1
+        statement = update(table).where(table.c.id == bindparam("_id")).values(assignments)
         connection.execute(statement, params)
 
 

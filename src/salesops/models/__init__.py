@@ -3,7 +3,7 @@
 from salesops.models.accounts import Account, AccountOwner, Contact
 from salesops.models.activities import Activity
 from salesops.models.auth import LoginAttempt, WebSession
-from salesops.models.base import Base, Imported, Timestamped, import_key
+from salesops.models.base import Base, Imported, Timestamped, Versioned, import_key
 from salesops.models.catalog import Product
 from salesops.models.contracts import Contract
 from salesops.models.enums import (
@@ -67,6 +67,7 @@ __all__ = [
     "TerritoryAssignment",
     "Timestamped",
     "User",
+    "Versioned",
     "WebSession",
     "import_key",
 ]

@@ -9,10 +9,10 @@ from sqlalchemy import Float, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from salesops.db.types import Money
-from salesops.models.base import Base, Imported, Timestamped, import_key
+from salesops.models.base import Base, Imported, Timestamped, Versioned, import_key
 
 
-class Account(Imported, Timestamped, Base):
+class Account(Imported, Timestamped, Versioned, Base):
     """A company we sell to (or could)."""
 
     __tablename__ = "accounts"
@@ -50,7 +50,7 @@ class AccountOwner(Base):
     valid_to: Mapped[date | None]
 
 
-class Contact(Imported, Timestamped, Base):
+class Contact(Imported, Timestamped, Versioned, Base):
     """A person at an account."""
 
     __tablename__ = "contacts"

@@ -7,10 +7,10 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from salesops.models.base import Base, Imported, import_key
+from salesops.models.base import Base, Imported, Versioned, import_key
 
 
-class Activity(Imported, Base):
+class Activity(Imported, Versioned, Base):
     """One touch with a customer or prospect."""
 
     __tablename__ = "activities"

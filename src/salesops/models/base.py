@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, MetaData, String, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import JSON, MetaData, String, UniqueConstraint, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 from salesops.db.types import UTCDateTime, utc_now
 
@@ -42,6 +42,22 @@ class Timestamped:
     """When a row was created in salesops (not in the source system)."""
 
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class Versioned:
+    """Optimistic concurrency: `version` starts at 1 and grows by one with every UPDATE.
+
+    SQLAlchemy adds `AND version = <the version read>` to each UPDATE of the row and raises
+    StaleDataError when no row matched, so of two writers that read the same version only the
+    first one's change lands; the API turns the other into 409/412 (see crm/versioning.py).
+    The server default lets bulk inserts (imports, the demo) leave the column out.
+    """
+
+    version: Mapped[int] = mapped_column(server_default=text("1"))
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805 (a class-level directive)
+        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
 
 
 def import_key() -> UniqueConstraint:

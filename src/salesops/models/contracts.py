@@ -9,10 +9,10 @@ from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from salesops.db.types import Money
-from salesops.models.base import Base, Imported, Timestamped, import_key
+from salesops.models.base import Base, Imported, Timestamped, Versioned, import_key
 
 
-class Contract(Imported, Timestamped, Base):
+class Contract(Imported, Timestamped, Versioned, Base):
     """A customer contract; `renewal_of_id` links a renewal to the contract it replaced."""
 
     __tablename__ = "contracts"

@@ -10,10 +10,10 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from salesops.db.types import Ratio, utc_now
-from salesops.models.base import Base, Imported, import_key
+from salesops.models.base import Base, Imported, Versioned, import_key
 
 
-class Lead(Imported, Base):
+class Lead(Imported, Versioned, Base):
     """A lead, its fit and engagement attributes, and what it converted into."""
 
     __tablename__ = "leads"

@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from salesops.db.types import Ratio
-from salesops.models.base import Base, Imported, Timestamped, import_key
+from salesops.models.base import Base, Imported, Timestamped, Versioned, import_key
 
 
 class User(Imported, Timestamped, Base):
@@ -40,7 +40,7 @@ class ApiToken(Timestamped, Base):
     revoked_at: Mapped[datetime | None]
 
 
-class Team(Imported, Timestamped, Base):
+class Team(Imported, Timestamped, Versioned, Base):
     """A sales team; `parent_id` builds the hierarchy that roll-ups follow."""
 
     __tablename__ = "teams"
@@ -55,7 +55,7 @@ class Team(Imported, Timestamped, Base):
     parent: Mapped[Team | None] = relationship(remote_side=[id])
 
 
-class Rep(Imported, Timestamped, Base):
+class Rep(Imported, Timestamped, Versioned, Base):
     """A member of the sales organisation who can own accounts, deals and quota."""
 
     __tablename__ = "reps"

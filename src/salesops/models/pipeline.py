@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from salesops.db.types import Money, Ratio, utc_now
-from salesops.models.base import Base, Imported, import_key
+from salesops.models.base import Base, Imported, Versioned, import_key
 
 
 class PipelineStage(Base):
@@ -26,7 +26,7 @@ class PipelineStage(Base):
     is_active: Mapped[bool] = mapped_column(default=True)
 
 
-class Opportunity(Imported, Base):
+class Opportunity(Imported, Versioned, Base):
     """A deal. Its current state lives here; every change is also an `OpportunityEvent`."""
 
     __tablename__ = "opportunities"
@@ -49,6 +49,8 @@ class Opportunity(Imported, Base):
     lead_source: Mapped[str | None] = mapped_column(String(80))
     competitor: Mapped[str | None] = mapped_column(String(80))
     loss_reason: Mapped[str | None] = mapped_column(String(200))
+    # What the rep will do next to move the deal on (free text, audited, not an event).
+    next_step: Mapped[str | None] = mapped_column(String(255))
     # What the rep entered; model probabilities live with their forecast run, never here.
     probability: Mapped[Decimal | None] = mapped_column(Ratio)
     created_at: Mapped[datetime] = mapped_column(default=utc_now, index=True)

@@ -9,10 +9,10 @@ from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from salesops.db.types import Money, Ratio
-from salesops.models.base import Base, Imported, import_key
+from salesops.models.base import Base, Imported, Versioned, import_key
 
 
-class Quota(Imported, Base):
+class Quota(Imported, Versioned, Base):
     """A target for exactly one of a rep, a team or a territory over [period_start, period_end].
 
     `amount` is the quota actually assigned (already ramped); `ramp_factor` records the share

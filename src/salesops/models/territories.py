@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from salesops.models.base import Base, Imported, Timestamped, import_key
+from salesops.models.base import Base, Imported, Timestamped, Versioned, import_key
 
 
-class Territory(Imported, Timestamped, Base):
+class Territory(Imported, Timestamped, Versioned, Base):
     """A territory; `rules` holds the account attributes that place an account in it."""
 
     __tablename__ = "territories"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from salesops.audit import service as audit
 from salesops.auth.scoping import Scope, not_visible
-from salesops.crm import records
+from salesops.crm import records, versioning
 from salesops.crm.resources import ACCOUNTS, OPPORTUNITIES
 from salesops.db.types import utc_now
 from salesops.errors import NotFound, Problem, ValidationFailed
@@ -99,6 +99,17 @@ def _stage(session: Session, stage: str | int) -> PipelineStage:
     return stages.by_name(session, stage)
 
 
+def _category(value: str) -> ForecastCategory:
+    try:
+        return ForecastCategory(value)
+    except ValueError as exc:
+        allowed = ", ".join(c.value for c in ForecastCategory)
+        raise ValidationFailed(
+            "invalid forecast category",
+            [Problem(f"{value!r} is not one of {allowed}", "forecast_category")],
+        ) from exc
+
+
 def _user(session: Session, scope: Scope) -> User | None:
     return session.get(User, scope.user_id) if scope.user_id is not None else None
 
@@ -164,10 +175,14 @@ def update(
     owner_id: int | None = None,
     stage: str | int | None = None,
     forecast_category: str | None = None,
+    expected: Sequence[versioning.Expected | None] = (),
     **changes: Any,
 ) -> Opportunity:
-    """Change an opportunity; tracked fields become events, everything lands in the audit."""
+    """Change an opportunity; tracked fields become events, everything lands in the audit.
+
+    `expected`: the version(s) the change is based on; a stale one is refused."""
     scope.require_record_write("change opportunities")
+    versioning.check(opp, "opportunity", *expected)
     before = records.values_of(opp)
     service.update_opportunity(
         session,
@@ -176,10 +191,10 @@ def update(
         by=_user(session, scope),
         owner=_rep(session, owner_id, scope) if owner_id is not None else None,
         stage=_stage(session, stage) if stage is not None else None,
-        forecast_category=ForecastCategory(forecast_category) if forecast_category else None,
+        forecast_category=_category(forecast_category) if forecast_category else None,
         **changes,
     )
-    session.flush()
+    versioning.flush(session, "opportunity", opp.id)
     _audit(session, scope, "update", opp, before)
     return opp
 
@@ -192,9 +207,11 @@ def move_stage(
     scope: Scope,
     loss_reason: str | None = None,
     at: datetime | None = None,
+    expected: Sequence[versioning.Expected | None] = (),
 ) -> Opportunity:
     """Move `opp` to another stage (closing or reopening it when the stage says so)."""
     scope.require_record_write("move opportunities")
+    versioning.check(opp, "opportunity", *expected)
     before = records.values_of(opp)
     service.move_stage(
         session,
@@ -204,7 +221,7 @@ def move_stage(
         by=_user(session, scope),
         loss_reason=loss_reason,
     )
-    session.flush()
+    versioning.flush(session, "opportunity", opp.id)
     _audit(session, scope, "stage", opp, before)
     return opp
 
@@ -217,14 +234,16 @@ def close(
     won: bool,
     loss_reason: str | None = None,
     at: datetime | None = None,
+    expected: Sequence[versioning.Expected | None] = (),
 ) -> Opportunity:
     """Close `opp` as won or lost."""
     scope.require_record_write("close opportunities")
+    versioning.check(opp, "opportunity", *expected)
     before = records.values_of(opp)
     service.close_opportunity(
         session, opp, won=won, at=at or utc_now(), by=_user(session, scope), loss_reason=loss_reason
     )
-    session.flush()
+    versioning.flush(session, "opportunity", opp.id)
     _audit(session, scope, "close", opp, before)
     return opp
 

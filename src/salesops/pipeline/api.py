@@ -6,13 +6,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from salesops.api.crud import ERRORS, filter_help, list_filters
+from salesops.api.crud import ERRORS, STALE_ERRORS, IfMatch, filter_help, list_filters, tagged
 from salesops.api.deps import CurrentUser, SessionDep
-from salesops.api.schemas import Page, page_body, read_schema
+from salesops.api.schemas import VERSION_HELP, Page, page_body, read_schema
+from salesops.crm import versioning
 from salesops.crm.records import MAX_LIMIT
 from salesops.crm.resources import OPPORTUNITIES
 from salesops.csvsafe import csv_lines
@@ -76,6 +77,8 @@ class OpportunityUpdate(BaseModel):
     competitor: str | None = Field(None, max_length=80)
     lead_source: str | None = Field(None, max_length=80)
     loss_reason: str | None = Field(None, max_length=200)
+    next_step: str | None = Field(None, max_length=255)
+    version: int | None = Field(None, ge=1, description=VERSION_HELP)
 
 
 class StageMove(BaseModel):
@@ -83,6 +86,7 @@ class StageMove(BaseModel):
 
     stage: str = Field(description="stage name or id")
     loss_reason: str | None = None
+    version: int | None = Field(None, ge=1, description=VERSION_HELP)
 
 
 class CloseRequest(BaseModel):
@@ -90,6 +94,7 @@ class CloseRequest(BaseModel):
 
     won: bool
     loss_reason: str | None = None
+    version: int | None = Field(None, ge=1, description=VERSION_HELP)
 
 
 class EventRead(BaseModel):
@@ -159,8 +164,8 @@ def export_csv(
 
 
 @router.get("/{opp_id}", response_model=OpportunityRead, summary="Read one opportunity")
-def get(opp_id: int, session: SessionDep, who: CurrentUser) -> Opportunity:
-    return access.get_visible(session, opp_id, scope=who.scope)
+def get(opp_id: int, response: Response, session: SessionDep, who: CurrentUser) -> Opportunity:
+    return tagged(response, access.get_visible(session, opp_id, scope=who.scope))  # type: ignore[no-any-return]
 
 
 @router.get("/{opp_id}/events", response_model=list[EventRead], summary="Event timeline")
@@ -169,31 +174,85 @@ def events(opp_id: int, session: SessionDep, who: CurrentUser) -> Any:
 
 
 @router.post("", response_model=OpportunityRead, status_code=201, summary="Create")
-def create(body: OpportunityCreate, session: SessionDep, who: CurrentUser) -> Opportunity:
+def create(
+    body: OpportunityCreate, response: Response, session: SessionDep, who: CurrentUser
+) -> Opportunity:
     values = body.model_dump()
-    return access.create(session, scope=who.scope, **values)
+    return tagged(response, access.create(session, scope=who.scope, **values))  # type: ignore[no-any-return]
 
 
-@router.patch("/{opp_id}", response_model=OpportunityRead, summary="Change fields")
+def _expected(if_match: str | None, version: int | None) -> tuple[versioning.Expected | None, ...]:
+    return versioning.from_if_match(if_match), versioning.from_body(version)
+
+
+@router.patch(
+    "/{opp_id}", response_model=OpportunityRead, summary="Change fields", responses=STALE_ERRORS
+)
 def patch(
-    opp_id: int, body: OpportunityUpdate, session: SessionDep, who: CurrentUser
+    opp_id: int,
+    body: OpportunityUpdate,
+    response: Response,
+    session: SessionDep,
+    who: CurrentUser,
+    if_match: str | None = IfMatch,
 ) -> Opportunity:
     opp = access.get_visible(session, opp_id, scope=who.scope)
-    return access.update(session, opp, scope=who.scope, **body.model_dump(exclude_unset=True))
+    values = body.model_dump(exclude_unset=True)
+    expected = _expected(if_match, values.pop("version", None))
+    updated = access.update(session, opp, scope=who.scope, expected=expected, **values)
+    return tagged(response, updated)  # type: ignore[no-any-return]
 
 
-@router.post("/{opp_id}/stage", response_model=OpportunityRead, summary="Move to a stage")
-def move(opp_id: int, body: StageMove, session: SessionDep, who: CurrentUser) -> Opportunity:
+@router.post(
+    "/{opp_id}/stage",
+    response_model=OpportunityRead,
+    summary="Move to a stage",
+    responses=STALE_ERRORS,
+)
+def move(
+    opp_id: int,
+    body: StageMove,
+    response: Response,
+    session: SessionDep,
+    who: CurrentUser,
+    if_match: str | None = IfMatch,
+) -> Opportunity:
     opp = access.get_visible(session, opp_id, scope=who.scope)
-    return access.move_stage(
-        session, opp, body.stage, scope=who.scope, loss_reason=body.loss_reason
+    moved = access.move_stage(
+        session,
+        opp,
+        body.stage,
+        scope=who.scope,
+        loss_reason=body.loss_reason,
+        expected=_expected(if_match, body.version),
     )
+    return tagged(response, moved)  # type: ignore[no-any-return]
 
 
-@router.post("/{opp_id}/close", response_model=OpportunityRead, summary="Close won or lost")
-def close(opp_id: int, body: CloseRequest, session: SessionDep, who: CurrentUser) -> Opportunity:
+@router.post(
+    "/{opp_id}/close",
+    response_model=OpportunityRead,
+    summary="Close won or lost",
+    responses=STALE_ERRORS,
+)
+def close(
+    opp_id: int,
+    body: CloseRequest,
+    response: Response,
+    session: SessionDep,
+    who: CurrentUser,
+    if_match: str | None = IfMatch,
+) -> Opportunity:
     opp = access.get_visible(session, opp_id, scope=who.scope)
-    return access.close(session, opp, scope=who.scope, won=body.won, loss_reason=body.loss_reason)
+    closed = access.close(
+        session,
+        opp,
+        scope=who.scope,
+        won=body.won,
+        loss_reason=body.loss_reason,
+        expected=_expected(if_match, body.version),
+    )
+    return tagged(response, closed)  # type: ignore[no-any-return]
 
 
 stages_router = APIRouter(prefix="/stages", tags=["opportunities"], responses=ERRORS)

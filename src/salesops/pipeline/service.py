@@ -294,6 +294,7 @@ def update_opportunity(
     competitor: str | None = None,
     lead_source: str | None = None,
     loss_reason: str | None = None,
+    next_step: str | None = None,
 ) -> Opportunity:
     """Apply any set of changes; tracked fields go through the functions that record events."""
     if name is not None:
@@ -318,4 +319,6 @@ def update_opportunity(
         opp.competitor = competitor or None
     if lead_source is not None:
         opp.lead_source = lead_source or None
+    if next_step is not None:
+        opp.next_step = next_step.strip() or None
     return opp

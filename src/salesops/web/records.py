@@ -22,7 +22,7 @@ from salesops.models import (
     User,
 )
 from salesops.pipeline import access, stages
-from salesops.web import export
+from salesops.web import deal_edit, export
 from salesops.web.dashboard import rep_kpis
 from salesops.web.deps import SessionDep, WebUser, page_context
 from salesops.web.filters import read_filters
@@ -75,6 +75,7 @@ def opportunity(opp_id: int, request: Request, session: SessionDep, who: WebUser
         "activities": activities.items,
         "stages": stages.ordered(session),
         "today": date.today(),
+        **deal_edit.form_context(request, session, who, opp),
     }
     return templates.TemplateResponse(request, "opportunity.html", context)
 

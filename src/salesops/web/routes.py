@@ -7,9 +7,20 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 
+from salesops.forecasting import call_form
 from salesops.forecasting import web as forecast_pages
 from salesops.forecasting import web_exports as _forecast_exports  # noqa: F401 (declares tables)
-from salesops.web import admin, auth_routes, dashboard, deals, insights, records
+from salesops.web import (
+    admin,
+    auth_routes,
+    dashboard,
+    deal_edit,
+    deals,
+    imports,
+    insights,
+    quotas,
+    records,
+)
 from salesops.web import tables as _tables  # noqa: F401 (declares the pages' tables)
 
 
@@ -35,6 +46,10 @@ def mount(app: FastAPI) -> None:
     app.include_router(dashboard.router)
     app.include_router(deals.router)
     app.include_router(records.router)
+    app.include_router(deal_edit.router)
+    app.include_router(quotas.router)
+    app.include_router(imports.router)
     app.include_router(admin.router)
     app.include_router(forecast_pages.router)
     app.include_router(insights.router)
+    app.include_router(call_form.router)
