@@ -1,7 +1,7 @@
 """indexes for scoped lists and their default orders
 
 Revision ID: 0008
-Revises: 0003
+Revises: 0007
 Create Date: 2026-12-07 23:15:00
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0003"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

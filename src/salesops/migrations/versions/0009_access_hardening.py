@@ -1,7 +1,7 @@
 """demo-company marker; clearable sign-in failures
 
 Revision ID: 0009
-Revises: 0003
+Revises: 0008
 Create Date: 2026-12-07 23:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import salesops.db.types
 
 revision: str = "0009"
-down_revision: str | None = "0003"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
