@@ -22,7 +22,7 @@ from salesops.auth.scoping import Scope
 from salesops.caching import data_version, figures
 from salesops.metrics import Source
 from salesops.models import Rep
-from salesops.web import charts, views
+from salesops.web import charts, views, warmup
 from salesops.web.deps import SessionDep, WebUser, page_context
 from salesops.web.filters import Filters, read_filters, remember
 from salesops.web.templating import templates
@@ -44,7 +44,8 @@ def cached_figures(
 
     def compute() -> dict[str, Any]:
         src = open_scoped(session, scope)
-        return build(src, f, views.metric_filters(session, f), today)
+        found = build(src, f, views.metric_filters(session, f), today)
+        return found | {"data_time": src.data_time}
 
     return figures.get_or_compute(key, compute)
 
@@ -52,9 +53,13 @@ def cached_figures(
 def _render(
     request: Request, session: Session, who: Principal, template: str, page: str, build: Builder
 ) -> Response:
+    progress = warmup.preparing(session)
+    if progress is not None:
+        return warmup.placeholder(request, session, who, progress)
     f = read_filters(request)
     data = cached_figures(session, who.scope, page, f, build)
     context = page_context(request, session, who, filters=f) | data
+    context["data_age"] = warmup.age(data.get("data_time"))
     context["rep_ids"] = _rep_ids(session)
     response = templates.TemplateResponse(request, template, context)
     remember(response, f)

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 
 from salesops.forecasting import web as forecast_pages
-from salesops.web import admin, auth_routes, dashboard, records
+from salesops.web import admin, auth_routes, dashboard, records, warmup
 
 
 def plotly_js_path() -> Path:
@@ -31,6 +31,7 @@ def mount(app: FastAPI) -> None:
 
     app.include_router(auth_routes.router)
     app.include_router(dashboard.router)
+    app.include_router(warmup.router)
     app.include_router(records.router)
     app.include_router(admin.router)
     app.include_router(forecast_pages.router)
