@@ -164,6 +164,7 @@ def test_readers_get_the_last_copy_at_once_while_a_refresh_runs(
     with Session(store) as session:
         source = metrics.open_engine(session)  # sees the change, starts the refresh
         assert float(metrics.compute(source, "bookings").total or 0) == before
+    assert source.data_behind  # the reader is told its data is older than the store's
     assert source.data_time is not None
     assert source.data_time < started
     assert gate.started.wait(30)
@@ -175,6 +176,7 @@ def test_readers_get_the_last_copy_at_once_while_a_refresh_runs(
     assert bookings(store) == before + 700  # the write shows once the refresh ended
     with Session(store) as session:
         fresh = metrics.open_engine(session)
+    assert not fresh.data_behind
     assert fresh.data_time is not None
     assert fresh.data_time >= started
     assert gate.loads == 1

@@ -81,7 +81,7 @@ def compute(
     dims = _pairs(filters, "filter")
     values = {k: _param_value(v[-1]) for k, v in _pairs(params, "param").items()}
 
-    def run() -> tuple[metrics.MetricResult, datetime | None]:
+    def run() -> tuple[metrics.MetricResult, datetime | None, bool]:
         src = open_scoped(session, who.scope, engine=engine)
         found = metrics.compute(
             src,
@@ -95,7 +95,7 @@ def compute(
             filters=dims,
             params=values,
         )
-        return found, src.data_time
+        return found, src.data_time, src.data_behind
 
     # Same question, same data, same scope: the same answer (until the data changes).
     key = (
@@ -114,7 +114,11 @@ def compute(
         who.scope.team_ids,
         caching.data_version(session),
     )
-    result, data_time = caching.figures.get_or_compute(key, run)
+    result, data_time, behind = caching.figures.get_or_compute(key, run)
+    now = datetime.now(UTC)
+    # Figures of a copy that was current stay current while the data version (in the key)
+    # does not move; those of an older copy are as old as that copy's data.
+    as_of = data_time if behind else (None if data_time is None else now)
     definition = result.metric
     return {
         "metric": definition.name,
@@ -130,10 +134,10 @@ def compute(
         "rows": [jsonable(r) for r in result.to_records()],
         # When the data the figures were computed on was read (the server answers from its
         # last copy while a newer one loads after a change); null for engines without a copy.
-        "data_as_of": data_time,
+        "data_as_of": as_of,
         "data_age_seconds": None
-        if data_time is None
-        else max(0.0, round((datetime.now(UTC) - data_time).total_seconds(), 1)),
+        if as_of is None
+        else max(0.0, round((now - as_of).total_seconds(), 1)),
     }
 
 

@@ -8,7 +8,7 @@ Two ways to follow the data, chosen per process:
 - **inline** (the CLI, scripts, tests): a query that sees another fingerprint waits while the
   copy is brought up to date, and so always computes on the data as it is now.
 - **background** (`salesops serve`, `set_background(True)`): a reader gets the last copy at
-  once, with the moment its data was read (`Copy.taken_at`, shown as "as of 12 s ago"), and
+  once, with the last moment its data was known current (shown as "as of 12 s ago"), and
   the copy is brought up to date by one background thread per database. Invalidations that
   arrive while it runs are coalesced: when it ends it looks once more, and runs again only if
   the data moved past what it read. A connection holding writes of its own not committed yet
@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 _QUARANTINE = "salesops_quarantine"
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class Copy:
     """One loaded copy of the large tables and what it holds."""
 
@@ -55,7 +55,12 @@ class Copy:
     quarantined: tuple[Quarantined, ...] = ()
     # One DuckDB connection must not run two statements at once: held while a source is
     # opened on it (its small tables are read again into it).
-    lock: threading.Lock = field(default_factory=threading.Lock, compare=False)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    # The last moment its data was known to be the store's (its fingerprint matched).
+    confirmed_at: datetime | None = None
+
+    def known_current(self) -> datetime:
+        return self.confirmed_at or self.taken_at
 
 
 @dataclass
@@ -100,9 +105,10 @@ def clear() -> None:
         _LATEST.clear()
 
 
-def current(connection: Connection, large: Iterable[str]) -> Copy:
-    """The copy to compute on: the current data's (inline), or the last one loaded while a
-    newer one loads in the background (background mode)."""
+def current(connection: Connection, large: Iterable[str]) -> tuple[Copy, datetime, bool]:
+    """The copy to compute on, the last moment its data was known to be the store's, and
+    whether the store has moved on since: the current data's copy (inline), or the last one
+    loaded while a newer one loads in the background (background mode)."""
     names = tuple(large)
     url = _url(connection)
     if _background and not feed.has_pending_writes(connection):
@@ -111,23 +117,22 @@ def current(connection: Connection, large: Iterable[str]) -> Copy:
             worker = _REFRESHERS.setdefault(url, _Refresher())
             if latest is not None and worker.running:
                 worker.again = True  # look again when the running refresh ends
-                return latest
+                return latest, latest.known_current(), True
         if latest is not None:
             found = fingerprint.of_tables(connection, names)
             cached = _cached(url, found)
             if cached is not None:
-                return cached
+                return cached, cached.known_current(), False
             request(connection.engine, names)
-            return latest
+            return latest, latest.known_current(), True
     found = fingerprint.of_tables(connection, names)
     cached = _cached(url, found)
-    if cached is not None:
-        return cached
-    with _load_lock(url):
-        cached = _cached(url, found)  # another thread may have loaded it meanwhile
-        if cached is not None:
-            return cached
-        return _publish(url, _load(connection, names, found, None))
+    if cached is None:
+        with _load_lock(url):
+            cached = _cached(url, found)  # another thread may have loaded it meanwhile
+            if cached is None:
+                cached = _publish(url, _load(connection, names, found, None))
+    return cached, cached.known_current(), False
 
 
 def request(engine: Engine, large: Iterable[str]) -> None:
@@ -208,10 +213,12 @@ def _url(connection: Connection) -> str:
 
 
 def _cached(url: str, found: tuple[Any, ...]) -> Copy | None:
+    """The loaded copy holding the data of fingerprint `found` (now known to be current)."""
     with _LOCK:
         copy = _CACHE.get((url, found))
         if copy is not None:
             _CACHE.move_to_end((url, found))
+            copy.confirmed_at = datetime.now(UTC)
         return copy
 
 

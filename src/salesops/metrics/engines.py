@@ -60,9 +60,11 @@ class Source:
     # The cache file of the default engine's copy and the stamp of the data it holds, so the
     # funnel's kept stage entries can be written next to it for later processes.
     disk: tuple[Path, str] | None = None
-    # When the default engine's copy of the large tables was read (UTC): in a server a reader
-    # may get the last copy while a newer one loads, and is told how old it is.
+    # The default engine's copy of the large tables: the last moment (UTC) its data was known
+    # to be the store's, and whether the store had moved on when the source was opened (in a
+    # server a reader gets the last copy while a newer one loads, and is told how old it is).
     data_time: datetime | None = None
+    data_behind: bool = False
     # Rows of the store the copy could not hold (left out of every figure; see `feed`).
     quarantined: tuple[Quarantined, ...] = ()
 
@@ -152,7 +154,7 @@ def from_connection(
             f"the database lacks tables {', '.join(missing)}; run `salesops init`"
         )
     wanted = [*REQUIRED, *(t for t in OPTIONAL if t in present)]
-    copy = copies.current(connection, LARGE)
+    copy, as_of, behind = copies.current(connection, LARGE)
     con = copy.con
     tables = dict(copy.tables)
     small = {
@@ -164,7 +166,9 @@ def from_connection(
         for name, arrow in small.items():
             tables[name] = con.create_table(name, arrow, overwrite=True)
         src = _finish("duckdb", con, tables, reporting_currency, now)
-    return replace(src, disk=copy.disk, data_time=copy.taken_at, quarantined=copy.quarantined)
+    return replace(
+        src, disk=copy.disk, data_time=as_of, data_behind=behind, quarantined=copy.quarantined
+    )
 
 
 def open_parquet(

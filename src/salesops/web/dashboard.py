@@ -45,7 +45,7 @@ def cached_figures(
     def compute() -> dict[str, Any]:
         src = open_scoped(session, scope)
         found = build(src, f, views.metric_filters(session, f), today)
-        return found | {"data_time": src.data_time}
+        return found | {"data_time": src.data_time, "data_behind": src.data_behind}
 
     return figures.get_or_compute(key, compute)
 
@@ -59,7 +59,8 @@ def _render(
     f = read_filters(request)
     data = cached_figures(session, who.scope, page, f, build)
     context = page_context(request, session, who, filters=f) | data
-    context["data_age"] = warmup.age(data.get("data_time"))
+    # Said only when the figures are of a copy the data had moved past (a refresh was due).
+    context["data_age"] = warmup.age(data["data_time"]) if data.get("data_behind") else None
     context["rep_ids"] = _rep_ids(session)
     response = templates.TemplateResponse(request, template, context)
     remember(response, f)
