@@ -87,6 +87,9 @@ class FigureCache:
         self._entries: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
         self._lock = threading.Lock()
         self._pending: dict[Hashable, threading.Lock] = {}
+        # Moves on every clear(): a value computed across a clear (on a metrics copy that a
+        # newer one replaced meanwhile) is returned to its caller but not kept.
+        self._epoch = 0
         self.max_entries = max_entries
         self.ttl = ttl
         self.hits = 0
@@ -104,12 +107,14 @@ class FigureCache:
             if found is not None:
                 return found[0]  # type: ignore[no-any-return]
             self.misses += 1
+            epoch = self._epoch
             value = compute()
             with self._lock:
-                self._entries[key] = (time.monotonic(), value)
-                self._entries.move_to_end(key)
-                while len(self._entries) > self.max_entries:
-                    self._entries.popitem(last=False)
+                if epoch == self._epoch:
+                    self._entries[key] = (time.monotonic(), value)
+                    self._entries.move_to_end(key)
+                    while len(self._entries) > self.max_entries:
+                        self._entries.popitem(last=False)
                 self._pending.pop(key, None)
         return value
 
@@ -125,6 +130,7 @@ class FigureCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._epoch += 1
 
 
 figures = FigureCache()

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from salesops import metrics
 from salesops.config import get_settings
 from salesops.metrics import engines
-from salesops.metrics.diskcache import cache_path
+from salesops.metrics.diskcache import cache_path, user_cache_dir
 from salesops.metrics.engines import LARGE, clear_cache
 from salesops.models import Opportunity, OpportunityEvent
 from salesops.pipeline import service
@@ -166,14 +166,17 @@ def test_a_damaged_cache_file_is_ignored_and_replaced(
     assert event_log_reads(session, lambda: bookings(session)) == (expected, 0)
 
 
-def test_auto_keeps_the_file_next_to_a_sqlite_database_only(session: Session) -> None:
+def test_auto_keeps_the_file_next_to_a_sqlite_database_or_in_the_user_cache_dir(
+    session: Session,
+) -> None:
     connection = session.connection()
     path = cache_path(connection, "auto")
+    assert path is not None
     if connection.dialect.name == "sqlite":
-        assert path is not None
         assert path.name.endswith(".db.metrics.duckdb")
-    else:
-        assert path is None
+    else:  # PostgreSQL: one file per database in the user's cache directory
+        assert path.parent == user_cache_dir()
+        assert path.name.endswith(".metrics.duckdb")
     assert cache_path(connection, "off") is None
 
 

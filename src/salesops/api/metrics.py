@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
@@ -81,9 +81,10 @@ def compute(
     dims = _pairs(filters, "filter")
     values = {k: _param_value(v[-1]) for k, v in _pairs(params, "param").items()}
 
-    def run() -> metrics.MetricResult:
-        return metrics.compute(
-            open_scoped(session, who.scope, engine=engine),
+    def run() -> tuple[metrics.MetricResult, datetime | None, bool]:
+        src = open_scoped(session, who.scope, engine=engine)
+        found = metrics.compute(
+            src,
             name,
             by=by,
             grain=grain,
@@ -94,6 +95,7 @@ def compute(
             filters=dims,
             params=values,
         )
+        return found, src.data_time, src.data_behind
 
     # Same question, same data, same scope: the same answer (until the data changes).
     key = (
@@ -112,7 +114,11 @@ def compute(
         who.scope.team_ids,
         caching.data_version(session),
     )
-    result = caching.figures.get_or_compute(key, run)
+    result, data_time, behind = caching.figures.get_or_compute(key, run)
+    now = datetime.now(UTC)
+    # Figures of a copy that was current stay current while the data version (in the key)
+    # does not move; those of an older copy are as old as that copy's data.
+    as_of = data_time if behind else (None if data_time is None else now)
     definition = result.metric
     return {
         "metric": definition.name,
@@ -126,6 +132,12 @@ def compute(
         "as_of": as_of,
         "compare": compare,
         "rows": [jsonable(r) for r in result.to_records()],
+        # When the data the figures were computed on was read (the server answers from its
+        # last copy while a newer one loads after a change); null for engines without a copy.
+        "data_as_of": as_of,
+        "data_age_seconds": None
+        if as_of is None
+        else max(0.0, round((now - as_of).total_seconds(), 1)),
     }
 
 

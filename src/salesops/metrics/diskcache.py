@@ -10,8 +10,10 @@ cache: if it cannot be read or written the engine loads from the database as bef
 deleting it is safe.
 
 Where it lives (`SALESOPS_METRICS_CACHE`): `auto` (the default) puts it next to a SQLite
-database file (`salesops.db` -> `salesops.db.metrics.duckdb`) and keeps nothing for other
-databases; `off` keeps nothing; any other value is a directory for the files of every database.
+database file (`salesops.db` -> `salesops.db.metrics.duckdb`) and, for any other database
+(PostgreSQL), in the user's cache directory (`$XDG_CACHE_HOME/salesops`, by default
+`~/.cache/salesops`), one file per database URL; `off` keeps nothing; any other value is a
+directory for the files of every database.
 """
 
 from __future__ import annotations
@@ -39,12 +41,21 @@ def cache_path(connection: Connection, setting: str) -> Path | None:
     if setting == "off":
         return None
     url = connection.engine.url
+    folder = Path(setting)
     if setting == "auto":
-        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
-            return None
-        return Path(f"{url.database}.metrics.duckdb")
+        if url.get_backend_name() == "sqlite":
+            if url.database in (None, "", ":memory:"):
+                return None
+            return Path(f"{url.database}.metrics.duckdb")
+        folder = user_cache_dir()
     digest = hashlib.sha256(url.render_as_string(hide_password=True).encode()).hexdigest()
-    return Path(setting) / f"{digest[:20]}.metrics.duckdb"
+    return folder / f"{digest[:20]}.metrics.duckdb"
+
+
+def user_cache_dir() -> Path:
+    """Where `auto` keeps the files of databases that are not a SQLite file (XDG layout)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "salesops"
 
 
 def entries_path(cache: Path) -> Path:

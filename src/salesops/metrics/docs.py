@@ -75,8 +75,11 @@ and `--format json` write a row at a time, for piping into other tools.
 ## Engines and caching
 
 - `duckdb` (default): the canonical tables are copied from the operational database into an
-  in-process DuckDB through Arrow. The large tables (opportunities, events, leads, contracts,
-  accounts, quotas) stay cached until a fingerprint query (row counts, highest ids, sums of
+  in-process DuckDB. The large tables are read by DuckDB itself (its SQLite and PostgreSQL
+  readers, installed as pinned Python packages, never downloaded), streamed and cast there; a
+  row holding a value the copy cannot hold is left out and reported, not fatal. The large
+  tables (opportunities, events, leads, contracts, accounts, quotas) stay cached until a
+  fingerprint query (row counts, highest ids, sums of
   the columns that change) sees them change; on SQLite the fingerprint is only re-run when
   `PRAGMA data_version` or `total_changes()` says something was written. The small tables
   (stages, reps, teams, memberships, products, territories, FX rates, forecasts) are re-read
@@ -85,9 +88,12 @@ and `--format json` write a row at a time, for piping into other tools.
   repeated questions skip the Ibis compile (50-300 ms).
 - The copy of the large tables is also written to a DuckDB file stamped with the fingerprint
   (`SALESOPS_METRICS_CACHE`: `auto`, the default, keeps it next to a SQLite database file as
-  `<file>.metrics.duckdb`; `off`; or a directory), so a new process (each CLI command) reads it
-  in seconds instead of reloading the database. After a change the copy is brought up to date
-  from the file rather than read again: unchanged tables are copied from it, the event log
+  `<file>.metrics.duckdb` and for PostgreSQL in the user cache directory,
+  `~/.cache/salesops`; `off`; or a directory), so a new process (each CLI command) reads it
+  in place instead of reloading the database. `salesops serve` serves its last copy while a
+  newer one loads in the background after a change, and says how old its data is. After a
+  change the copy is brought up to date from the file rather than read again: unchanged
+  tables are copied from it, the event log
   gets only its new events, opportunities only the deals the new events name (and new deals),
   other changed tables are read again; each updated table must then match the database's
   fingerprint figures, else it is read whole (a change made behind salesops' back). A

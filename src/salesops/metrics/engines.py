@@ -1,9 +1,10 @@
 """Where metrics run: DuckDB fed from the operational store, PostgreSQL, Parquet, any Ibis backend.
 
 The default engine copies the canonical tables from the operational database into an in-process
-DuckDB through Arrow. The large tables stay cached until a cheap fingerprint query (row counts,
-highest ids, a few column sums) sees the data change; the small reference tables are re-read on
-every query, so a renamed rep or a new FX rate shows at once.
+DuckDB: the large tables with DuckDB's own reader of the store (`feed`), kept until a cheap
+fingerprint query (row counts, highest ids, a few column sums) sees the data change (`copies`);
+the small reference tables are re-read through Arrow on every query, so a renamed rep or a new
+FX rate shows at once.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import json
 import threading
 import weakref
-from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -27,12 +27,12 @@ from sqlalchemy import Table as SATable
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
-from salesops.config import get_settings
 from salesops.db.types import UTCDateTime, utc_now
 from salesops.errors import ConfigurationError, ValidationFailed
-from salesops.metrics import diskcache, fingerprint, refresh
+from salesops.metrics import copies, diskcache
 from salesops.metrics.cohorts import MATERIALIZED_ENTRIES, entry_events
 from salesops.metrics.facts import Context, StageInfo
+from salesops.metrics.feed import Quarantined
 from salesops.models import Base
 
 REQUIRED = (
@@ -60,6 +60,13 @@ class Source:
     # The cache file of the default engine's copy and the stamp of the data it holds, so the
     # funnel's kept stage entries can be written next to it for later processes.
     disk: tuple[Path, str] | None = None
+    # The default engine's copy of the large tables: the last moment (UTC) its data was known
+    # to be the store's, and whether the store had moved on when the source was opened (in a
+    # server a reader gets the last copy while a newer one loads, and is told how old it is).
+    data_time: datetime | None = None
+    data_behind: bool = False
+    # Rows of the store the copy could not hold (left out of every figure; see `feed`).
+    quarantined: tuple[Quarantined, ...] = ()
 
 
 def _arrow_type(column: Any) -> pa.DataType | None:
@@ -125,14 +132,6 @@ def _naive(table: pa.Table) -> pa.Table:
     return table.cast(pa.schema(fields))
 
 
-# (url, fingerprint) -> the DuckDB connection, its large tables and the cache file it is
-# kept in (with the stamp of the data it holds), if any.
-_Loaded = tuple[Any, dict[str, Table], tuple[Path, str] | None]
-_CACHE: OrderedDict[tuple[Any, ...], _Loaded] = OrderedDict()
-_CACHE_LOCK = threading.Lock()
-_CACHE_SIZE = 2
-
-
 def _existing(connection: Connection) -> set[str]:
     from sqlalchemy import inspect
 
@@ -140,15 +139,14 @@ def _existing(connection: Connection) -> set[str]:
 
 
 def _duckdb() -> Any:
-    con = ibis.duckdb.connect()
-    con.raw_sql("SET TimeZone = 'UTC'")
-    return con
+    return copies.duckdb()
 
 
 def from_connection(
     connection: Connection, *, reporting_currency: str, now: datetime | None = None
 ) -> Source:
-    """A DuckDB source loaded from the operational store (large tables cached by fingerprint)."""
+    """A DuckDB source loaded from the operational store (large tables cached by fingerprint,
+    see `copies`; in a server, the last copy while a newer one loads)."""
     present = _existing(connection)
     missing = [t for t in REQUIRED if t not in present]
     if missing:
@@ -156,53 +154,21 @@ def from_connection(
             f"the database lacks tables {', '.join(missing)}; run `salesops init`"
         )
     wanted = [*REQUIRED, *(t for t in OPTIONAL if t in present)]
-    key = (str(connection.engine.url), fingerprint.of_tables(connection, LARGE))
-    with _CACHE_LOCK:
-        cached = _CACHE.get(key)
-        if cached is not None:
-            _CACHE.move_to_end(key)
-    if cached is None:
-        cached = _load_large(connection, key[1])
-        with _CACHE_LOCK:
-            _CACHE[key] = cached
-            while len(_CACHE) > _CACHE_SIZE:
-                _CACHE.popitem(last=False)
-    con, tables, disk = cached
-    tables = dict(tables)
-    for name in wanted:
-        if name not in LARGE:
-            arrow = _naive(read_table(connection, Base.metadata.tables[name]))
+    copy, as_of, behind = copies.current(connection, LARGE)
+    con = copy.con
+    tables = dict(copy.tables)
+    small = {
+        name: _naive(read_table(connection, Base.metadata.tables[name]))
+        for name in wanted
+        if name not in LARGE
+    }
+    with copy.lock:
+        for name, arrow in small.items():
             tables[name] = con.create_table(name, arrow, overwrite=True)
-    return replace(_finish("duckdb", con, tables, reporting_currency, now), disk=disk)
-
-
-def _load_large(connection: Connection, fingerprint: tuple[Any, ...]) -> _Loaded:
-    """A new DuckDB connection holding the large tables: from the cache file when it holds this
-    fingerprint; brought up to date from it when it holds an earlier one (see `refresh`); else
-    read from the database. The cache file is then written for the next process."""
-    con = _duckdb()
-    path = diskcache.cache_path(connection, get_settings().metrics_cache)
-    columns = {name: _column_names(name) for name in LARGE}
-    if path is None:
-        return con, refresh.load(con, connection, LARGE, {}, (), fingerprint, _read_large), None
-    disk = (path, diskcache.stamp(fingerprint, columns))
-    if diskcache.restore(con, path, fingerprint, LARGE, columns):
-        return con, {name: con.table(name) for name in LARGE}, disk
-    previous = diskcache.attach_previous(con, path, columns)
-    steps = refresh.plan(previous, fingerprint) if previous else {}
-    tables = refresh.load(con, connection, LARGE, steps, previous or (), fingerprint, _read_large)
-    if previous is not None:
-        diskcache.detach(con)
-    diskcache.store(con, path, fingerprint, LARGE, columns)
-    return con, tables, disk
-
-
-def _column_names(name: str) -> list[str]:
-    return [c.name for c in Base.metadata.tables[name].columns if _arrow_type(c) is not None]
-
-
-def _read_large(connection: Connection, name: str, where: str | None) -> pa.Table:
-    return _naive(read_table(connection, Base.metadata.tables[name], where=where))
+        src = _finish("duckdb", con, tables, reporting_currency, now)
+    return replace(
+        src, disk=copy.disk, data_time=as_of, data_behind=behind, quarantined=copy.quarantined
+    )
 
 
 def open_parquet(
@@ -408,8 +374,7 @@ def export_parquet(connection: Connection, directory: Path) -> list[Path]:
 
 def clear_cache() -> None:
     """Forget every cached DuckDB copy of the operational store."""
-    with _CACHE_LOCK:
-        _CACHE.clear()
+    copies.clear()
 
 
 def open_source(

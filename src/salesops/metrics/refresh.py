@@ -22,18 +22,19 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
-import pyarrow as pa
 from ibis.expr.types import Table
+from sqlalchemy import Table as SATable
 from sqlalchemy.engine import Connection
 
-from salesops.metrics import diskcache, fingerprint
+from salesops.metrics import diskcache, feed, fingerprint
+from salesops.metrics.feed import Quarantined
+from salesops.models import Base
 
 Step = Literal["keep", "append", "patch", "reload"]
 Fingerprint = tuple[tuple[Any, ...], ...]  # one (table, *figures) part per table
 EVENTS = "opportunity_events"
 # Tables whose changed rows the event log names: table -> the event log's column for its id.
 NAMED_BY_EVENTS = {"opportunities": "opportunity_id"}
-Reader = Callable[[Connection, str, str | None], pa.Table]  # (connection, table, where)
 
 
 def plan(previous: Fingerprint, current: Fingerprint) -> dict[str, Step]:
@@ -85,28 +86,42 @@ def load(
     steps: dict[str, Step],
     previous: Fingerprint,
     current: Fingerprint,
-    read: Reader,
-) -> dict[str, Table]:
+    *,
+    scanning: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[dict[str, Table], list[Quarantined]]:
     """The large tables in `con`, each kept from the attached cache file, brought up to date
-    or read again as `steps` says (and read again whole if the update fails its check)."""
+    or read again as `steps` says (and read again whole if the update fails its check); with
+    the rows left out as unusable. A whole table is read through DuckDB's reader of the store
+    when `scanning` (the store is attached, see `feed`); the changed rows of an update, few,
+    through `connection`."""
     before = {part[0]: part for part in previous}
     now = {part[0]: part for part in current}
     tables: dict[str, Table] = {}
-    for name in names:
+    held: list[Quarantined] = []
+    for done, name in enumerate(names):
+        table = Base.metadata.tables[name]
         step = steps.get(name, "reload")
         if step != "reload":
             con.raw_sql(f'CREATE TABLE "{name}" AS SELECT * FROM {diskcache.ALIAS}."{name}"')
+        changed: list[Quarantined] = []
         if step == "append":
-            _add(con, name, read(connection, name, f"id > {int(_number(before[name][1]))}"))
+            # Rows above the file's highest id replace any the copy has (it may have been
+            # read a moment after its fingerprint), so running it twice adds nothing twice.
+            where = f"id > {int(_number(before[name][1]))}"
+            changed = _add(con, connection, table, where)
         elif step == "patch":
-            _add(con, name, read(connection, name, _changed_rows(name, before)), replace=True)
+            changed = _add(con, connection, table, _changed_rows(name, before))
         if step in ("append", "patch") and not _agrees(con, connection, name, now[name]):
             step = "reload"
         if step == "reload":
             con.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
-            con.create_table(name, read(connection, name, None))
+            changed = feed.copy_table(con, connection, table, name, scanner=scanning)
+        held.extend(changed)
         tables[name] = con.table(name)
-    return tables
+        if progress is not None:
+            progress(done + 1)
+    return tables, held
 
 
 def _changed_rows(name: str, before: dict[str, tuple[Any, ...]]) -> str:
@@ -119,13 +134,15 @@ def _changed_rows(name: str, before: dict[str, tuple[Any, ...]]) -> str:
     return f"{newer} OR {named}"
 
 
-def _add(con: Any, name: str, rows: pa.Table, *, replace: bool = False) -> None:
+def _add(con: Any, connection: Connection, table: SATable, where: str) -> list[Quarantined]:
+    """Replace the rows of `table` matching `where` in the copy with the store's."""
+    name = table.name
     staged = f"{name}__changed"
-    con.create_table(staged, rows, overwrite=True)
-    if replace:
-        con.raw_sql(f'DELETE FROM "{name}" WHERE id IN (SELECT id FROM "{staged}")')
+    held = feed.copy_table(con, connection, table, staged, where=where)
+    con.raw_sql(f'DELETE FROM "{name}" WHERE id IN (SELECT id FROM "{staged}")')
     con.raw_sql(f'INSERT INTO "{name}" SELECT * FROM "{staged}"')
     con.raw_sql(f'DROP TABLE "{staged}"')
+    return held
 
 
 def _agrees(con: Any, connection: Connection, name: str, part: tuple[Any, ...]) -> bool:

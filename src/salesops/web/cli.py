@@ -21,15 +21,20 @@ def serve(
     import uvicorn
 
     from salesops.api import create_app
+    from salesops.db import make_engine
+    from salesops.web import warmup
 
     cli = state(ctx)
     cli.require_schema()
     settings = get_settings().model_copy(update={"database_url": cli.database_url})
+    engine = make_engine(settings.database_url)
+    # The metrics copy loads while the server starts; pages asked for meanwhile show progress.
+    warmup.start(engine)
     console.print(
         f"salesops at http://{host}:{port}/  (API docs: http://{host}:{port}/api/v1/docs)"
     )
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, engine=engine),
         host=host,
         port=port,
         proxy_headers=proxy_headers,
@@ -38,7 +43,8 @@ def serve(
 
 
 def warm_metrics(engine: Engine) -> None:
-    """Open the metrics source once (its DuckDB copy is cached for later requests)."""
+    """Open the metrics source once, waiting for it (its DuckDB copy is kept for later
+    requests); `salesops serve` does this in the background instead (`web.warmup`)."""
     from salesops import metrics
     from salesops.db import session_scope
 

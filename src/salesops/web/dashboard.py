@@ -22,7 +22,7 @@ from salesops.caching import data_version, figures
 from salesops.metrics import Source
 from salesops.metrics.scoped import open_scoped
 from salesops.models import Rep
-from salesops.web import charts, export, periods, views
+from salesops.web import charts, export, periods, views, warmup
 from salesops.web.deps import SessionDep, WebUser, page_context
 from salesops.web.filters import Filters, read_filters, remember
 
@@ -43,7 +43,8 @@ def cached_figures(
 
     def compute() -> dict[str, Any]:
         src = open_scoped(session, scope)
-        return build(src, f, views.metric_filters(session, f), today)
+        found = build(src, f, views.metric_filters(session, f), today)
+        return found | {"data_time": src.data_time, "data_behind": src.data_behind}
 
     return figures.get_or_compute(key, compute)
 
@@ -51,9 +52,14 @@ def cached_figures(
 def _render(
     request: Request, session: Session, who: Principal, template: str, page: str, build: Builder
 ) -> Response:
+    progress = warmup.preparing(session)
+    if progress is not None:
+        return warmup.placeholder(request, session, who, progress)
     f = read_filters(request)
     data = cached_figures(session, who.scope, page, f, build)
     context = page_context(request, session, who, filters=f) | data
+    # Said only when the figures are of a copy the data had moved past (a refresh was due).
+    context["data_age"] = warmup.age(data["data_time"]) if data.get("data_behind") else None
     context["rep_ids"] = _rep_ids(session)
     context["pipeline_as_of"] = views.pipeline_as_of(f, periods.today())
     # Quotas are set per rep and team: a segment or territory filter cannot apply to them.

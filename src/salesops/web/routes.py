@@ -20,6 +20,7 @@ from salesops.web import (
     insights,
     quotas,
     records,
+    warmup,
 )
 from salesops.web import tables as _tables  # noqa: F401 (declares the pages' tables)
 
@@ -45,6 +46,7 @@ def mount(app: FastAPI) -> None:
     app.include_router(auth_routes.router)
     app.include_router(dashboard.router)
     app.include_router(deals.router)
+    app.include_router(warmup.router)
     app.include_router(records.router)
     app.include_router(deal_edit.router)
     app.include_router(quotas.router)
