@@ -14,7 +14,15 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from salesops.calendar import add_months
-from salesops.db.limits import COORDINATE_LIMITS, FLOAT_LIMIT, date_problem, money_problem
+from salesops.db.limits import (
+    COORDINATE_LIMITS,
+    DATE_MAX,
+    DATE_MIN,
+    FLOAT_LIMIT,
+    MONEY_LIMIT,
+    date_problem,
+    money_problem,
+)
 from salesops.ingest.mapping import FieldSpec
 from salesops.ingest.targets import NON_NEGATIVE, FieldDef
 
@@ -42,7 +50,9 @@ def _decimal(spec: FieldSpec, fdef: FieldDef) -> Converter:
     if minimum is None and fdef.name in NON_NEGATIVE:
         minimum = Decimal(0)
     percent = fdef.kind == "ratio"
+    money = fdef.kind == "money"
     plain = spec.thousands_separator == "" and spec.decimal_separator == "."
+    low, high = -MONEY_LIMIT, MONEY_LIMIT
 
     def convert(text: str) -> Decimal:
         source = text if plain else _number_text(text, spec)
@@ -63,8 +73,8 @@ def _decimal(spec: FieldSpec, fdef: FieldDef) -> Converter:
             value *= scale
         if minimum is not None and value < minimum:
             raise ValueError(f"{text} is below the minimum of {minimum}")
-        if fdef.kind == "money":
-            if reason := money_problem(value):
+        if money:
+            if not low <= value <= high and (reason := money_problem(value)):
                 raise ValueError(f"{text} is not a usable amount of money: it {reason}")
             return value.quantize(CENT)
         return value
@@ -99,6 +109,9 @@ def _integer(spec: FieldSpec, fdef: FieldDef) -> Converter:
 
 
 def _check_year(value: date) -> None:
+    # The common case in one comparison (a datetime's year decides it alike).
+    if DATE_MIN.year < value.year < DATE_MAX.year:
+        return
     if reason := date_problem(value):
         raise ValueError(f"{value.isoformat()} is out of range: dates {reason}")
 
