@@ -31,6 +31,7 @@ TRUE = {"true", "yes", "y", "1", "t", "x", "on"}
 FALSE = {"false", "no", "n", "0", "f", "", "off"}
 CURRENCY_SIGNS = re.compile(r"[$€£¥\s]|[A-Z]{3}$|^[A-Z]{3}")
 CENT = Decimal("0.01")
+MEMORY_LIMIT = 50_000  # remembered texts per date or timestamp field
 
 
 def _number_text(text: str, spec: FieldSpec) -> str:
@@ -220,6 +221,26 @@ def _float(fdef: FieldDef) -> Converter:
     return convert
 
 
+def _remembered(convert: Converter) -> Converter:
+    """`convert` answering again from memory for a text it has converted before.
+
+    Exports repeat dates (and often timestamps) thousands of times; the values are immutable.
+    Failures are not remembered (they raise each time, with the row's own message).
+    """
+    memory: dict[str, Any] = {}
+
+    def remembered(text: str) -> Any:
+        value = memory.get(text)
+        if value is None:
+            value = convert(text)
+            if len(memory) >= MEMORY_LIMIT:
+                memory.clear()
+            memory[text] = value
+        return value
+
+    return remembered
+
+
 def converter(spec: FieldSpec, fdef: FieldDef, file_dates: tuple[str, ...] = ()) -> Converter:
     """The converter for field `spec` of kind `fdef.kind` (refs and stages stay text)."""
     kind = fdef.kind
@@ -231,9 +252,9 @@ def converter(spec: FieldSpec, fdef: FieldDef, file_dates: tuple[str, ...] = ())
     if kind == "float":
         return _float(fdef)
     if kind == "date":
-        return _date(spec, formats)
+        return _remembered(_date(spec, formats))
     if kind == "datetime":
-        return _datetime(spec, formats)
+        return _remembered(_datetime(spec, formats))
     if kind == "bool":
         return _boolean
     if kind in {"ref", "stage"}:
