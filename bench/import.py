@@ -83,7 +83,8 @@ def parse_rate(path: Path) -> float:
     return parsed / (time.perf_counter() - started)
 
 
-def raw_rate(directory: Path, rows: int) -> float:
+def raw_rate(directory: Path, rows: int) -> tuple[float, float]:
+    """Rows/s of a raw executemany of ready-made tuples: wall-clock and CPU time."""
     engine = make_engine(f"sqlite:///{directory / 'raw.db'}")
     upgrade(engine)
     with session_scope(engine) as session:
@@ -93,17 +94,18 @@ def raw_rate(directory: Path, rows: int) -> float:
             "INSERT INTO reps (name, level, industries_known, is_active, created_at)"
             " VALUES ('r', 1, '[]', 1, '2025-01-01 00:00:00.000000')"
         )
-        elapsed = 0.0
+        elapsed = cpu = 0.0
         for start in range(0, rows, 5000):
             batch = [
                 (f"Deal {i}", 1, 1.5, "USD", stage_id, "pipeline", f"2025-{1 + i % 12:02d}-01",
                  "new", "2024-01-01 10:00:00.000000", "bench", f"OPP-{i:08d}")
                 for i in range(start, min(start + 5000, rows))
             ]  # fmt: skip
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             conn.exec_driver_sql(RAW_INSERT, batch)
             elapsed += time.perf_counter() - started
-        return rows / elapsed
+            cpu += time.process_time() - cpu_started
+        return rows / elapsed, rows / cpu
 
 
 def main() -> None:
@@ -131,15 +133,23 @@ def main() -> None:
         peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         assert summary.tables["opportunities"].inserted == rows, summary.tables
         parsing = parse_rate(data)
-        raw = raw_rate(directory, rows)
-    rate = rows / wall
+        raw, raw_cpu = raw_rate(directory, rows)
+    rate, cpu_rate = rows / wall, rows / cpu
     print(
-        f"salesops import:  {rate:>10,.0f} rows/s wall ({wall:.1f}s), {rows / cpu:,.0f} rows/s CPU"
+        f"salesops import:  {rate:>10,.0f} rows/s wall ({wall:.1f}s), {cpu_rate:,.0f} rows/s CPU"
+        f" ({cpu:.2f}s)"
     )
     print(f"peak memory of the process after the import: {peak_mib:,.0f} MiB")
     print(f"csv.reader only:  {parsing:>10,.0f} rows/s  -> import is {rate / parsing:.2f}x of it")
-    print(f"raw executemany:  {raw:>10,.0f} rows/s  -> import is {rate / raw:.2f}x of it")
-    print(f"target 50,000 rows/s (wall): {'met' if rate >= 50_000 else 'NOT met'}")
+    print(f"raw executemany:  {raw:>10,.0f} rows/s  -> import is {rate / raw:.2f}x of it (wall)")
+    print(
+        f"raw executemany:  {raw_cpu:>10,.0f} rows/s CPU -> import is {cpu_rate / raw_cpu:.2f}x"
+        " of it (CPU time: the fair comparison on a loaded machine)"
+    )
+    print(
+        f"target 50,000 rows/s: wall {'met' if rate >= 50_000 else 'NOT met'},"
+        f" CPU {'met' if cpu_rate >= 50_000 else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

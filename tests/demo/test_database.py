@@ -197,3 +197,28 @@ def test_replace_rebuilds_the_company_and_new_rows_get_fresh_ids(demo_engine: En
         session.rollback()
     # Put the module's company back for any test that runs after this one.
     load_into_database(demo_engine, SPEC, replace=True)
+
+
+def test_a_failed_write_fails_the_load_and_leaves_the_database_unchanged(
+    demo_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On PostgreSQL the COPYs run in a writer thread: its error must reach the load, and the
+    # thread must be done with the connection before the transaction rolls back.
+    from salesops.demo import sinks
+
+    with Session(demo_engine) as session:
+        before = session.scalar(select(func.count()).select_from(Opportunity))
+    calls = {"n": 0}
+    real_write = sinks.DatabaseSink.write
+
+    def failing_write(self: sinks.DatabaseSink, name: str, data: object) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:  # a table the database does not have: the COPY (or INSERT) fails
+            name = "no_such_table"
+        real_write(self, name, data)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sinks.DatabaseSink, "write", failing_write)
+    with pytest.raises(Exception, match="no_such_table"):
+        load_into_database(demo_engine, SPEC, replace=True)
+    with Session(demo_engine) as session:
+        assert session.scalar(select(func.count()).select_from(Opportunity)) == before

@@ -76,3 +76,30 @@ def test_bulk_dates_and_money_are_stored_like_the_orm_stores_them(session: Sessi
     quotas = {q.external_id: q for q in session.scalars(select(Quota))}
     assert quotas["bulk"].amount == Decimal("1234567.89")
     assert quotas["bulk"].period_end == date(2025, 3, 31)
+
+
+def test_repeated_and_partly_given_values_are_stored_each_as_given(session: Session) -> None:
+    # A batch converts each distinct value once and fetches rows in one pass: the rows must
+    # still get their own values, whichever columns each record sets.
+    connection = session.connection()
+    day = datetime(2025, 2, 3, 4, 5, 6, tzinfo=UTC)
+    records: list[dict[str, object]] = [
+        {"name": f"p{i}", "list_price": Decimal("10.50"), "created_at": day} for i in range(6)
+    ]
+    records[2] = {"name": "p2", "list_price": Decimal("7.25")}  # no created_at: its default
+    records[4] = {"name": "p4", "created_at": day + timedelta(days=1)}  # no price: NULL
+    records[5]["list_price"] = Decimal("10.5")  # equal to 10.50: the same stored amount
+    before = datetime.now(UTC)
+    BulkInserter(connection, Product.__table__).insert(records)  # type: ignore[arg-type]
+    rows = {p.name: p for p in session.scalars(select(Product))}
+    assert [rows[f"p{i}"].list_price for i in range(6)] == [
+        Decimal("10.50"),
+        Decimal("10.50"),
+        Decimal("7.25"),
+        Decimal("10.50"),
+        None,
+        Decimal("10.50"),
+    ]
+    assert rows["p0"].created_at == rows["p5"].created_at == day
+    assert rows["p4"].created_at == datetime(2025, 2, 4, 4, 5, 6, tzinfo=UTC)
+    assert rows["p2"].created_at >= before.replace(microsecond=0) - timedelta(seconds=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -139,3 +140,51 @@ def test_a_user_error_is_one_line_and_an_exit_code_never_a_traceback(tmp_path: P
     assert done.returncode == 2
     assert "unknown target 'nowhere'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_an_import_refused_by_its_files_never_waits_for_the_write_lock(tmp_path: Path) -> None:
+    # SQLite only: PostgreSQL has no database-wide write lock to wait for.
+    url = fresh_sqlite_url(tmp_path, "lock")
+    migrated_engine(url).dispose()
+    mapping = write(tmp_path / "mapping.yaml", DEALS_MAPPING)
+    reps = write(tmp_path / "reps.csv", "rep_id,surname\nr1,Ana\n")  # no `name` column
+    other_writer = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+    other_writer.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        # Before, the import took the lock first and waited the full busy timeout (30 s).
+        done = run(url, "import", "csv", str(reps), "--mapping", str(mapping))
+        waited = time.monotonic() - started
+    finally:
+        other_writer.execute("ROLLBACK")
+        other_writer.close()
+    assert done.returncode == 2, done.stderr
+    assert "missing column 'name'" in done.stderr
+    assert waited < 20, f"the refused import waited {waited:.1f}s for the lock"
+
+
+def test_an_import_holds_the_write_lock_while_it_writes(tmp_path: Path) -> None:
+    url = fresh_sqlite_url(tmp_path, "writing")
+    engine = migrated_engine(url)
+    with session_scope(engine) as session:
+        stages.ensure_stages(session)
+    mapping = write(tmp_path / "mapping.yaml", DEALS_MAPPING)
+    reps = write(tmp_path / "reps.csv", "rep_id,name\nr1,Ana\nr2,Ben\n")
+    deals = big_deals(tmp_path / "deals.csv", 400_000)
+    env = {**os.environ, "SALESOPS_DATABASE_URL": url}
+    process = subprocess.Popen(
+        [*SALESOPS, "import", "csv", str(reps), str(deals), "--mapping", str(mapping)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until_reading(process.pid, deals, minimum=deals.stat().st_size // 10)
+        probe = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=0, isolation_level=None)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            probe.execute("BEGIN IMMEDIATE")
+        probe.close()
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+    engine.dispose()

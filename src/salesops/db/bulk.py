@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -52,10 +53,13 @@ def _processor(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any] | 
     versions produce the same values (tests/ingest/test_bulk.py checks they read back alike).
     """
     process = column.type.dialect_impl(dialect).bind_processor(dialect)
-    if dialect.name != "sqlite" or process is None:
-        return process
+    if process is None:
+        return None
+    if dialect.name != "sqlite":
+        return _none_safe(process)
     original = process
     kind = column.type
+    # Each fast version takes None too, so a column's values go through one `map` call.
     if isinstance(kind, UTCDateTime):
 
         def utc_text(value: Any) -> Any:
@@ -69,22 +73,49 @@ def _processor(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any] | 
                     value.second,
                     value.microsecond,
                 )
-            return original(value)
+            return None if value is None else original(value)
 
         return utc_text
     if isinstance(kind, Date) and not isinstance(kind, DateTime):
 
         def date_text(value: Any) -> Any:
-            return value.isoformat() if type(value) is date else original(value)
+            if type(value) is date:
+                return value.isoformat()
+            return None if value is None else original(value)
 
         return date_text
     if isinstance(kind, Money):
 
         def money_float(value: Any) -> Any:
-            return float(value.quantize(CENT)) if type(value) is Decimal else original(value)
+            if type(value) is Decimal:
+                return float(value.quantize(CENT))
+            return None if value is None else original(value)
 
         return money_float
-    return process
+    return _none_safe(process)
+
+
+def _none_safe(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def bind(value: Any) -> Any:
+        return None if value is None else process(value)
+
+    return bind
+
+
+def _processed(process: Callable[[Any], Any], values: Sequence[Any]) -> list[Any]:
+    """`values` in storage format, each distinct value converted once.
+
+    Dates, timestamps, stages and amounts repeat a lot in a batch; a set and a dictionary
+    lookup (both in C) cost far less than formatting the same date again.
+    """
+    try:
+        distinct = set(values)
+    except TypeError:  # unhashable values (JSON documents)
+        return list(map(process, values))
+    if len(distinct) * 2 > len(values):
+        return list(map(process, values))
+    converted = {value: process(value) for value in distinct}
+    return list(map(converted.__getitem__, values))
 
 
 class BulkInserter:
@@ -123,7 +154,16 @@ class BulkInserter:
         )
         sql, order, positional = self._statement(names)
         count = len(records)
-        columns: list[list[Any]] = []
+        given = [name for name in order if name in present]
+        by_name: dict[str, Sequence[Any]] = {}
+        if len(given) > 1:  # (a getter of one name returns a value, not a tuple)
+            try:
+                # One pass over the records, each row's values fetched in C, then transposed.
+                picked = list(map(itemgetter(*given), records))
+                by_name = dict(zip(given, zip(*picked, strict=True), strict=True))
+            except KeyError:  # only some records set some column: column by column below
+                pass
+        columns: list[Sequence[Any]] = []
         for name in order:
             process = self.processors[name]
             default = self.defaults[name]
@@ -133,12 +173,11 @@ class BulkInserter:
                 value = process(fallback) if process and fallback is not None else fallback
                 columns.append([value] * count)
                 continue
-            try:
-                values = [r[name] for r in records]
-            except KeyError:  # only some records set it
+            values: Sequence[Any] | None = by_name.get(name)
+            if values is None:
                 values = [r.get(name, fallback) for r in records]
             if process is not None:
-                values = [None if v is None else process(v) for v in values]
+                values = _processed(process, values)
             columns.append(values)
         if positional:
             return sql, list(zip(*columns, strict=True))
@@ -178,7 +217,11 @@ def indexes_deferred(connection: Connection, tables: list[Table]) -> Iterator[No
 
 @contextmanager
 def bulk_mode(connection: Connection) -> Iterator[None]:
-    """Tune the connection for one large write (SQLite: a larger page cache), then restore."""
+    """Tune the connection for one large write (SQLite: a larger page cache), then restore.
+
+    The cache also bounds the memory of index builds' sorts before they spill to temporary
+    files (`temp_store` itself cannot be changed inside the import's transaction).
+    """
     if connection.dialect.name != "sqlite":
         yield
         return

@@ -6,7 +6,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numpy as np
-from sqlalchemy import Connection, Engine, func, select, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    ForeignKeyConstraint,
+    UniqueConstraint,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import AddConstraint, DropConstraint
 
@@ -34,13 +42,15 @@ BULK_TABLES = (
     "activities",
 )
 SQLITE_LOAD_CACHE_KIB = 256 * 1024
+PG_BUILD_MEMORY = "256MB"
 
 
 @contextmanager
 def checks_deferred(connection: Connection) -> Iterator[None]:
-    """Drop the plain indexes of the bulk tables (and on PostgreSQL their foreign keys) for
-    the duration of the block, then rebuild them: one pass over sorted data instead of an
-    index update and a trigger per row. Re-adding a foreign key validates every row."""
+    """Drop the plain indexes of the bulk tables (and on PostgreSQL their foreign keys and
+    unique constraints) for the duration of the block, then rebuild them: one pass over
+    sorted data instead of an index update and a trigger per row. Re-adding a foreign key or
+    a unique constraint validates every row, so a generator bug still fails the load."""
     tables = [Base.metadata.tables[name] for name in BULK_TABLES]
     indexes = [
         index
@@ -48,18 +58,33 @@ def checks_deferred(connection: Connection) -> Iterator[None]:
         for index in sorted(t.indexes, key=lambda i: str(i.name))
         if not index.unique
     ]
-    keys = []
+    keys: list[ForeignKeyConstraint] = []
+    uniques: list[UniqueConstraint] = []
     if connection.dialect.name == "postgresql":
         keys = [
             fk
             for t in tables
             for fk in sorted(t.foreign_key_constraints, key=lambda k: str(k.name))
         ]
+        # SQLite keeps unique constraints inside the table definition: only PostgreSQL can
+        # drop them. Each costs a B-tree probe and insert per row (text keys, random order).
+        uniques = [
+            constraint
+            for t in tables
+            for constraint in sorted(t.constraints, key=lambda c: str(c.name))
+            if isinstance(constraint, UniqueConstraint)
+        ]
+        # Index builds sort in memory rather than in many temporary-file runs.
+        connection.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{PG_BUILD_MEMORY}'")
     for fk in keys:
         connection.execute(DropConstraint(fk))
+    for constraint in uniques:
+        connection.execute(DropConstraint(constraint))
     for index in indexes:
         index.drop(connection, checkfirst=True)
     yield
+    for constraint in uniques:
+        connection.execute(AddConstraint(constraint))
     for index in indexes:
         index.create(connection)
     for fk in keys:
@@ -133,10 +158,15 @@ def _load(
     if connection.dialect.name == "sqlite":
         connection.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_LOAD_CACHE_KIB}")
     sink = DatabaseSink(connection)
-    with checks_deferred(connection):
-        result = generate(
-            spec, sink, ids=ids, stage_ids=stage_ids, taken_usernames=taken, progress=progress
-        )
+    try:
+        with checks_deferred(connection):
+            result = generate(
+                spec, sink, ids=ids, stage_ids=stage_ids, taken_usernames=taken, progress=progress
+            )
+            sink.drain()  # every row in before the indexes and keys are rebuilt
+    except BaseException:
+        sink.abort()  # the writer thread must be done with the connection before rollback
+        raise
     sink.close()
     if connection.dialect.name == "sqlite":
         connection.exec_driver_sql("PRAGMA cache_size=-2000")

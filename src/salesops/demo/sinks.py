@@ -9,6 +9,8 @@ that every sink writes the same rows.
 from __future__ import annotations
 
 import io
+import queue
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol, TypeAlias
@@ -182,37 +184,86 @@ class DatabaseSink:
 
     SQLite gets one `executemany` per chunk with values already in its storage format;
     PostgreSQL gets `COPY ... FROM STDIN` with CSV rendered by Arrow, and its id sequences are
-    moved past the inserted ids on close.
+    moved past the inserted ids on close. On PostgreSQL the COPYs run in a writer thread, so
+    the server loads one chunk while the generator computes the next (both release the GIL
+    in their C parts); at most QUEUED_CHUNKS chunks wait, which bounds the memory.
     """
+
+    QUEUED_CHUNKS = 2
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.dialect = connection.dialect.name
         self._touched: set[str] = set()
+        self._failure: BaseException | None = None
+        self._stopping = False
+        self._queue: queue.Queue[tuple[str, pa.Table] | None] = queue.Queue(self.QUEUED_CHUNKS)
+        self._thread: threading.Thread | None = None
+        if self.dialect == "postgresql":
+            self._thread = threading.Thread(target=self._copy_chunks, name="demo-copy", daemon=True)
+            self._thread.start()
 
     def write(self, name: str, data: pa.Table) -> None:
         if data.num_rows == 0:
             return
         self._touched.add(name)
-        columns = ", ".join(f'"{c}"' for c in data.column_names)
-        if self.dialect == "postgresql":
-            buffer = io.BytesIO()
-            pacsv.write_csv(data, buffer, pacsv.WriteOptions(include_header=False))
-            raw = self.connection.connection.driver_connection
-            assert raw is not None
-            with (
-                raw.cursor() as cursor,
-                cursor.copy(f'COPY "{name}" ({columns}) FROM STDIN (FORMAT csv)') as copy,
-            ):
-                copy.write(buffer.getbuffer())
+        if self._thread is not None:
+            self._raise_failure()
+            self._queue.put((name, data))
             return
+        if self.dialect == "postgresql":
+            self._copy(name, data)
+            return
+        columns = ", ".join(f'"{c}"' for c in data.column_names)
         values = [_sqlite_values(data.column(i)) for i in range(data.num_columns)]
         marks = ", ".join("?" * data.num_columns)
         self.connection.exec_driver_sql(
             f'INSERT INTO "{name}" ({columns}) VALUES ({marks})', list(zip(*values, strict=True))
         )
 
+    def _copy(self, name: str, data: pa.Table) -> None:
+        columns = ", ".join(f'"{c}"' for c in data.column_names)
+        buffer = io.BytesIO()
+        pacsv.write_csv(data, buffer, pacsv.WriteOptions(include_header=False))
+        raw = self.connection.connection.driver_connection
+        assert raw is not None
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(f'COPY "{name}" ({columns}) FROM STDIN (FORMAT csv)') as copy,
+        ):
+            copy.write(buffer.getbuffer())
+
+    def _copy_chunks(self) -> None:
+        """The writer thread: COPY chunks in order until told to stop; keep the first error."""
+        while (item := self._queue.get()) is not None:
+            if self._failure is None and not self._stopping:
+                try:
+                    self._copy(*item)
+                except BaseException as exc:  # re-raised in the generating thread
+                    self._failure = exc
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            raise self._failure
+
+    def drain(self) -> None:
+        """Wait until every chunk handed over is written; raise what writing raised."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+        self._raise_failure()
+
+    def abort(self) -> None:
+        """Stop writing (the load failed): skip the queued chunks, wait for the thread."""
+        self._stopping = True
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
     def close(self) -> None:
+        self.drain()
         if self.dialect != "postgresql":
             return
         for name in sorted(self._touched):

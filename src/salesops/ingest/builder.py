@@ -258,23 +258,29 @@ class RecordBuilder:
         unknown: set[str] = set()
         cols = record.cols
         refs = record.refs
+        stage_cache = self.stage_cache
         for spec, fdef, lookup in self.ref_plan:
             text = refs.get(spec.name)
             if text is None:
                 continue
             if lookup is None:  # a stage
-                stage = self.stage_cache.get(text) or self.ctx.stages.get(text)
+                stage = stage_cache.get(text)
                 if stage is None:
-                    problems.append(f"unknown stage {text!r} (known: {self.ctx.stages.known()})")
-                    unknown.add(fdef.name)
-                else:
-                    self.stage_cache[text] = stage
-                    cols[fdef.column] = stage.id
+                    stage = self.ctx.stages.get(text)
+                    if stage is None:
+                        problems.append(
+                            f"unknown stage {text!r} (known: {self.ctx.stages.known()})"
+                        )
+                        unknown.add(fdef.name)
+                        continue
+                    stage_cache[text] = stage
+                cols[fdef.column] = stage.id
                 continue
             hit = found[lookup].get(text)
             if hit is not None:
                 cols[fdef.column] = hit[0]
-                attrs[spec.name] = hit[1]
+                if hit[1]:
+                    attrs[spec.name] = hit[1]
             elif fdef.ref == self.output.target and spec.lookup_by == "external_id":
                 cols[fdef.column] = None
                 later.append((record.key, fdef.column, text, record.line, record.values))

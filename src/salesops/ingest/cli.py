@@ -142,7 +142,8 @@ def import_command(
         if rejects is None:
             stamp = utc_now().strftime("%Y%m%dT%H%M%S")
             rejects = Path.cwd() / f"salesops-rejects-{source}-{stamp}.csv"
-        with session_scope(engine, write=True) as session:
+        # run_import takes the write lock once the files are checked, not before.
+        with session_scope(engine) as session:
             summary = run_import(
                 session,
                 source,

@@ -14,7 +14,15 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from salesops.calendar import add_months
-from salesops.db.limits import COORDINATE_LIMITS, FLOAT_LIMIT, date_problem, money_problem
+from salesops.db.limits import (
+    COORDINATE_LIMITS,
+    DATE_MAX,
+    DATE_MIN,
+    FLOAT_LIMIT,
+    MONEY_LIMIT,
+    date_problem,
+    money_problem,
+)
 from salesops.ingest.mapping import FieldSpec
 from salesops.ingest.targets import NON_NEGATIVE, FieldDef
 
@@ -23,6 +31,7 @@ TRUE = {"true", "yes", "y", "1", "t", "x", "on"}
 FALSE = {"false", "no", "n", "0", "f", "", "off"}
 CURRENCY_SIGNS = re.compile(r"[$€£¥\s]|[A-Z]{3}$|^[A-Z]{3}")
 CENT = Decimal("0.01")
+MEMORY_LIMIT = 50_000  # remembered texts per date or timestamp field
 
 
 def _number_text(text: str, spec: FieldSpec) -> str:
@@ -42,7 +51,9 @@ def _decimal(spec: FieldSpec, fdef: FieldDef) -> Converter:
     if minimum is None and fdef.name in NON_NEGATIVE:
         minimum = Decimal(0)
     percent = fdef.kind == "ratio"
+    money = fdef.kind == "money"
     plain = spec.thousands_separator == "" and spec.decimal_separator == "."
+    low, high = -MONEY_LIMIT, MONEY_LIMIT
 
     def convert(text: str) -> Decimal:
         source = text if plain else _number_text(text, spec)
@@ -63,8 +74,8 @@ def _decimal(spec: FieldSpec, fdef: FieldDef) -> Converter:
             value *= scale
         if minimum is not None and value < minimum:
             raise ValueError(f"{text} is below the minimum of {minimum}")
-        if fdef.kind == "money":
-            if reason := money_problem(value):
+        if money:
+            if not low <= value <= high and (reason := money_problem(value)):
                 raise ValueError(f"{text} is not a usable amount of money: it {reason}")
             return value.quantize(CENT)
         return value
@@ -99,6 +110,9 @@ def _integer(spec: FieldSpec, fdef: FieldDef) -> Converter:
 
 
 def _check_year(value: date) -> None:
+    # The common case in one comparison (a datetime's year decides it alike).
+    if DATE_MIN.year < value.year < DATE_MAX.year:
+        return
     if reason := date_problem(value):
         raise ValueError(f"{value.isoformat()} is out of range: dates {reason}")
 
@@ -207,6 +221,26 @@ def _float(fdef: FieldDef) -> Converter:
     return convert
 
 
+def _remembered(convert: Converter) -> Converter:
+    """`convert` answering again from memory for a text it has converted before.
+
+    Exports repeat dates (and often timestamps) thousands of times; the values are immutable.
+    Failures are not remembered (they raise each time, with the row's own message).
+    """
+    memory: dict[str, Any] = {}
+
+    def remembered(text: str) -> Any:
+        value = memory.get(text)
+        if value is None:
+            value = convert(text)
+            if len(memory) >= MEMORY_LIMIT:
+                memory.clear()
+            memory[text] = value
+        return value
+
+    return remembered
+
+
 def converter(spec: FieldSpec, fdef: FieldDef, file_dates: tuple[str, ...] = ()) -> Converter:
     """The converter for field `spec` of kind `fdef.kind` (refs and stages stay text)."""
     kind = fdef.kind
@@ -218,9 +252,9 @@ def converter(spec: FieldSpec, fdef: FieldDef, file_dates: tuple[str, ...] = ())
     if kind == "float":
         return _float(fdef)
     if kind == "date":
-        return _date(spec, formats)
+        return _remembered(_date(spec, formats))
     if kind == "datetime":
-        return _datetime(spec, formats)
+        return _remembered(_datetime(spec, formats))
     if kind == "bool":
         return _boolean
     if kind in {"ref", "stage"}:

@@ -59,8 +59,8 @@ class OutputRunner(RecordBuilder):
         records: list[Record] = []
         failed: list[tuple[Record, str]] = []
         width = len(self.columns)
+        self.counts.read += len(chunk)
         for line, values in chunk:
-            self.counts.read += 1
             if (
                 len(values) != width
                 and self.columns

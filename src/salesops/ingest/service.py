@@ -14,6 +14,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from salesops.db.bulk import bulk_mode, indexes_deferred
+from salesops.db.engine import WRITE_INTENT
 from salesops.db.types import as_utc, utc_now
 from salesops.errors import Problem, ValidationFailed
 from salesops.ingest.engine import OutputRunner
@@ -30,7 +31,7 @@ from salesops.pipeline import stages
 from salesops.pipeline.stages import StageSpec
 
 Progress = Callable[[str, int, int], None]
-CHUNK_ROWS = 5_000
+CHUNK_ROWS = 10_000
 BIG_INPUT_BYTES = 8 * 1024 * 1024
 DATA_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm"}
 
@@ -152,6 +153,16 @@ def _check_columns(spec: FileSpec, source: SourceFile) -> list[Problem]:
     return problems
 
 
+def take_write_lock(session: Session) -> None:
+    """Begin the session's transaction holding the write lock (SQLite: BEGIN IMMEDIATE).
+
+    A long write must not fail half-way because another writer committed meanwhile. When the
+    caller has already begun the transaction, it chose how (and owns it): nothing changes.
+    """
+    if session.get_transaction() is None:
+        session.connection(execution_options={WRITE_INTENT: True})  # type: ignore[misc]
+
+
 def run_import(
     session: Session,
     source: str,
@@ -163,10 +174,15 @@ def run_import(
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> ImportSummary:
-    """Import `paths` from `source` in the caller's transaction; a dry run is rolled back."""
+    """Import `paths` from `source` in the caller's transaction; a dry run is rolled back.
+
+    Unless the caller began the transaction already, it begins holding the write lock after
+    the mapping and the files' headers are checked (see `take_write_lock`).
+    """
     if source == "salesops":
         from salesops.ingest.export import restore
 
+        take_write_lock(session)
         return restore(session, paths, dry_run=dry_run, progress=progress)
     resolved = resolve_mapping(source, mapping)
     files = expand_paths(paths)
@@ -191,6 +207,9 @@ def run_import(
             problems.extend(_check_columns(spec, source_file))
         if problems:
             raise ValidationFailed("cannot import", problems)
+        # Only now, with the mapping and every file's header checked, does the import wait for
+        # and take the database's write lock: a refused file never holds up other writers.
+        take_write_lock(session)
         # A savepoint makes the import all-or-nothing even inside a caller's larger transaction.
         savepoint = session.begin_nested()
         try:
