@@ -67,7 +67,8 @@ def team_tree(session: Session) -> dict[int, list[int]]:
 
 
 def input_fingerprint(context: Context, method: str, version: str) -> str:
-    """A hash of what a forecast at T saw: the state at T and every event and activity up to T.
+    """A hash of what a forecast at T saw: the state at T and every event, activity and lead
+    capture up to T.
 
     From these the whole history before T can be rebuilt; nothing after T enters the hash, so
     adding later events does not change it.
@@ -77,10 +78,11 @@ def input_fingerprint(context: Context, method: str, version: str) -> str:
     history = prep.history
     events = history.events[history.events["at"] <= t]
     acts = history.activities[history.activities["at"] <= t]
+    leads = history.leads[history.leads["at"] <= t]
     extra = json.dumps(
         {"method": method, "version": version, **context.options.as_dict()}, sort_keys=True
     )
-    return fingerprint(state, events, acts, history.stages, extra=extra)
+    return fingerprint(state, events, acts, leads, history.stages, extra=extra)
 
 
 def _lines(
