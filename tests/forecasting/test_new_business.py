@@ -161,3 +161,15 @@ def test_the_ensemble_mean_is_the_blend_of_its_members() -> None:
     for f in members.values():
         assert f.distribution.expected[0] == pytest.approx(f.expected[0], rel=1e-9)
         assert f.p10[0] >= 0.0
+
+
+def test_a_forecast_as_of_a_day_has_seen_that_day() -> None:
+    from salesops.forecasting.service import end_of_day
+
+    h = company({}, 10)
+    won = h.opportunities[h.opportunities["stage"] == "Closed Won"]
+    day = won["closed_at"].min().date()  # 2023-01-11: the first two wins, at 09:00 and 11:00
+    ctx = context(h, end_of_day(day).replace(tzinfo=None), grain="month")
+    assert ctx.booked == 1000 + 1200
+    start = context(h, datetime.combine(day, datetime.min.time()), grain="month")
+    assert start.booked == 0.0

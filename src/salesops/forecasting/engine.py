@@ -54,6 +54,9 @@ CALIBRATION_LOOKBACK = 6
 CALIBRATION_MIN = 4  # fewer scored past forecasts than this: never narrow the interval
 MAX_SCALE = 4.0
 COVERAGE = 0.8
+# Monte Carlo simulations per forecast, everywhere (runs, backtests, CLI, API, benches): one
+# default, so published figures reproduce without naming it.
+DEFAULT_SIMS = 2000
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,7 @@ class Options:
 
     grain: Grain = "quarter"
     horizon: int = 1
-    sims: int = 2000
+    sims: int = DEFAULT_SIMS
     seed: int = 0
     lookback: int = 24  # past periods learnt from
     max_training_rows: int = 50_000
