@@ -61,20 +61,29 @@ WEEKS = 59
 LATER = range(54, WEEKS)
 
 
-def test_new_business_falls_to_nothing_when_the_inflow_of_new_deals_stops() -> None:
+def test_new_business_falls_when_the_inflow_of_new_deals_stops() -> None:
     steady = context(company({}, WEEKS), T)
     stopped = context(company(dict.fromkeys(LATER, 0), WEEKS), T)
     prior = stopped.new_business_prior[0][0]
     # The history of new bookings alone (January still had two weeks of new deals, won
     # within the month) still expects 4,217 of wins from deals not yet created.
     assert prior == pytest.approx(4216.67, abs=0.01)
-    assert stopped.inflow_ratio == 0.0
+    # No deal created in the month to T.
+    assert stopped.inflow_surprise == 0.0
+    # New business has followed the inflow's month-to-month moves (16 or 20 new deals a
+    # month) at 81% of them: it falls to 19% of its history's forecast.
+    response = stopped.inflow_response
+    assert response == pytest.approx(0.8056, abs=1e-4)
+    assert stopped.inflow_ratio == pytest.approx(1 - response)
     for method in ("historical", "ml", "stage_weighted"):
-        assert stopped.forecast(method).run_rate[0] == pytest.approx(0.0, abs=1e-9)
+        assert stopped.forecast(method).run_rate[0] == pytest.approx(prior * (1 - response))
         assert steady.forecast(method).run_rate[0] > 8000
-    # The top-down method loses the same share: what its history put on new business.
+    assert (
+        stopped.forecast("historical").run_rate[0] < 0.1 * steady.forecast("historical").run_rate[0]
+    )
+    # The top-down method loses the same amount: what its history put on new business.
     assert stopped.forecast("run_rate").expected[0] == pytest.approx(
-        max(_top_down_prior(stopped) - prior, 0.0), rel=1e-9
+        max(_top_down_prior(stopped) - prior * response, 0.0), rel=1e-9
     )
 
 
@@ -94,7 +103,10 @@ def test_new_business_rises_with_the_inflow_and_stays_put_while_it_keeps_its_pac
         steady.new_business_prior[0][0]
     )
     # 8 a week since 2024-01-15: 40 new deals in the month to T against the 33 its history
-    # (drift over 16-20 a month, then January's 32) expected.
+    # (drift over 16-20 a month, then January's 32) expected, and new business has followed
+    # the inflow fully so far.
+    assert doubled.inflow_surprise == pytest.approx(40 / 33)
+    assert doubled.inflow_response == 1.0
     assert doubled.inflow_ratio == pytest.approx(40 / 33)
     new = doubled.forecast("historical").run_rate[0]
     assert new == pytest.approx(doubled.new_business_prior[0][0] * 40 / 33)
@@ -106,7 +118,17 @@ def test_leads_captured_count_as_a_second_indicator() -> None:
     h = company({}, WEEKS, leads_per_week=10)
     leads = h.leads[h.leads["at"] < pd.Timestamp("2024-01-15")]
     ctx = context(History(h.opportunities, h.events, h.stages, h.activities, leads), T)
-    assert ctx.inflow_ratio == pytest.approx(0.5)
+    assert ctx.inflow_surprise == pytest.approx(0.5)
+
+
+def test_new_business_follows_the_inflow_as_far_as_it_did_before() -> None:
+    # No past surprise: the prior (follow the inflow) stands.
+    assert inflow.response([]) == 1.0
+    # Wins that never moved with the inflow (it rose and fell 30%, they did not).
+    assert inflow.response([(0.3, 0.0), (-0.3, 0.0), (0.3, 0.0)]) == pytest.approx(0.1 / 0.37)
+    # Wins that moved with it fully, or against it.
+    assert inflow.response([(0.3, 0.3), (-0.2, -0.2)]) == 1.0
+    assert inflow.response([(0.3, -0.3), (-0.3, 0.3)]) == 0.0
 
 
 def test_the_inflow_is_counted_per_period_up_to_the_as_of_date() -> None:

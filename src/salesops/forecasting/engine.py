@@ -202,7 +202,7 @@ class Context:
         return mean, sd
 
     @cached_property
-    def inflow_ratio(self) -> float:
+    def inflow_surprise(self) -> float:
         """How the inflow just before T (pipeline created, leads captured in the last period)
         compares with what its history forecast: 0 when it stopped, 2 when it doubled."""
         if self.training is None:
@@ -216,6 +216,30 @@ class Context:
             season=self.season,
             reference=self.training.run_rate.get(0, np.zeros(0)),
         )
+
+    @cached_property
+    def inflow_response(self) -> float:
+        """How far new business has followed the inflow's surprises at the last few period
+        starts (0: not at all, 1: fully), learnt with a prior of following it."""
+        if self.training is None:
+            return 1.0
+        fresh = self.training.run_rate.get(0, np.zeros(0))
+        realised = {
+            to_ns(p.start_at): float(v) for p, v in zip(self.training.starts, fresh, strict=False)
+        }
+        pairs = []
+        for lo, _ in self.past_actuals[:CALIBRATION_LOOKBACK]:
+            past = self.builder.context(lo, self.options)
+            prior = float(past.new_business_prior[0][0])
+            if lo in realised and prior > 0:
+                pairs.append((past.inflow_surprise - 1.0, realised[lo] / prior - 1.0))
+        return inflow.response(pairs)
+
+    @cached_property
+    def inflow_ratio(self) -> float:
+        """What the new business history's forecast is multiplied by: the inflow's surprise,
+        as far as new business has followed it."""
+        return 1.0 + self.inflow_response * (self.inflow_surprise - 1.0)
 
     @cached_property
     def run_rate_part(self) -> tuple[np.ndarray, np.ndarray]:
