@@ -136,6 +136,13 @@ def test_the_inflow_is_counted_per_period_up_to_the_as_of_date() -> None:
     ends = np.array(["2024-02-01", "2024-03-01"], dtype="M8[ns]")
     # [2024-01-01, 2024-02-01) holds two; an event at the end belongs to the next window.
     assert inflow.window_counts(times, ends, 1).tolist() == [2.0, 2.0]
+    # Leads imported without capture dates all carry the import's time: with no inflow in
+    # any earlier period there is nothing to compare with, so they do not move the forecast.
+    starts = np.array(["2024-01-01", "2024-02-01"], dtype="M8[ns]")
+    burst = np.array(["2024-02-10"] * 50, dtype="M8[ns]")
+    at = np.datetime64("2024-03-01")
+    ref = np.array([5.0, 5.0])
+    assert inflow.indicator_ratio(burst, starts, at, months=1, season=3, reference=ref) is None
     # Nothing before the as-of date is compared with: no basis, no move.
     assert (
         inflow.inflow_ratio(
