@@ -31,7 +31,15 @@ from salesops.forecasting.engine import METHODS, Options
 from salesops.ingest import run_import
 from salesops.pipeline import stages
 
-MAVEN = Path(__file__).resolve().parents[2] / "shared" / "data" / "maven_crm_sales_opportunities"
+# ../shared/data from the checkout, or from the folder of worktrees above it.
+MAVEN = next(
+    (
+        up / "shared" / "data" / "maven_crm_sales_opportunities"
+        for up in Path(__file__).resolve().parents[2:4]
+        if (up / "shared" / "data" / "maven_crm_sales_opportunities").exists()
+    ),
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "maven_crm_sales_opportunities",
+)
 
 
 def show(title: str, scores: list, seconds: float) -> None:  # type: ignore[type-arg]
