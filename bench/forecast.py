@@ -156,7 +156,7 @@ def main() -> None:
 
     t0 = time.perf_counter()
     cpu0 = time.process_time()
-    options = Options(grain="month", horizon=1, sims=1000)
+    options = Options(grain="month", horizon=1)
     builder = FeatureBuilder(prep, options.grain)
     actuals = Actuals(prep, builder)
     scores = [MethodScore(method=m, version="") for m in methods]

@@ -40,7 +40,7 @@ RANGES: dict[str, tuple[date, date]] = {
 
 def measure(prep: Prepared, tree: teams.Teams, grain: Grain) -> None:
     opportunity_team = prep.history.opportunities.set_index("id")["team_id"]
-    options = Options(grain=grain, horizon=1, sims=1000)
+    options = Options(grain=grain, horizon=1)
     builder = FeatureBuilder(prep, grain)
     actuals = Actuals(prep, builder)
     held: dict[tuple[str, str], list[bool]] = {}

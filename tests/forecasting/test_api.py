@@ -21,6 +21,8 @@ def test_a_director_runs_a_forecast_and_a_rep_may_not(client_as: Client, org: Or
     assert reply.status_code == 201, reply.text
     [run] = reply.json()
     assert run["method"] == "stage_weighted"
+    # A day means the end of that day, as in the metrics.
+    assert run["as_of"].startswith("2025-01-07T23:59:59.999999")
     company = [ln for ln in run["lines"] if ln["team_id"] is None]
     # Seven open Prospecting deals (5%) worth 9,000 in all, closing 2025-03-31.
     assert float(company[0]["expected"]) == pytest.approx(450, rel=0.1)

@@ -35,7 +35,9 @@ def test_widening_keeps_the_mean_and_never_goes_below_zero() -> None:
     total = np.array([[0.0], [10.0], [20.0], [30.0]])  # mean 15
     dist = simulate.Distribution(pipeline=total, run_rate=np.zeros_like(total), total=total)
     wide = simulate.widen(dist, 2.0)
-    assert wide.total[:, 0].tolist() == [0.0, 5.0, 25.0, 45.0]  # -15 clipped to 0
+    # -15, 5, 25, 45 cut at zero (mean 18.75, up from 15), then rescaled by 15 / 18.75.
+    assert wide.total[:, 0].tolist() == pytest.approx([0.0, 4.0, 20.0, 36.0])
+    assert wide.expected[0] == pytest.approx(15.0)
     narrow = simulate.widen(dist, 0.5)
     assert narrow.total[:, 0].tolist() == pytest.approx([7.5, 12.5, 17.5, 22.5])
     assert narrow.expected[0] == pytest.approx(15.0)

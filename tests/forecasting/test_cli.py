@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy.orm import Session
 
 from salesops.cli.context import console
-from salesops.forecasting.periods import period_of
+from salesops.forecasting import service
+from salesops.forecasting.periods import period_of, shift
 from salesops.pipeline import stages
 from tests.conftest import run_cli, scratch_url
 from tests.databases import migrated_engine
@@ -67,6 +68,15 @@ def test_backtest_json_has_one_object_per_method_with_scores_and_periods(
         actual = sum(p["actual"] for p in r["periods"])
         error = sum(abs(p["forecast"] - p["actual"]) for p in r["periods"])
         assert r["wape"] == pytest.approx(error / actual, rel=1e-6)
+        width = sum(p["p90"] - p["p10"] for p in r["periods"])
+        assert r["interval_width"] == pytest.approx(width / actual, rel=1e-6)
+        loss = sum(
+            max(q * (p["actual"] - p[k]), (q - 1) * (p["actual"] - p[k]))
+            for p in r["periods"]
+            for q, k in ((0.1, "p10"), (0.5, "p50"), (0.9, "p90"))
+        )
+        assert r["quantile_loss"] == pytest.approx(2 * loss / actual / 3, rel=1e-6)
+        assert r["periods_without_bookings"] == []
     assert result[0]["brier"] is not None
     assert result[1]["brier"] is None  # top-down: no deal-level probabilities
 
@@ -225,6 +235,45 @@ def test_bad_options_are_refused_with_what_is_wrong(
     latest = max(date.fromisoformat(p["period_start"]) for p in score["periods"])
     today = date.today()
     assert (latest.year, latest.month) < (today.year, today.month)
+
+
+def test_backtests_stop_where_the_data_ends(url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    engine = migrated_engine(url)
+    with Session(engine) as session:
+        end = service.data_end(session)
+    engine.dispose()
+    assert end is not None
+    assert end.date() < date(2026, 1, 1)
+    # Ended by today, but after the last deal was created, closed or changed: refused.
+    code, _, err = run(
+        url, capsys, "forecast", "backtest", "--method", "run_rate", "--from", "2026-01-01",
+        "--to", "2026-04-01", "--sims", "200",
+    )  # fmt: skip
+    assert code != 0
+    assert f"the data ends on {end.date()}" in err
+    assert "with nothing to score against" in err
+    # The default range ends with the last period the data covers completely.
+    code, out, err = run(
+        url, capsys, "forecast", "backtest", "--method", "run_rate", "--grain", "month",
+        "--format", "json", "--sims", "200",
+    )  # fmt: skip
+    assert code == 0, err
+    [score] = json.loads(out)
+    latest = max(date.fromisoformat(p["period_start"]) for p in score["periods"])
+    assert latest == shift(period_of(end.date() + timedelta(days=1), "month").start, -1, "month")
+    assert all(p["actual"] > 0 for p in score["periods"])
+
+
+def test_as_of_a_day_means_the_end_of_that_day(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(
+        url, capsys, "forecast", "run", "--as-of", "2025-01-07", "--method", "stage_weighted",
+        "--horizon", "1", "--format", "json", "--sims", "200",
+    )  # fmt: skip
+    assert code == 0, err
+    [stored] = json.loads(out)
+    assert stored["as_of"].startswith("2025-01-07T23:59:59.999999")
 
 
 def test_stored_runs_refuse_bad_options(url: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -30,7 +30,7 @@ def test_a_run_stores_lines_per_period_and_team_and_a_prediction_per_open_deal(
 
     assert (run.method, run.version, run.kind, run.grain, run.horizon) == (
         "ml",
-        "4",
+        "5",
         "forecast",
         "quarter",
         2,

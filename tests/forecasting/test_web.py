@@ -71,6 +71,9 @@ def test_the_forecast_pages_render_with_their_figures(
     accuracy = director.get("/forecast/accuracy")
     assert "stage_weighted" in accuracy.text
     assert 'data-testid="accuracy-chart"' in accuracy.text
+    # Coverage is read beside the interval's width and a score of the whole distribution.
+    assert "Interval width" in accuracy.text
+    assert "Quantile loss" in accuracy.text
     calls_page = director.get("/forecast/calls?period=2025-Q1")
     assert "Ann" in calls_page.text
     assert "$1.0K" in calls_page.text

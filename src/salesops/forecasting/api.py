@@ -9,7 +9,7 @@ admins, within the limits of `limits` (429 with Retry-After beyond them).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -25,7 +25,7 @@ from salesops.forecasting import calls as calling
 from salesops.forecasting import risk as risking
 from salesops.forecasting import scoped, service
 from salesops.forecasting.cli import parse_period
-from salesops.forecasting.engine import METHODS, Options
+from salesops.forecasting.engine import DEFAULT_SIMS, METHODS, Options
 from salesops.forecasting.limits import LIMITER, require_runner
 from salesops.models import DealPrediction, Opportunity
 
@@ -43,11 +43,13 @@ LIMITED: dict[int | str, dict[str, Any]] = {
 class RunRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    as_of: date | None = Field(None, description="forecast from this date (default: now)")
+    as_of: date | None = Field(
+        None, description="forecast as of the end of this day, UTC (default: now)"
+    )
     methods: list[str] = Field(default_factory=lambda: list(METHODS))
     grain: Grain = "quarter"
     horizon: int = Field(2, ge=1, le=service.MAX_HORIZON)
-    sims: int = Field(2000, ge=service.MIN_SIMS, le=service.MAX_SIMS)
+    sims: int = Field(DEFAULT_SIMS, ge=service.MIN_SIMS, le=service.MAX_SIMS)
     seed: int = 0
 
 
@@ -59,7 +61,7 @@ class BacktestRequest(BaseModel):
     start: date = Field(alias="from")
     end: date = Field(alias="to")
     horizon: int = Field(1, ge=1, le=4)
-    sims: int = Field(1000, ge=service.MIN_SIMS, le=service.MAX_SIMS)
+    sims: int = Field(DEFAULT_SIMS, ge=service.MIN_SIMS, le=service.MAX_SIMS)
     seed: int = 0
 
 
@@ -87,7 +89,7 @@ def _options(body: RunRequest | BacktestRequest) -> Options:
 @computes_before_writing
 def create_runs(body: RunRequest, session: SessionDep, who: CurrentUser) -> list[dict[str, Any]]:
     require_runner(who.scope, "start forecast runs")
-    as_of = datetime.combine(body.as_of, datetime.min.time(), UTC) if body.as_of else utc_now()
+    as_of = service.end_of_day(body.as_of) if body.as_of else utc_now()
     with LIMITER.slot(who.user.id, "forecast run"):
         runs = service.run_forecast(
             session, as_of=as_of, methods=body.methods, options=_options(body), by=who.user

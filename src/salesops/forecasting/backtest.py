@@ -60,14 +60,14 @@ class MethodScore:
 
     def _arrays(self, horizon: int) -> tuple[np.ndarray, ...]:
         rows = [r for r in self.rows if r.horizon == horizon]
-        cols = ("expected", "p10", "p90", "actual")
+        cols = ("expected", "p10", "p90", "actual", "p50")
         return tuple(np.array([getattr(r, c) for r in rows], dtype="float64") for c in cols)
 
     def horizons(self) -> list[int]:
         return sorted({r.horizon for r in self.rows})
 
     def scores(self, horizon: int = 0) -> dict[str, Any]:
-        fc, lo, hi, actual = self._arrays(horizon)
+        fc, lo, hi, actual, mid = self._arrays(horizon)
         p = np.concatenate(self.deal_p.get(horizon, [np.zeros(0)]))
         won = np.concatenate(self.deal_won.get(horizon, [np.zeros(0)]))
         return {
@@ -77,6 +77,11 @@ class MethodScore:
             "bias": evaluate.bias(fc, actual),
             "mape": evaluate.mape(fc, actual),
             "coverage_p10_p90": evaluate.coverage(lo, hi, actual),
+            "interval_width": evaluate.interval_width(lo, hi, actual),
+            "quantile_loss": evaluate.quantile_loss(lo, mid, hi, actual),
+            "periods_without_bookings": [
+                r.period for r in self.rows if r.horizon == horizon and r.actual <= 0
+            ],
             "brier": evaluate.brier(p, won) if len(p) else None,
             "calibration": [vars(b) for b in evaluate.calibration(p, won)] if len(p) else [],
         }
@@ -90,6 +95,9 @@ class MethodScore:
             "bias": first["bias"],
             "mape": first["mape"],
             "coverage_p10_p90": first["coverage_p10_p90"],
+            "interval_width": first["interval_width"],
+            "quantile_loss": first["quantile_loss"],
+            "periods_without_bookings": first["periods_without_bookings"],
             "brier": first["brier"],
             "calibration": first["calibration"],
             "by_horizon": [self.scores(h) for h in self.horizons()],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -18,8 +18,8 @@ from salesops.errors import NotFound, ValidationFailed
 from salesops.forecasting import calls as calling
 from salesops.forecasting import risk as risking
 from salesops.forecasting import service
-from salesops.forecasting.engine import METHODS, Options, check_methods
-from salesops.forecasting.periods import Grain, Period, check_grain, period_of, shift
+from salesops.forecasting.engine import DEFAULT_SIMS, METHODS, Options, check_methods
+from salesops.forecasting.periods import Grain, Period, check_grain, period_of
 from salesops.models import Rep, Team
 
 forecast_app = typer.Typer(
@@ -79,21 +79,19 @@ def _print_json(payload: Any) -> None:
 @forecast_app.command("run")
 def run(
     ctx: typer.Context,
-    as_of: str | None = typer.Option(None, "--as-of", help="date to forecast from (default now)"),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="forecast as of the end of this day, UTC (default now)"
+    ),
     method: list[str] | None = typer.Option(None, "--method", "-m", help=METHOD_HELP),
     grain: str = typer.Option("quarter", "--grain", help="month or quarter"),
     horizon: int = typer.Option(2, "--horizon", help="number of periods to forecast"),
-    sims: int = typer.Option(2000, "--sims", help="Monte Carlo simulations"),
+    sims: int = typer.Option(DEFAULT_SIMS, "--sims", help="Monte Carlo simulations"),
     seed: int = typer.Option(0, "--seed", help="random seed (same seed, same numbers)"),
     fmt: str = typer.Option("table", "--format", help="table or json"),
 ) -> None:
     """Forecast bookings per period with intervals and store one run per method."""
     check_format(fmt)
-    at = (
-        datetime.combine(parse_day(as_of, "--as-of"), datetime.min.time(), UTC)
-        if as_of
-        else utc_now()
-    )
+    at = service.end_of_day(parse_day(as_of, "--as-of")) if as_of else utc_now()
     options = Options(grain=check_grain(grain), horizon=horizon, sims=sims, seed=seed)
     with state(ctx).session() as session:
         runs = service.run_forecast(
@@ -213,11 +211,26 @@ def _pct(value: float | None, digits: int = 1) -> str:
     return "" if value is None else f"{value:.{digits}%}"
 
 
-def _default_range(grain: Grain, periods: int, horizon: int) -> tuple[date, date]:
-    """The latest `periods` starts whose `horizon` periods have all ended."""
-    current = period_of(utc_now().date(), grain).start
-    last = shift(current, -max(horizon, 1), grain)
-    return shift(last, -(periods - 1), grain), last
+BACKTEST_COLUMNS = (
+    "method",
+    "periods",
+    "WAPE",
+    "bias",
+    "MAPE",
+    "P10-P90 coverage",
+    "width",
+    "wQL",
+    "Brier",
+)
+BACKTEST_SCORES = (
+    "wape",
+    "bias",
+    "mape",
+    "coverage_p10_p90",
+    "interval_width",
+    "quantile_loss",
+    "brier",
+)
 
 
 @forecast_app.command("backtest")
@@ -228,7 +241,7 @@ def backtest(
     start: str | None = typer.Option(None, "--from", help="first period start (a date)"),
     end: str | None = typer.Option(None, "--to", help="last period start (a date)"),
     horizon: int = typer.Option(1, "--horizon", help="periods ahead forecast at each start"),
-    sims: int = typer.Option(1000, "--sims", help="Monte Carlo simulations"),
+    sims: int = typer.Option(DEFAULT_SIMS, "--sims", help="Monte Carlo simulations"),
     seed: int = typer.Option(0, "--seed"),
     save: bool = typer.Option(False, "--save", help="store every backtest run and its lines"),
     fmt: str = typer.Option("table", "--format", help="table or json"),
@@ -236,11 +249,17 @@ def backtest(
     """Replay past period starts: forecast from the pipeline as it was, score against actuals."""
     g = check_grain(grain)
     check_format(fmt)
-    default_from, default_to = _default_range(g, 8 if g == "quarter" else 12, horizon)
-    first = parse_day(start, "--from") if start else default_from
-    last = parse_day(end, "--to") if end else default_to
     options = Options(grain=g, horizon=horizon, sims=sims, seed=seed)
     with state(ctx).session() as session:
+        default_from, default_to = service.default_backtest_range(
+            session,
+            g,
+            periods=8 if g == "quarter" else 12,
+            horizon=horizon,
+            today=utc_now().date(),
+        )
+        first = parse_day(start, "--from") if start else default_from
+        last = parse_day(end, "--to") if end else default_to
         scores = service.run_backtest(
             session,
             start=first,
@@ -254,15 +273,25 @@ def backtest(
         _print_json(results)
         return
     table = Table(title=f"backtest {first} .. {last} ({grain}, horizon {horizon})")
-    for column in ("method", "periods", "WAPE", "bias", "MAPE", "P10-P90 coverage", "Brier"):
+    for column in BACKTEST_COLUMNS:
         table.add_column(column, justify="left" if column == "method" else "right")
     for r in results:
         table.add_row(
             r["method"],
             str(len([p for p in r["periods"] if p["horizon"] == 0])),
-            *(_fmt(r[k]) for k in ("wape", "bias", "mape", "coverage_p10_p90", "brier")),
+            *(_fmt(r[k]) for k in BACKTEST_SCORES),
         )
     console.print(table)
+    console.print(
+        "width: Σ(P90 − P10) ÷ Σ actual; wQL: mean weighted quantile loss at P10/P50/P90"
+        " (lower is better: a wide interval covers more but scores worse)"
+    )
+    empty = results[0]["periods_without_bookings"] if results else []
+    if empty:
+        console.print(
+            f"warning: nothing was booked in {', '.join(empty)}: WAPE, bias and width are"
+            " relative to the bookings of the other periods"
+        )
     detail = Table(title="per period (first horizon)")
     for column in ("period", *[r["method"] for r in results], "actual"):
         detail.add_column(column, justify="right")

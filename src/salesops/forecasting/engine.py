@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from salesops.errors import ValidationFailed
-from salesops.forecasting import ml, rates, simulate
+from salesops.forecasting import inflow, ml, rates, simulate
 from salesops.forecasting.features import (
     FeatureBuilder,
     TrainingSet,
@@ -35,12 +35,14 @@ METHODS = ("stage_weighted", "historical", "ml", "run_rate", "ensemble")
 # 4: historical rates by finer age buckets (monthly from 90 to 180 days, then 270).
 # +1 for every deal-level method: team lines calibrated on the teams' past lines (company
 # figures unchanged).
+# +1 for every method: new business moves with the inflow of new pipeline and leads; the cut
+# at zero keeps the mean (the ensemble is its members' blend).
 VERSIONS = {
-    "stage_weighted": "4",
-    "historical": "5",
-    "ml": "4",
-    "run_rate": "3",
-    "ensemble": "5",
+    "stage_weighted": "5",
+    "historical": "6",
+    "ml": "5",
+    "run_rate": "4",
+    "ensemble": "6",
 }
 ENSEMBLE_MEMBERS = ("historical", "ml", "run_rate")
 ENSEMBLE_LOOKBACK = 3  # past period starts that weigh the ensemble's members
@@ -52,6 +54,9 @@ CALIBRATION_LOOKBACK = 6
 CALIBRATION_MIN = 4  # fewer scored past forecasts than this: never narrow the interval
 MAX_SCALE = 4.0
 COVERAGE = 0.8
+# Monte Carlo simulations per forecast, everywhere (runs, backtests, CLI, API, benches): one
+# default, so published figures reproduce without naming it.
+DEFAULT_SIMS = 2000
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,7 @@ class Options:
 
     grain: Grain = "quarter"
     horizon: int = 1
-    sims: int = 2000
+    sims: int = DEFAULT_SIMS
     seed: int = 0
     lookback: int = 24  # past periods learnt from
     max_training_rows: int = 50_000
@@ -183,8 +188,9 @@ class Context:
         return 3 if self.options.grain == "month" else 4
 
     @cached_property
-    def run_rate_part(self) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and spread of bookings from deals not yet created at T, per period."""
+    def new_business_prior(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and spread of bookings from deals not yet created at T, per period, from the
+        history of such bookings alone (as if the inflow of new deals carried on)."""
         h = self.options.horizon
         mean, sd = np.zeros(h), np.zeros(h)
         if self.training is None:
@@ -194,6 +200,55 @@ class Context:
             m, s = forecast_series(series, 1, season=self.season)
             mean[k], sd[k] = m[0], s[0]
         return mean, sd
+
+    @cached_property
+    def inflow_surprise(self) -> float:
+        """How the inflow just before T (pipeline created, leads captured in the last period)
+        compares with what its history forecast: 0 when it stopped, 2 when it doubled."""
+        if self.training is None:
+            return 1.0
+        starts = np.array([to_ns(p.start_at) for p in self.training.starts], dtype="M8[ns]")
+        return inflow.inflow_ratio(
+            [self.prep.created_sorted, self.prep.lead_at],
+            starts,
+            self.t,
+            months=1 if self.options.grain == "month" else 3,
+            season=self.season,
+            reference=self.training.run_rate.get(0, np.zeros(0)),
+        )
+
+    @cached_property
+    def inflow_response(self) -> float:
+        """How far new business has followed the inflow's surprises at the last few period
+        starts (0: not at all, 1: fully), learnt with a prior of following it."""
+        if self.training is None:
+            return 1.0
+        fresh = self.training.run_rate.get(0, np.zeros(0))
+        realised = {
+            to_ns(p.start_at): float(v) for p, v in zip(self.training.starts, fresh, strict=False)
+        }
+        pairs = []
+        for lo, _ in self.past_actuals[:CALIBRATION_LOOKBACK]:
+            past = self.builder.context(lo, self.options)
+            prior = float(past.new_business_prior[0][0])
+            if lo in realised and prior > 0:
+                pairs.append((past.inflow_surprise - 1.0, realised[lo] / prior - 1.0))
+        return inflow.response(pairs)
+
+    @cached_property
+    def inflow_ratio(self) -> float:
+        """What the new business history's forecast is multiplied by: the inflow's surprise,
+        as far as new business has followed it."""
+        return 1.0 + self.inflow_response * (self.inflow_surprise - 1.0)
+
+    @cached_property
+    def run_rate_part(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and spread of bookings from deals not yet created at T, per period: the
+        history's forecast moved by the inflow ratio (its spread like a count's, by the ratio's
+        square root)."""
+        mean, sd = self.new_business_prior
+        ratio = self.inflow_ratio
+        return mean * ratio, sd * np.sqrt(ratio)
 
     # --- per-deal probabilities ----------------------------------------------------------
     def probabilities(self, method: str) -> np.ndarray:
@@ -326,7 +381,12 @@ class Context:
         rng = self._rng("run_rate")
         series = self.training.bookings if self.training else np.zeros(0)
         mean, sd = forecast_series(series, self.options.horizon, season=self.season)
-        total = np.maximum(rng.normal(mean, sd, size=(self.options.sims, len(mean))), 0.0)
+        # The bookings history assumes new business keeps coming as it did: its share of the
+        # forecast moves with the inflow like the deal-level methods' not-yet-in-pipeline part.
+        mean = np.maximum(mean + self.run_rate_part[0] - self.new_business_prior[0], 0.0)
+        total = simulate.nonnegative(
+            rng.normal(mean, sd, size=(self.options.sims, len(mean))), mean
+        )
         return simulate.Distribution(pipeline=np.zeros_like(total), run_rate=total, total=total)
 
     @cached_property

@@ -1,4 +1,5 @@
-"""Forecast accuracy: WAPE, bias, MAPE, interval coverage, and per-deal Brier with calibration."""
+"""Forecast accuracy: WAPE, bias, MAPE, interval coverage, width and quantile loss, and per-deal
+Brier with calibration."""
 
 from __future__ import annotations
 
@@ -34,6 +35,42 @@ def coverage(low: np.ndarray, high: np.ndarray, actual: np.ndarray) -> float | N
     if len(actual) == 0:
         return None
     return float(np.mean((actual >= low) & (actual <= high)))
+
+
+def interval_width(low: np.ndarray, high: np.ndarray, actual: np.ndarray) -> float | None:
+    """Σ(P90 − P10) ÷ Σ actual: how wide the interval is, relative to what was booked.
+
+    Coverage alone rewards a wide interval (a P10 of 0 and a P90 of twice the mean covers
+    almost anything); read it beside the width and the quantile loss.
+    """
+    total = float(np.sum(actual))
+    return float(np.sum(high - low) / total) if total > 0 else None
+
+
+QUANTILES = (0.1, 0.5, 0.9)
+
+
+def pinball(q: float, predicted: np.ndarray, actual: np.ndarray) -> np.ndarray:
+    """The pinball (quantile) loss of a q-quantile forecast, per period."""
+    diff = actual - predicted
+    return np.asarray(np.maximum(q * diff, (q - 1.0) * diff), dtype="float64")
+
+
+def quantile_loss(
+    p10: np.ndarray, p50: np.ndarray, p90: np.ndarray, actual: np.ndarray
+) -> float | None:
+    """Mean weighted quantile loss at P10, P50 and P90: for each quantile 2 Σ pinball ÷ Σ
+    actual, averaged (GluonTS's mean wQuantileLoss; a proper score of the whole distribution,
+    a three-point approximation of CRPS ÷ Σ actual). At P50 alone it is the median's WAPE;
+    an interval that is too wide or too narrow both raise it, so lower is better."""
+    total = float(np.sum(actual))
+    if total <= 0:
+        return None
+    losses = [
+        2.0 * float(np.sum(pinball(q, pred, actual))) / total
+        for q, pred in zip(QUANTILES, (p10, p50, p90), strict=True)
+    ]
+    return float(np.mean(losses))
 
 
 def brier(p: np.ndarray, outcome: np.ndarray) -> float | None:

@@ -36,7 +36,8 @@ STAGE_COLUMNS = ("name", "sort_order", "category", "default_probability")
 
 @dataclass(frozen=True)
 class History:
-    """Current opportunities, their full event log, the stages and (optionally) activities."""
+    """Current opportunities, their full event log, the stages and (optionally) activities and
+    when each lead was captured (`leads.at`: a leading indicator of new business)."""
 
     opportunities: pd.DataFrame
     events: pd.DataFrame
@@ -45,6 +46,9 @@ class History:
         default_factory=lambda: pd.DataFrame(
             {"opportunity_id": pd.Series(dtype="int64"), "at": pd.Series(dtype="M8[ns]")}
         )
+    )
+    leads: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame({"at": pd.Series(dtype="M8[ns]")})
     )
 
 
@@ -90,7 +94,10 @@ def normalise(history: History) -> History:
     acts = acts[["opportunity_id", "at"]].dropna()
     acts["opportunity_id"] = acts["opportunity_id"].astype("int64")
     acts["at"] = _utc_naive(acts["at"])
-    return History(opps, events.reset_index(drop=True), stages, acts.reset_index(drop=True))
+    leads = history.leads[["at"]].dropna().copy()
+    leads["at"] = _utc_naive(leads["at"])
+    leads = leads.sort_values("at", kind="stable").reset_index(drop=True)
+    return History(opps, events.reset_index(drop=True), stages, acts.reset_index(drop=True), leads)
 
 
 _OPPORTUNITIES_SQL = """
@@ -130,7 +137,8 @@ def load_history(session: Session, *, with_activities: bool = True) -> History:
         )
     else:
         acts = pd.DataFrame({"opportunity_id": [], "at": []})
-    return normalise(History(opps, events, stages, acts))
+    leads = pd.read_sql(text('SELECT created_at AS "at" FROM leads'), conn)
+    return normalise(History(opps, events, stages, acts, leads))
 
 
 def fingerprint(*frames: pd.DataFrame, extra: str = "") -> str:
@@ -158,6 +166,7 @@ def load_parquet(directory: str, *, with_activities: bool = True) -> History:
         "accounts",
         "team_memberships",
         "activities",
+        "leads",
     ]
     conn = duckdb.connect()
     try:
@@ -165,8 +174,9 @@ def load_parquet(directory: str, *, with_activities: bool = True) -> History:
             path = folder / f"{table}.parquet"
             if path.exists():
                 conn.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{path}')")
-            elif table in ("activities", "accounts", "team_memberships"):
+            elif table in ("activities", "accounts", "team_memberships", "leads"):
                 empty = {
+                    "leads": "SELECT NULL::TIMESTAMP AS created_at",
                     "activities": "SELECT NULL::BIGINT AS opportunity_id,"
                     " NULL::TIMESTAMP AS occurred_at",
                     "accounts": "SELECT NULL::BIGINT AS id, NULL::VARCHAR AS segment",
@@ -191,6 +201,7 @@ def load_parquet(directory: str, *, with_activities: bool = True) -> History:
             if with_activities
             else pd.DataFrame({"opportunity_id": [], "at": []})
         )
+        leads = conn.execute('SELECT created_at AS "at" FROM leads').df()
     finally:
         conn.close()
-    return normalise(History(opps, events, stages, acts))
+    return normalise(History(opps, events, stages, acts, leads))

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from salesops.audit import service as audit
@@ -31,10 +31,18 @@ from salesops.forecasting.engine import (
 from salesops.forecasting.explain import top_reasons
 from salesops.forecasting.features import FeatureBuilder, with_horizon
 from salesops.forecasting.frames import fingerprint, load_history
-from salesops.forecasting.periods import period_of, periods_between, shift
+from salesops.forecasting.periods import Grain, period_of, periods_between, shift
 from salesops.forecasting.snapshot import Prepared, prepare, to_ns
 from salesops.forecasting.teams import team_lines
-from salesops.models import DealPrediction, ForecastLine, ForecastRun, Team, User
+from salesops.models import (
+    DealPrediction,
+    ForecastLine,
+    ForecastRun,
+    Opportunity,
+    OpportunityEvent,
+    Team,
+    User,
+)
 
 DEAL_LEVEL = ("stage_weighted", "historical", "ml", "ensemble")
 MAX_EXPLAINED = 500  # deals per run that get plain-language reasons (the riskiest by value)
@@ -46,6 +54,12 @@ def money(value: float) -> Decimal:
 
 def ratio(value: float) -> Decimal:
     return Decimal(str(round(float(np.clip(value, 0.0, 1.0)), 4)))
+
+
+def end_of_day(day: date) -> datetime:
+    """What `--as-of DAY` means everywhere (forecasts as the metrics): the end of that day,
+    UTC, so every change made on it counts (a forecast "as of 1 March" has seen 1 March)."""
+    return datetime.combine(day, time.max, UTC)
 
 
 def load(session: Session) -> Prepared:
@@ -67,7 +81,8 @@ def team_tree(session: Session) -> dict[int, list[int]]:
 
 
 def input_fingerprint(context: Context, method: str, version: str) -> str:
-    """A hash of what a forecast at T saw: the state at T and every event and activity up to T.
+    """A hash of what a forecast at T saw: the state at T and every event, activity and lead
+    capture up to T.
 
     From these the whole history before T can be rebuilt; nothing after T enters the hash, so
     adding later events does not change it.
@@ -77,10 +92,11 @@ def input_fingerprint(context: Context, method: str, version: str) -> str:
     history = prep.history
     events = history.events[history.events["at"] <= t]
     acts = history.activities[history.activities["at"] <= t]
+    leads = history.leads[history.leads["at"] <= t]
     extra = json.dumps(
         {"method": method, "version": version, **context.options.as_dict()}, sort_keys=True
     )
-    return fingerprint(state, events, acts, history.stages, extra=extra)
+    return fingerprint(state, events, acts, leads, history.stages, extra=extra)
 
 
 def _lines(
@@ -267,6 +283,52 @@ def _check_ended(start: date, end: date, options: Options, today: date) -> None:
         )
 
 
+def data_end(session: Session) -> datetime | None:
+    """When the data ends: the latest deal created, closed or changed (None without deals)."""
+    found = [
+        session.scalar(select(func.max(Opportunity.created_at))),
+        session.scalar(select(func.max(Opportunity.closed_at))),
+        session.scalar(select(func.max(OpportunityEvent.at))),
+    ]
+    stamps = [as_utc(v) for v in found if v is not None]
+    return max(stamps) if stamps else None
+
+
+def default_backtest_range(
+    session: Session, grain: Grain, *, periods: int, horizon: int, today: date
+) -> tuple[date, date]:
+    """The latest `periods` starts whose `horizon` periods have all ended, by today and by the
+    end of the data (a dataset that ends years ago is backtested up to where it ends)."""
+    end = data_end(session)
+    until = today if end is None else min(today, end.date() + timedelta(days=1))
+    last = shift(period_of(until, grain).start, -max(horizon, 1), grain)
+    return shift(last, -(periods - 1), grain), last
+
+
+def _check_data(start: date, end: date, options: Options, until: datetime | None) -> None:
+    """Refuse forecast periods with no data at all in them (after the data's last change):
+    scored against nothing they would read as perfect forecasts of 0."""
+    starts = periods_between(start, end, options.grain)
+    if not starts:
+        return
+    if until is None:
+        raise ValidationFailed("there are no deals to backtest against")
+    last_day = until.date()
+    finish = shift(starts[-1].start, options.horizon - 1, options.grain)
+    if finish > last_day:
+        latest = shift(
+            period_of(last_day + timedelta(days=1), options.grain).start,
+            -options.horizon,
+            options.grain,
+        )
+        raise ValidationFailed(
+            f"the data ends on {last_day} (the latest deal created, closed or changed):"
+            f" forecasting {options.horizon} {options.grain}(s) from {starts[-1].start} reaches"
+            f" {finish}, with nothing to score against; the latest start with complete data is"
+            f" {latest} (give --to {latest})"
+        )
+
+
 def run_backtest(
     session: Session,
     *,
@@ -285,6 +347,7 @@ def run_backtest(
     if end < start:
         raise ValidationFailed(f"--to {end} is before --from {start}")
     _check_ended(start, end, options, today or utc_now().date())
+    _check_data(start, end, options, data_end(session))
     prep = prepared or load(session)
     if not save:
         return backtesting.backtest(prep, start=start, end=end, methods=chosen, options=options)

@@ -11,6 +11,24 @@ import numpy as np
 EXACT_LIMIT = 4_000_000
 
 
+def nonnegative(samples: np.ndarray, mean: np.ndarray | float) -> np.ndarray:
+    """`samples` (simulation x period) cut at zero and rescaled so each period's mean is
+    `mean` again.
+
+    Bookings cannot be negative, but cutting a spread that crosses zero raises its mean (the
+    negative draws become zeros): on a small expected value widened 4x the mean moved up by
+    a third. Rescaling after the cut keeps the draws non-negative and the mean where the
+    forecast put it; only the interval moves.
+    """
+    cut = np.maximum(samples, 0.0)
+    target = np.broadcast_to(np.asarray(mean, dtype="float64"), cut.shape[1:])
+    got = cut.mean(axis=0)
+    factor = np.divide(
+        np.maximum(target, 0.0), got, out=np.ones_like(got), where=got > 1e-12 * (1.0 + target)
+    )
+    return np.asarray(cut * factor, dtype="float64")
+
+
 @dataclass(frozen=True)
 class Distribution:
     """Simulated bookings: `pipeline` and `run_rate` parts, `total` per (simulation, period)."""
@@ -50,7 +68,7 @@ def simulate_deals(
         return out
     mean = (probabilities * values[:, None]).sum(axis=0)
     var = (probabilities * (1 - probabilities) * (values**2)[:, None]).sum(axis=0)
-    return np.maximum(rng.normal(mean, np.sqrt(var), size=(sims, horizon)), 0.0)
+    return nonnegative(rng.normal(mean, np.sqrt(var), size=(sims, horizon)), mean)
 
 
 def combine(
@@ -65,13 +83,16 @@ def combine(
     hits many of them) to simulated pipeline bookings."""
     sims, horizon = pipeline.shape
     shock = np.exp(rng.normal(-0.5 * shock_sd**2, shock_sd, size=(sims, 1)))
-    rr = np.maximum(rng.normal(run_rate_mean, run_rate_sd, size=(sims, horizon)), 0.0)
+    rr = nonnegative(rng.normal(run_rate_mean, run_rate_sd, size=(sims, horizon)), run_rate_mean)
     piped = pipeline * shock
     return Distribution(pipeline=piped, run_rate=rr, total=piped + rr)
 
 
 def average(distributions: list[Distribution], weights: list[float] | None = None) -> Distribution:
-    """Combine forecasts by averaging their quantiles (sorted simulations, element-wise)."""
+    """Combine forecasts by averaging their quantiles (sorted simulations, element-wise).
+
+    The mean of averaged quantiles is the weighted mean of the members' means, so the
+    combined forecast is exactly the blend of its members' forecasts."""
     w = np.asarray(weights if weights is not None else [1.0] * len(distributions), dtype=float)
     w = w / w.sum()
 
@@ -87,10 +108,11 @@ def average(distributions: list[Distribution], weights: list[float] | None = Non
 
 
 def widen(dist: Distribution, scale: float) -> Distribution:
-    """`dist` with its simulated totals spread `scale` times as far from their mean (never
-    below zero): the mean forecast is kept, the interval calibrated."""
+    """`dist` with its simulated totals spread `scale` times as far from their mean, never
+    below zero and with the same mean (`nonnegative`): the interval calibrated, the mean
+    forecast kept."""
     mean = dist.total.mean(axis=0)
-    total = np.maximum(mean + scale * (dist.total - mean), 0.0)
+    total = nonnegative(mean + scale * (dist.total - mean), mean)
     return Distribution(pipeline=dist.pipeline, run_rate=dist.run_rate, total=total)
 
 

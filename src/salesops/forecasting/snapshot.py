@@ -62,6 +62,8 @@ class Prepared:
     group_end: np.ndarray
     act_pos: np.ndarray
     act_at: np.ndarray
+    created_sorted: np.ndarray  # every deal's creation time, sorted (new pipeline over time)
+    lead_at: np.ndarray  # every lead's capture time, sorted
 
 
 def prepare(history: History) -> Prepared:
@@ -136,6 +138,8 @@ def prepare(history: History) -> Prepared:
         group_end=group_end,
         act_pos=np.searchsorted(opp_ids, acts["opportunity_id"].to_numpy()),
         act_at=acts["at"].to_numpy(dtype="M8[ns]"),
+        created_sorted=np.sort(opps["created_at"].to_numpy(dtype="M8[ns]")),
+        lead_at=history.leads["at"].to_numpy(dtype="M8[ns]"),
     )
 
 

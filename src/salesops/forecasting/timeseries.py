@@ -105,6 +105,22 @@ def select_model(y: np.ndarray, *, season: int) -> tuple[str, float]:
     return name, float(np.sqrt(np.mean(errors**2)))
 
 
+def forecast_like(reference: np.ndarray, y: np.ndarray, *, season: int) -> float:
+    """The next value of `y` by the model `forecast_series` chooses for `reference` (a series
+    of the same periods): what that forecast of `reference` takes for granted of `y`."""
+    reference = np.asarray(reference, dtype="float64")
+    y = np.asarray(y, dtype="float64")
+    if len(y) == 0:
+        return 0.0
+    if len(reference) < 3 or np.allclose(reference, reference[0]) or len(y) < 3:
+        return max(float(y.mean()), 0.0)
+    name, _ = select_model(reference, season=season)
+    if name not in _candidates(len(y), season):
+        return max(float(y[-1]), 0.0)
+    mean = _memo_predict(name, season, y, 1)
+    return max(float(y[-1] if mean is None else mean[0]), 0.0)
+
+
 def forecast_series(y: np.ndarray, horizon: int, *, season: int) -> tuple[np.ndarray, np.ndarray]:
     """Mean and standard deviation of the next `horizon` values of `y`."""
     y = np.asarray(y, dtype="float64")

@@ -222,7 +222,8 @@ def forecast_page(request: Request, session: SessionDep, who: WebUser) -> Respon
 
 
 def accuracy_rows(session: Session) -> list[dict[str, Any]]:
-    """Per method: WAPE, bias, MAPE and P10-P90 coverage of the stored backtests."""
+    """Per method: WAPE, bias, MAPE, P10-P90 coverage, the interval's width and the
+    quantile loss of the stored backtests."""
     lines = session.execute(
         select(
             ForecastRun.method,
@@ -230,6 +231,7 @@ def accuracy_rows(session: Session) -> list[dict[str, Any]]:
             ForecastLine.p10,
             ForecastLine.p90,
             ForecastLine.actual,
+            ForecastLine.p50,
         )
         .join(ForecastLine, ForecastLine.run_id == ForecastRun.id)
         .where(
@@ -239,13 +241,15 @@ def accuracy_rows(session: Session) -> list[dict[str, Any]]:
             ForecastLine.actual.is_not(None),
         )
     ).tuples()
-    by_method: dict[str, list[tuple[float, float, float, float]]] = defaultdict(list)
-    for method, mean, low, high, booked in lines:
-        by_method[method].append((float(mean), float(low), float(high), float(booked or 0)))
+    by_method: dict[str, list[tuple[float, float, float, float, float]]] = defaultdict(list)
+    for method, mean, low, high, booked, mid in lines:
+        by_method[method].append(
+            (float(mean), float(low), float(high), float(booked or 0), float(mid))
+        )
     out = []
     for method, values in sorted(by_method.items()):
         arr = np.array(values)
-        fc, lo, hi, actual = arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3]
+        fc, lo, hi, actual, p50 = arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], arr[:, 4]
         out.append(
             {
                 "method": method,
@@ -254,6 +258,8 @@ def accuracy_rows(session: Session) -> list[dict[str, Any]]:
                 "bias": evaluate.bias(fc, actual),
                 "mape": evaluate.mape(fc, actual),
                 "coverage": evaluate.coverage(lo, hi, actual),
+                "width": evaluate.interval_width(lo, hi, actual),
+                "quantile_loss": evaluate.quantile_loss(lo, p50, hi, actual),
             }
         )
     return out

@@ -30,7 +30,10 @@ table(
 table(
     "forecast_accuracy.html",
     "rows",
-    [(k, k) for k in ("method", "periods", "wape", "bias", "mape", "coverage")],
+    [
+        (k, k)
+        for k in ("method", "periods", "wape", "bias", "mape", "coverage", "width", "quantile_loss")
+    ],
 )
 table(
     "forecast_calls.html",
