@@ -39,9 +39,9 @@ def test_a_rep_submits_their_call_and_sees_it_in_the_roll_up(
     sub = session.scalars(select(ForecastSubmission)).one()
     assert (sub.rep_id, sub.team_id, sub.commit_amount) == (org.reps["ann"].id, None, 1000)
     assert sub.submitted_by_id == org.users["ann"].id
-    (entry,) = session.scalars(select(AuditEntry).where(AuditEntry.entity == "forecast_call"))
+    (entry,) = session.scalars(select(AuditEntry).where(AuditEntry.entity == "forecast_submission"))
     assert entry.user_id == org.users["ann"].id
-    assert entry.changes["commit_amount"] == {"old": None, "new": "1000.00"}
+    assert entry.changes["commit"] == {"old": None, "new": "1000.00"}
     after = ann.get(reply.headers["location"]).text
     assert 'data-testid="call-saved"' in after
     assert 'value="1000.00"' in after  # the form starts from the standing call
