@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from salesops.csvsafe import csv_text, safe_cell
+from salesops.csvsafe import csv_text, restore_cell, safe_cell
 from salesops.web.export import chart_table
 from tests.orgchart import Org
 from tests.web.test_pages import sign_in
@@ -41,10 +41,14 @@ def links(html: str) -> dict[str, str]:
 
 
 def test_spreadsheet_formulas_in_text_cells_are_quoted_and_numbers_left_alone() -> None:
-    for text in ("=SUM(A1:A9)", "+1", "-2", "@cmd", "\tx", "\rx"):
+    for text in ("=SUM(A1:A9)", "+1", "-2+3", "-A1", "@cmd", "\tx", "\rx", "'=x", "''+1"):
         assert safe_cell(text) == "'" + text
-    for value in ("a=b", "Acme", "", -2, Decimal("-1500.00"), None):
+        assert restore_cell(safe_cell(text)) == text
+    # Plain negative numbers as text (a rejected row's amount) are numbers to a sheet too.
+    for value in ("a=b", "Acme", "", "'quoted", "-2", "-1500.25", -2, Decimal("-1500.00"), None):
         assert safe_cell(value) == value
+        if isinstance(value, str):
+            assert restore_cell(value) == value
     assert csv_text(["name", "amount"], [["=1+1", -5]]) == "name,amount\r\n'=1+1,-5\r\n"
 
 

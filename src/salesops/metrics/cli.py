@@ -17,6 +17,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from salesops.cli.context import console, err_console, state
+from salesops.csvsafe import safe_cell
 from salesops.errors import ValidationFailed
 from salesops.metrics import docs, service
 from salesops.metrics.definitions import validate_directory
@@ -57,7 +58,8 @@ def _emit(records: list[dict[str, Any]], columns: Sequence[str], fmt: str, title
         writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\n")
         writer.writeheader()
         for record in records:
-            writer.writerow({k: _plain(v) for k, v in record.items()})
+            # Dimension values are text from the data (a deal or rep name): never a formula.
+            writer.writerow({k: safe_cell(_plain(v)) for k, v in record.items()})
         return
     if len(records) > TABLE_ROWS:
         _plain_table(records, columns, title)
