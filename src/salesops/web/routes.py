@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse
 from salesops.forecasting import web as forecast_pages
 from salesops.forecasting import web_exports as _forecast_exports  # noqa: F401 (declares tables)
 from salesops.web import admin, auth_routes, dashboard, deals, insights, records
+from salesops.web import insight_tables as _insight_tables  # noqa: F401 (declares tables)
 from salesops.web import tables as _tables  # noqa: F401 (declares the pages' tables)
 
 
