@@ -13,6 +13,7 @@ from salesops.api.deps import CurrentUser, SessionDep
 from salesops.audit.service import jsonable
 from salesops.auth.scoped_metrics import open_scoped
 from salesops.errors import Problem, ValidationFailed
+from salesops.metrics import compare as comparing
 
 router = APIRouter(tags=["metrics"], responses=ERRORS)
 
@@ -105,6 +106,8 @@ def compute(
         end,
         as_of,
         compare,
+        # A comparison of a period in progress is cut at today: tomorrow's answer differs.
+        comparing.today() if compare else None,
         tuple(sorted((k, tuple(v)) for k, v in dims.items())),
         tuple(sorted(values.items())),
         engine,
@@ -125,6 +128,7 @@ def compute(
         "to": end,
         "as_of": as_of,
         "compare": compare,
+        "compared_with": result.compared_with,
         "rows": [jsonable(r) for r in result.to_records()],
     }
 

@@ -224,6 +224,10 @@ def query_command(
         )
     title = f"{result.metric.label} ({result.metric.unit}, {result.currency}, {result.engine})"
     _emit(result.to_records(), result.columns(), fmt, title)
+    if result.compared_with and fmt == "table":
+        # Only under the table: csv and json output stay the rows alone (the API's response
+        # carries the same words as `compared_with`).
+        console.print(f"compared with {result.compared_with}", highlight=False, soft_wrap=True)
     if explain:
         typer.echo(result.sql, err=True)
 
