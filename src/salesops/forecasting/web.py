@@ -3,6 +3,7 @@ roll-up and risky deals. Every figure comes from stored runs and the forecasting
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from salesops.forecasting import risk as risking
 from salesops.forecasting.cli import parse_period
 from salesops.forecasting.periods import period_of
 from salesops.forecasting.service import team_tree
-from salesops.models import ForecastLine, ForecastRun, Team
+from salesops.models import ForecastLine, ForecastRun, Rep, Team
 from salesops.web import export
 from salesops.web.charts import BRAND, GOOD, GREY, _layout, to_json
 from salesops.web.deps import SessionDep, WebUser, page_context
@@ -37,6 +38,12 @@ register(NavItem("Forecast", "/forecast", "trend", 35))
 register(NavItem("Forecast accuracy", "/forecast/accuracy", "target", 36))
 register(NavItem("Forecast calls", "/forecast/calls", "phone", 37))
 register(NavItem("Deals at risk", "/forecast/risk", "alert", 38))
+
+
+# Filters a forecasting page cannot apply are not shown (docs/web.md, "filters that apply"):
+# forecast lines are per team or per rep's deals, never by territory or segment.
+NOT_BY_TERRITORY = ("territory", "segment")
+ALL_FILTERS = ("period", "team", "territory", "segment", "rep")
 
 
 def _page(request: Request, session: Session, who: Any, template: str, **extra: Any) -> Response:
@@ -186,20 +193,30 @@ def forecast_page(request: Request, session: SessionDep, who: WebUser) -> Respon
     """The company's forecast for the roles that see it; a manager's teams; a rep's own."""
     run = _latest(session)
     scope = who.scope
-    team_id = read_filters(request).team
+    chosen = read_filters(request)
+    team_id = chosen.team
     names = dict(session.execute(select(Team.id, Team.name)).tuples().all())
     view, rows, teams = "company", [], []
+    # The run forecasts its own periods: the period selector cannot choose among them.
+    hidden: tuple[str, ...] = ("period", *NOT_BY_TERRITORY)
+    rep_name = None
     if not scope.sees_all:
         parents = dict(session.execute(select(Team.id, Team.parent_id)).tuples().all())
         teams = scoped.top_teams(scope, parents)
         if not teams:
             view = "own"  # a rep (or a manager of no team): the line of their own deals
+            hidden = ALL_FILTERS
         else:
             view = "team"
             team_id = team_id if team_id is not None else teams[0]
     elif team_id is not None:
         view = "team"
     visible = view != "team" or scope.sees_all or team_id in (scope.team_ids or ())
+    if chosen.rep is not None and view != "own":
+        # One rep chosen: the line of that rep's deals, like the rep's own page.
+        view, visible = "own", scope.sees_rep(chosen.rep)
+        rep_name = session.get(Rep, chosen.rep).name if visible else None  # type: ignore[union-attr]
+        scope = dataclasses.replace(scope, rep_ids=frozenset({chosen.rep}), team_ids=frozenset())
     if run is not None and visible:
         rows = (
             _deal_rows(session, run, scope) if view == "own" else _line_rows(session, run, team_id)
@@ -214,6 +231,8 @@ def forecast_page(request: Request, session: SessionDep, who: WebUser) -> Respon
         rows=rows,
         view=view,
         visible=visible,
+        rep_name=rep_name,
+        hidden_filters=hidden,
         team_name=names.get(team_id) if team_id is not None else None,
         my_teams=_team_tree_rows(session, run, scope, names) if view == "team" else [],
         basis=scoped.DEAL_LINE_BASIS,
@@ -285,6 +304,8 @@ def accuracy_page(request: Request, session: SessionDep, who: WebUser) -> Respon
         rows=rows,
         accuracy_spec=chart,
         company_hidden=not who.scope.sees_all,
+        # Backtests score the company's line over the periods they replayed: no filter applies.
+        hidden_filters=ALL_FILTERS,
     )
 
 
@@ -321,18 +342,19 @@ def _flatten(node: calling.CallNode, depth: int, names: dict[int, str]) -> list[
 
 @router.get("/forecast/calls", response_class=HTMLResponse)
 def calls_page(request: Request, session: SessionDep, who: WebUser) -> Response:
-    from salesops.models import Rep
-
     filters = read_filters(request)
     period = parse_period(filters.period if filters.kind != "year" else f"{filters.period}-01")
     names = dict(session.execute(select(Rep.id, Rep.name)).tuples().all())
     roots = calling.rollup(session, period)
     visible = who.scope.team_ids
     rows: list[dict[str, Any]] = []
+    callers: set[int] = set()  # the reps of the roll-up shown, for the accuracy table
 
     def walk(node: calling.CallNode) -> None:
-        if who.scope.sees_all or (visible and node.team_id in visible):
+        seen = who.scope.sees_all or (visible and node.team_id in visible)
+        if seen and filters.team in (None, node.team_id):
             rows.extend(_flatten(node, 0, names))
+            callers.update(_reps_under(node))
         else:
             for child in node.children:
                 walk(child)
@@ -343,7 +365,7 @@ def calls_page(request: Request, session: SessionDep, who: WebUser) -> Response:
     scores = [
         s
         for s in calling.call_accuracy(session, [period], today=today)
-        if who.scope.sees_rep(s.rep_id)
+        if who.scope.sees_rep(s.rep_id) and (filters.team is None or s.rep_id in callers)
     ]
     return _page(
         request,
@@ -356,21 +378,48 @@ def calls_page(request: Request, session: SessionDep, who: WebUser) -> Response:
         scores=scores,
         not_scored=None if calling.has_ended(period, today) else calling.not_ended(period),
         names=names,
+        team_names=dict(session.execute(select(Team.id, Team.name)).tuples().all()),
+        # Calls are made per period by reps and team managers: a team is a subtree of the
+        # roll-up; a call has no territory or segment, and one rep's call is a row of it.
+        hidden_filters=(*NOT_BY_TERRITORY, "rep"),
     )
+
+
+def _reps_under(node: calling.CallNode) -> set[int]:
+    """The reps whose calls roll up into `node`, and the managers of it and its children."""
+    found = set(node.reps)
+    if node.manager_id is not None:
+        found.add(node.manager_id)
+    for child in node.children:
+        found |= _reps_under(child)
+    return found
 
 
 @router.get("/forecast/risk", response_class=HTMLResponse)
 def risk_page(request: Request, session: SessionDep, who: WebUser) -> Response:
     run = _latest(session)
+    chosen = read_filters(request)
     deals: list[risking.RiskyDeal] = []
     gaps: list[dict[str, Any]] = []
     if run is not None:
         owners = None if who.scope.sees_all else set(who.scope.rep_ids or ())
+        teams: set[int] | None = None  # the chosen team and the teams below it
+        if chosen.team is not None:
+            teams = set(team_tree(session).get(chosen.team, [chosen.team]))
+            members = calling.members_at(session, utc_now().date())
+            in_team = {rep for rep, team in members.items() if team in teams}
+            owners = in_team if owners is None else owners & in_team
+        if chosen.rep is not None:
+            owners = {chosen.rep} if owners is None else owners & {chosen.rep}
         deals = risking.risky_deals(session, run, limit=50, owner_ids=owners)
         gaps = [
             g
             for g in risking.coverage_gaps(session, run)
-            if g["gap"] and (who.scope.sees_all or g["team_id"] in (who.scope.team_ids or ()))
+            if g["gap"]
+            and (who.scope.sees_all or g["team_id"] in (who.scope.team_ids or ()))
+            and (teams is None or g["team_id"] in teams)
+            # Gaps are per team: a single rep has none of their own to show.
+            and chosen.rep is None
         ]
     return _page(
         request,
@@ -381,4 +430,7 @@ def risk_page(request: Request, session: SessionDep, who: WebUser) -> Response:
         run=run,
         deals=deals,
         gaps=gaps,
+        gaps_by_rep=chosen.rep is not None,
+        # The latest run's deals and periods: the period selector cannot choose among them.
+        hidden_filters=("period", *NOT_BY_TERRITORY),
     )
