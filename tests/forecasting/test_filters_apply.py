@@ -81,6 +81,9 @@ def test_the_forecast_page_shows_the_chosen_team_or_the_chosen_reps_own_line(
     assert "$50" in table  # 5% of Bob's one deal of 1,000
     assert "no quota set" in table
     assert "$20.0K" not in bob
+    # The period selector is hidden: the subtitle names what the page covers instead.
+    assert "the periods of the latest forecast run" in bob
+    assert 'data-testid="csv-forecast-chart"' in bob  # the rep's chart downloads too
     # A manager may choose only reps she sees: Cat is Will's.
     mia = sign_in(app, session, org, "mia")
     assert filters_on(mia.get("/forecast", params=Q1).text) == ["team", "rep"]

@@ -61,11 +61,14 @@ def _latest(session: Session) -> ForecastRun | None:
         return None
 
 
-def forecast_chart(rows: list[dict[str, Any]], *, interval: bool = True) -> str | None:
+def forecast_chart(
+    rows: list[dict[str, Any]], *, interval: bool = True, whose: str | None = None
+) -> str | None:
     """P50 with its P10-P90 range per period (or the expected value alone, for a deal line
     that has no range), the quota as a line, bookings so far as bars."""
     if not rows:
         return None
+    owner = f"{whose}'s" if whose else "your"
     labels = [r["period"] for r in rows]
     fig = go.Figure()
     fig.add_bar(
@@ -93,7 +96,7 @@ def forecast_chart(rows: list[dict[str, Any]], *, interval: bool = True) -> str 
     fig.add_scatter(
         x=labels,
         y=[r[point] for r in rows],
-        name="Forecast (P50, P10-P90)" if interval else "Forecast of your deals (expected)",
+        name="Forecast (P50, P10-P90)" if interval else f"Forecast of {owner} deals (expected)",
         mode="markers",
         marker={"color": BRAND, "size": 12, "symbol": "diamond"},
         error_y=error_y,
@@ -233,10 +236,13 @@ def forecast_page(request: Request, session: SessionDep, who: WebUser) -> Respon
         visible=visible,
         rep_name=rep_name,
         hidden_filters=hidden,
+        period_note="the periods of the latest forecast run",
         team_name=names.get(team_id) if team_id is not None else None,
         my_teams=_team_tree_rows(session, run, scope, names) if view == "team" else [],
         basis=scoped.DEAL_LINE_BASIS,
-        forecast_spec=forecast_chart(rows, interval=view != "own") if rows else None,
+        forecast_spec=forecast_chart(rows, interval=view != "own", whose=rep_name)
+        if rows
+        else None,
     )
 
 
@@ -306,6 +312,7 @@ def accuracy_page(request: Request, session: SessionDep, who: WebUser) -> Respon
         company_hidden=not who.scope.sees_all,
         # Backtests score the company's line over the periods they replayed: no filter applies.
         hidden_filters=ALL_FILTERS,
+        period_note="every stored backtest",
     )
 
 
@@ -433,4 +440,5 @@ def risk_page(request: Request, session: SessionDep, who: WebUser) -> Response:
         gaps_by_rep=chosen.rep is not None,
         # The latest run's deals and periods: the period selector cannot choose among them.
         hidden_filters=("period", *NOT_BY_TERRITORY),
+        period_note="the deals and periods of the latest forecast run",
     )
