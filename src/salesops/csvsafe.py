@@ -1,25 +1,48 @@
 """CSV cells that a spreadsheet cannot run: text starting with =, +, -, @, tab or CR is a formula
 to Excel, LibreOffice and Google Sheets (CSV injection), so it gets a leading single quote.
 
-Numbers stay numbers (a negative amount is data, not a formula); only text is escaped. Every CSV
-salesops writes for people to open (dashboard downloads, API exports) goes through `safe_row`.
+Numbers stay numbers (a negative amount is data, not a formula): only text is escaped, and text
+that is a plain negative number (-5, -1500.25, as an imported file's rejected row holds it) is
+left alone too; `-2+3` is a formula and is quoted. Every CSV
+salesops writes goes through `safe_cell` (dashboard downloads, API exports, `salesops export`,
+rejects files, `metrics query --format csv`).
+
+The escape is reversible (`restore_cell`): text that already starts with quotes followed by a
+formula character ('=x) gets one more quote too, so stripping one quote from any text that
+starts with quotes and a formula character gives back the original exactly. Text that merely
+starts with a quote ('hello) is written as it is.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Escaped text, and text that would read as escaped: quotes, then a formula character.
+_QUOTED_FORMULA = re.compile(r"'*[=+\-@\t\r]")
+_NEGATIVE_NUMBER = re.compile(r"-\d+(?:\.\d+)?")
 
 
 def safe_cell(value: Any) -> Any:
     """`value`, with text that a spreadsheet would run as a formula prefixed by a quote."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    if (
+        isinstance(value, str)
+        and _QUOTED_FORMULA.match(value)
+        and not _NEGATIVE_NUMBER.fullmatch(value)
+    ):
         return "'" + value
     return value
+
+
+def restore_cell(text: str) -> str:
+    """The text `safe_cell` was given, from what it wrote (the inverse on text)."""
+    if text.startswith("'") and _QUOTED_FORMULA.match(text):
+        return text[1:]
+    return text
 
 
 def safe_row(row: Iterable[Any]) -> list[Any]:

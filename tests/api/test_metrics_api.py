@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
+from salesops.metrics import compare
+from tests.metrics.test_compare_to_date import won_deals
 from tests.orgchart import Org
 
 Client = Callable[[str], TestClient]
@@ -78,3 +82,26 @@ def test_metric_errors_use_the_common_shape(client_as: Client) -> None:
     assert "colour" in bad.json()["error"]["problems"][0]["message"]
     catalog = client.get("/api/v1/metrics").json()
     assert {"bookings", "win_rate", "pipeline_coverage"} <= {m["name"] for m in catalog}
+
+
+def test_compare_previous_of_a_quarter_in_progress_is_period_to_date(
+    client_as: Client, org: Org, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Q3 2025: $10,000 won, $3,000 of it by 3 Aug; Q4: $3,600 by 3 Nov (34 days each).
+    monkeypatch.setattr(compare, "today", lambda: date(2025, 11, 3))
+    won_deals(session)
+    session.commit()
+    reply = client_as("director").get(
+        "/api/v1/metrics/bookings",
+        params={"from": "2025-10-01", "to": "2025-12-31", "compare": "previous"},
+    )
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    # Was: previous 10000.00, pct_change -0.64 (the whole of Q3).
+    assert body["rows"] == [
+        {"bookings": "3600.00", "previous": "3000.00", "delta": "600.00", "pct_change": 0.2}
+    ]
+    assert body["compared_with"] == (
+        "period to date: 2025-10-01 to 2025-11-03 (34 days) with the same days of the period"
+        " before, 2025-07-01 to 2025-08-03"
+    )

@@ -13,8 +13,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from salesops.csvsafe import csv_text, safe_cell
+from salesops.csvsafe import csv_text, restore_cell, safe_cell
 from salesops.web.export import chart_table
+from tests.insights_world import build_world
 from tests.orgchart import Org
 from tests.web.test_pages import sign_in
 
@@ -41,10 +42,14 @@ def links(html: str) -> dict[str, str]:
 
 
 def test_spreadsheet_formulas_in_text_cells_are_quoted_and_numbers_left_alone() -> None:
-    for text in ("=SUM(A1:A9)", "+1", "-2", "@cmd", "\tx", "\rx"):
+    for text in ("=SUM(A1:A9)", "+1", "-2+3", "-A1", "@cmd", "\tx", "\rx", "'=x", "''+1"):
         assert safe_cell(text) == "'" + text
-    for value in ("a=b", "Acme", "", -2, Decimal("-1500.00"), None):
+        assert restore_cell(safe_cell(text)) == text
+    # Plain negative numbers as text (a rejected row's amount) are numbers to a sheet too.
+    for value in ("a=b", "Acme", "", "'quoted", "-2", "-1500.25", -2, Decimal("-1500.00"), None):
         assert safe_cell(value) == value
+        if isinstance(value, str):
+            assert restore_cell(value) == value
     assert csv_text(["name", "amount"], [["=1+1", -5]]) == "name,amount\r\n'=1+1,-5\r\n"
 
 
@@ -161,3 +166,113 @@ def test_the_admin_tables_download_for_admins_only(
     director = sign_in(app, session, org, "director")
     assert director.get("/admin/users?export=users").status_code == 403
     assert director.get("/admin/audit?export=entries").status_code == 403
+
+
+@pytest.fixture
+def world(session: Session) -> Org:
+    """The insight pages' organisation: contracts, leads, competitors and hires."""
+    built = build_world(session)
+    session.commit()
+    return built.org
+
+
+def test_every_table_and_chart_of_the_insight_pages_downloads_as_csv(
+    app: FastAPI, session: Session, world: Org
+) -> None:
+    client = sign_in(app, session, world, "director")
+    expected = {
+        "/retention": {"retention-trend", "retention-table", "cohort-curves", "cohort-table"},
+        "/competitors": {"competitor-table", "competitor-trend", "competitor-matrix"},
+        "/lead-conversion": {"lead-sources", "lead-trend", "lead-table"},
+        "/ramp": {"ramp-curves", "ramp-table"},
+    }
+    for path, names in expected.items():
+        html = client.get(path, params={"period": "2025-Q1" if path != "/ramp" else "2024"}).text
+        found = links(html)
+        assert set(found) == names, (path, sorted(found))
+        for href in found.values():
+            assert len(rows(client, href)) > 1, href  # a header and figures
+        charts = set(re.findall(r'data-chart="([\w-]+)-spec"', html))
+        assert charts == set(re.findall(r'data-png="([\w-]+)"', html)), path
+        assert charts, path
+
+
+def test_insight_csvs_hold_the_figures_of_the_page_for_the_viewers_scope(
+    app: FastAPI, session: Session, world: Org
+) -> None:
+    director = sign_in(app, session, world, "director")
+    page = director.get("/lead-conversion", params={"period": "2025-Q1"}).text
+    table = rows(director, links(page)["lead-table"])
+    assert table[0] == [
+        "source",
+        "leads",
+        "converted",
+        "conversion",
+        "won",
+        "sale_rate",
+        "bookings",
+    ]
+    web = next(r for r in table if r[0] == "Web")
+    # Five Web leads, three converted (3/5), two won (2/5) for $3,000.
+    assert [web[1], web[2], float(web[3]), web[4], float(web[5]), Decimal(web[6])] == [
+        "5",
+        "3",
+        0.6,
+        "2",
+        0.4,
+        Decimal(3000),
+    ]
+    retention = director.get("/retention", params={"period": "2025-Q1"}).text
+    trend = {r[0]: r for r in rows(director, links(retention)["retention-table"])}
+    # Q1 2025: Acme 1200 -> 1200, Initech 600 -> 600, Globex 500 -> 0: GRR 1800 / 2300.
+    assert trend["Q1 2025"][1:3] == ["3", "1"]
+    assert float(trend["Q1 2025"][4]) == pytest.approx(1800 / 2300)
+    matrix = rows(
+        director, links(director.get("/competitors?period=2025-Q1").text)["competitor-matrix"]
+    )
+    assert matrix[0] == ["competitor", "quarter", "closed", "won", "win_rate"]
+    assert ["Rival B", "Q1 2025", "3", "2"] in [r[:4] for r in matrix]
+    # Ann sees her own three Web leads only, in the CSV as on the page.
+    ann = sign_in(app, session, world, "ann")
+    mine = ann.get("/lead-conversion", params={"period": "2025-Q1"}).text
+    web = next(r for r in rows(ann, links(mine)["lead-table"]) if r[0] == "Web")
+    assert web[1:3] == ["3", "2"]
+
+
+def test_drill_down_lists_download_every_row_and_show_a_totals_row(
+    app: FastAPI, session: Session, world: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from salesops.web import insights
+
+    monkeypatch.setattr(insights, "PAGE_SIZE", 2)
+    client = sign_in(app, session, world, "director")
+    page = client.get("/lead-conversion", params={"period": "2025-Q1"}).text
+    web = re.search(r"<tr><td>Web</td>.*?</tr>", page, re.S)
+    assert web
+    listed = client.get(re.findall(r'href="([^"]+)"', web.group(0))[0].replace("&amp;", "&"))
+    assert re.search(r'data-testid="lead-count">5 leads<', listed.text)
+    assert len(re.findall(r"<tr><td>", listed.text.split('data-testid="leads"')[1])) == 2
+    assert 'data-testid="leads-total"' in listed.text
+    table = rows(client, links(listed.text)["leads"])
+    assert table[0][:2] == ["lead_id", "lead"]
+    assert len(table) == 1 + 5  # all five leads, not the page's two
+    assert {r[3] for r in table[1:]} == {"Web"}
+    assert sum(Decimal(r[9] or 0) for r in table[1:]) == Decimal(3000)
+
+    retention = client.get("/retention", params={"period": "2025-Q1"}).text
+    q1 = re.search(r"<tr><td>Q1 2025</td>.*?</tr>", retention, re.S)
+    assert q1
+    accounts = client.get(re.findall(r'href="([^"]+)"', q1.group(0))[0].replace("&amp;", "&"))
+    assert 'data-testid="accounts-total"' in accounts.text
+    listed_accounts = rows(client, links(accounts.text)["accounts"])
+    assert listed_accounts[0] == [
+        "account_id",
+        "account",
+        "value_at_start",
+        "value_at_end",
+        "status",
+    ]
+    by_name = {r[1]: r for r in listed_accounts[1:]}
+    assert set(by_name) == {"Acme", "Initech", "Globex"}
+    assert sum(Decimal(r[2]) for r in by_name.values()) == Decimal(2300)
+    assert by_name["Globex"][4] == "churned"

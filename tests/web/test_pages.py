@@ -240,7 +240,7 @@ def test_the_deal_list_says_more_than_when_counting_stopped_and_keeps_a_next_lin
     app: FastAPI, session: Session, org: Org, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from salesops.crm import records
-    from salesops.web import records as pages
+    from salesops.web import deals as pages
 
     monkeypatch.setattr(records, "COUNT_LIMIT", 3)
     monkeypatch.setattr(pages, "PAGE_SIZE", 2)

@@ -12,6 +12,7 @@ from salesops.api.crud import ERRORS
 from salesops.api.deps import CurrentUser, SessionDep
 from salesops.audit.service import jsonable
 from salesops.errors import Problem, ValidationFailed
+from salesops.metrics import compare as comparing
 from salesops.metrics.scoped import open_scoped
 
 router = APIRouter(tags=["metrics"], responses=ERRORS)
@@ -107,6 +108,8 @@ def compute(
         end,
         as_of,
         compare,
+        # A comparison of a period in progress is cut at today: tomorrow's answer differs.
+        comparing.today() if compare else None,
         tuple(sorted((k, tuple(v)) for k, v in dims.items())),
         tuple(sorted(values.items())),
         engine,
@@ -131,6 +134,7 @@ def compute(
         "to": end,
         "as_of": as_of,
         "compare": compare,
+        "compared_with": result.compared_with,
         "rows": [jsonable(r) for r in result.to_records()],
         # When the data the figures were computed on was read (the server answers from its
         # last copy while a newer one loads after a change); null for engines without a copy.

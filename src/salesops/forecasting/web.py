@@ -3,6 +3,7 @@ roll-up and risky deals. Every figure comes from stored runs and the forecasting
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from salesops.forecasting import risk as risking
 from salesops.forecasting.cli import parse_period
 from salesops.forecasting.periods import period_of
 from salesops.forecasting.service import team_tree
-from salesops.models import ForecastLine, ForecastRun, Team
+from salesops.models import ForecastLine, ForecastRun, Rep, Team
 from salesops.web import export
 from salesops.web.charts import BRAND, GOOD, GREY, _layout, to_json
 from salesops.web.deps import SessionDep, WebUser, page_context
@@ -37,6 +38,12 @@ register(NavItem("Forecast", "/forecast", "trend", 35))
 register(NavItem("Forecast accuracy", "/forecast/accuracy", "target", 36))
 register(NavItem("Forecast calls", "/forecast/calls", "phone", 37))
 register(NavItem("Deals at risk", "/forecast/risk", "alert", 38))
+
+
+# Filters a forecasting page cannot apply are not shown (docs/web.md, "filters that apply"):
+# forecast lines are per team or per rep's deals, never by territory or segment.
+NOT_BY_TERRITORY = ("territory", "segment")
+ALL_FILTERS = ("period", "team", "territory", "segment", "rep")
 
 
 def _page(request: Request, session: Session, who: Any, template: str, **extra: Any) -> Response:
@@ -54,11 +61,14 @@ def _latest(session: Session) -> ForecastRun | None:
         return None
 
 
-def forecast_chart(rows: list[dict[str, Any]], *, interval: bool = True) -> str | None:
+def forecast_chart(
+    rows: list[dict[str, Any]], *, interval: bool = True, whose: str | None = None
+) -> str | None:
     """P50 with its P10-P90 range per period (or the expected value alone, for a deal line
     that has no range), the quota as a line, bookings so far as bars."""
     if not rows:
         return None
+    owner = f"{whose}'s" if whose else "your"
     labels = [r["period"] for r in rows]
     fig = go.Figure()
     fig.add_bar(
@@ -86,7 +96,7 @@ def forecast_chart(rows: list[dict[str, Any]], *, interval: bool = True) -> str 
     fig.add_scatter(
         x=labels,
         y=[r[point] for r in rows],
-        name="Forecast (P50, P10-P90)" if interval else "Forecast of your deals (expected)",
+        name="Forecast (P50, P10-P90)" if interval else f"Forecast of {owner} deals (expected)",
         mode="markers",
         marker={"color": BRAND, "size": 12, "symbol": "diamond"},
         error_y=error_y,
@@ -186,20 +196,30 @@ def forecast_page(request: Request, session: SessionDep, who: WebUser) -> Respon
     """The company's forecast for the roles that see it; a manager's teams; a rep's own."""
     run = _latest(session)
     scope = who.scope
-    team_id = read_filters(request).team
+    chosen = read_filters(request)
+    team_id = chosen.team
     names = dict(session.execute(select(Team.id, Team.name)).tuples().all())
     view, rows, teams = "company", [], []
+    # The run forecasts its own periods: the period selector cannot choose among them.
+    hidden: tuple[str, ...] = ("period", *NOT_BY_TERRITORY)
+    rep_name = None
     if not scope.sees_all:
         parents = dict(session.execute(select(Team.id, Team.parent_id)).tuples().all())
         teams = scoped.top_teams(scope, parents)
         if not teams:
             view = "own"  # a rep (or a manager of no team): the line of their own deals
+            hidden = ALL_FILTERS
         else:
             view = "team"
             team_id = team_id if team_id is not None else teams[0]
     elif team_id is not None:
         view = "team"
     visible = view != "team" or scope.sees_all or team_id in (scope.team_ids or ())
+    if chosen.rep is not None and view != "own":
+        # One rep chosen: the line of that rep's deals, like the rep's own page.
+        view, visible = "own", scope.sees_rep(chosen.rep)
+        rep_name = session.get(Rep, chosen.rep).name if visible else None  # type: ignore[union-attr]
+        scope = dataclasses.replace(scope, rep_ids=frozenset({chosen.rep}), team_ids=frozenset())
     if run is not None and visible:
         rows = (
             _deal_rows(session, run, scope) if view == "own" else _line_rows(session, run, team_id)
@@ -214,10 +234,15 @@ def forecast_page(request: Request, session: SessionDep, who: WebUser) -> Respon
         rows=rows,
         view=view,
         visible=visible,
+        rep_name=rep_name,
+        hidden_filters=hidden,
+        period_note="the periods of the latest forecast run",
         team_name=names.get(team_id) if team_id is not None else None,
         my_teams=_team_tree_rows(session, run, scope, names) if view == "team" else [],
         basis=scoped.DEAL_LINE_BASIS,
-        forecast_spec=forecast_chart(rows, interval=view != "own") if rows else None,
+        forecast_spec=forecast_chart(rows, interval=view != "own", whose=rep_name)
+        if rows
+        else None,
     )
 
 
@@ -291,6 +316,9 @@ def accuracy_page(request: Request, session: SessionDep, who: WebUser) -> Respon
         rows=rows,
         accuracy_spec=chart,
         company_hidden=not who.scope.sees_all,
+        # Backtests score the company's line over the periods they replayed: no filter applies.
+        hidden_filters=ALL_FILTERS,
+        period_note="every stored backtest",
     )
 
 
@@ -327,18 +355,19 @@ def _flatten(node: calling.CallNode, depth: int, names: dict[int, str]) -> list[
 
 @router.get("/forecast/calls", response_class=HTMLResponse)
 def calls_page(request: Request, session: SessionDep, who: WebUser) -> Response:
-    from salesops.models import Rep
-
     filters = read_filters(request)
     period = parse_period(filters.period if filters.kind != "year" else f"{filters.period}-01")
     names = dict(session.execute(select(Rep.id, Rep.name)).tuples().all())
     roots = calling.rollup(session, period)
     visible = who.scope.team_ids
     rows: list[dict[str, Any]] = []
+    callers: set[int] = set()  # the reps of the roll-up shown, for the accuracy table
 
     def walk(node: calling.CallNode) -> None:
-        if who.scope.sees_all or (visible and node.team_id in visible):
+        seen = who.scope.sees_all or (visible and node.team_id in visible)
+        if seen and filters.team in (None, node.team_id):
             rows.extend(_flatten(node, 0, names))
+            callers.update(_reps_under(node))
         else:
             for child in node.children:
                 walk(child)
@@ -349,7 +378,7 @@ def calls_page(request: Request, session: SessionDep, who: WebUser) -> Response:
     scores = [
         s
         for s in calling.call_accuracy(session, [period], today=today)
-        if who.scope.sees_rep(s.rep_id)
+        if who.scope.sees_rep(s.rep_id) and (filters.team is None or s.rep_id in callers)
     ]
     return _page(
         request,
@@ -362,22 +391,49 @@ def calls_page(request: Request, session: SessionDep, who: WebUser) -> Response:
         scores=scores,
         not_scored=None if calling.has_ended(period, today) else calling.not_ended(period),
         names=names,
+        team_names=dict(session.execute(select(Team.id, Team.name)).tuples().all()),
+        # Calls are made per period by reps and team managers: a team is a subtree of the
+        # roll-up; a call has no territory or segment, and one rep's call is a row of it.
+        hidden_filters=(*NOT_BY_TERRITORY, "rep"),
         **call_form.context(request, session, who, period),
     )
+
+
+def _reps_under(node: calling.CallNode) -> set[int]:
+    """The reps whose calls roll up into `node`, and the managers of it and its children."""
+    found = set(node.reps)
+    if node.manager_id is not None:
+        found.add(node.manager_id)
+    for child in node.children:
+        found |= _reps_under(child)
+    return found
 
 
 @router.get("/forecast/risk", response_class=HTMLResponse)
 def risk_page(request: Request, session: SessionDep, who: WebUser) -> Response:
     run = _latest(session)
+    chosen = read_filters(request)
     deals: list[risking.RiskyDeal] = []
     gaps: list[dict[str, Any]] = []
     if run is not None:
         owners = None if who.scope.sees_all else set(who.scope.rep_ids or ())
+        teams: set[int] | None = None  # the chosen team and the teams below it
+        if chosen.team is not None:
+            teams = set(team_tree(session).get(chosen.team, [chosen.team]))
+            members = calling.members_at(session, utc_now().date())
+            in_team = {rep for rep, team in members.items() if team in teams}
+            owners = in_team if owners is None else owners & in_team
+        if chosen.rep is not None:
+            owners = {chosen.rep} if owners is None else owners & {chosen.rep}
         deals = risking.risky_deals(session, run, limit=50, owner_ids=owners)
         gaps = [
             g
             for g in risking.coverage_gaps(session, run)
-            if g["gap"] and (who.scope.sees_all or g["team_id"] in (who.scope.team_ids or ()))
+            if g["gap"]
+            and (who.scope.sees_all or g["team_id"] in (who.scope.team_ids or ()))
+            and (teams is None or g["team_id"] in teams)
+            # Gaps are per team: a single rep has none of their own to show.
+            and chosen.rep is None
         ]
     return _page(
         request,
@@ -388,4 +444,8 @@ def risk_page(request: Request, session: SessionDep, who: WebUser) -> Response:
         run=run,
         deals=deals,
         gaps=gaps,
+        gaps_by_rep=chosen.rep is not None,
+        # The latest run's deals and periods: the period selector cannot choose among them.
+        hidden_filters=("period", *NOT_BY_TERRITORY),
+        period_note="the deals and periods of the latest forecast run",
     )

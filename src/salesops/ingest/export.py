@@ -15,7 +15,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -40,6 +43,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from salesops.csvsafe import restore_cell, safe_cell
 from salesops.db.bulk import BulkInserter, bulk_mode, reset_sequences
 from salesops.db.schema import current_revision
 from salesops.db.types import Money, Ratio, UTCDateTime, utc_now
@@ -105,17 +109,35 @@ def _rows(
         yield [dict(row) for row in partition]
 
 
+@contextmanager
+def _fresh(path: Path) -> Iterator[Path]:
+    """A new file to write `path` through: created under a fresh name in the same directory
+    (never an existing file or a symlink someone left there), renamed over `path` once written.
+    A symlink at `path` is replaced, not followed: its target is left as it was."""
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 def _csv_text(value: Any, column: Column[Any]) -> str:
     if value is None:
         return NULL
     if _is_json(column):
-        return json.dumps(value, sort_keys=True)
+        return str(safe_cell(json.dumps(value, sort_keys=True)))
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, bytes):
         return value.hex()
+    if isinstance(value, str):
+        # Text a spreadsheet would run as a formula is quoted (reversed by `_parse_csv`).
+        return str(safe_cell(value))
     return str(value)
 
 
@@ -158,7 +180,7 @@ def export_database(
         rows = 0
         if format == "parquet":
             schema = pa.schema([pa.field(c.name, arrow_type(c), c.nullable) for c in columns])
-            with pq.ParquetWriter(path, schema) as writer:
+            with _fresh(path) as fresh, pq.ParquetWriter(fresh, schema) as writer:
                 for batch in _rows(session, table, columns):
                     arrays = [
                         pa.array(
@@ -175,7 +197,7 @@ def export_database(
                     writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
                     rows += len(batch)
         else:
-            with path.open("w", encoding="utf-8", newline="") as handle:
+            with _fresh(path) as fresh, fresh.open("w", encoding="utf-8", newline="") as handle:
                 writer_csv = csv.writer(handle)
                 writer_csv.writerow([c.name for c in columns])
                 for batch in _rows(session, table, columns):
@@ -198,6 +220,8 @@ def export_database(
     manifest = {
         "salesops_export": 1,
         "format": format,
+        # CSV text cells that a spreadsheet would run are written with a leading quote.
+        "csv_formulas_escaped": format == "csv",
         "exported_at": utc_now().isoformat(),
         "schema_revision": current_revision(session.get_bind().engine)
         if session.get_bind() is not None
@@ -206,19 +230,18 @@ def export_database(
         "left_out": omitted,
         "tables": tables,
     }
-    (directory / "manifest.json").write_text(
-        json.dumps(manifest, indent=2) + "\n", encoding="utf-8"
-    )
+    with _fresh(directory / "manifest.json") as fresh:
+        fresh.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return manifest
 
 
 # -- restore ------------------------------------------------------------------------------
-def _parse_csv(text: str, column: Column[Any]) -> Any:
+def _parse_csv(text: str, column: Column[Any], escaped: bool = False) -> Any:
     if text == NULL:
         return None
     kind = column.type
     if _is_json(column):
-        return json.loads(text)
+        return json.loads(restore_cell(text) if escaped else text)
     if isinstance(kind, UTCDateTime | DateTime):
         return datetime.fromisoformat(text)
     if isinstance(kind, Boolean):
@@ -233,10 +256,12 @@ def _parse_csv(text: str, column: Column[Any]) -> Any:
         return Decimal(text)
     if isinstance(kind, LargeBinary):
         return bytes.fromhex(text)
-    return text
+    return restore_cell(text) if escaped else text
 
 
-def _read_batches(path: Path, fmt: str, table: Table) -> Iterator[list[dict[str, Any]]]:
+def _read_batches(
+    path: Path, fmt: str, table: Table, escaped: bool = False
+) -> Iterator[list[dict[str, Any]]]:
     columns = {c.name: c for c in table.columns}
     json_columns = [name for name, c in columns.items() if _is_json(c)]
     if fmt == "parquet":
@@ -254,7 +279,7 @@ def _read_batches(path: Path, fmt: str, table: Table) -> Iterator[list[dict[str,
         chunk: list[dict[str, Any]] = []
         for values in reader:
             chunk.append(
-                {n: _parse_csv(v, columns[n]) for n, v in zip(header, values, strict=True)}
+                {n: _parse_csv(v, columns[n], escaped) for n, v in zip(header, values, strict=True)}
             )
             if len(chunk) >= BATCH:
                 yield chunk
@@ -314,6 +339,8 @@ def restore(
     if problems:
         raise ValidationFailed("the export cannot be imported", problems)
     fmt = str(manifest.get("format", "parquet"))
+    # Exports before the escape was introduced wrote text as it was: nothing to undo there.
+    escaped = bool(manifest.get("csv_formulas_escaped"))
     entries = {e["table"]: e for e in manifest["tables"]}
     exported_at = datetime.fromisoformat(str(manifest.get("exported_at")))
     summary = ImportSummary("salesops", exported_at, dry_run=dry_run)
@@ -327,7 +354,9 @@ def restore(
                 if entry is None:
                     continue
                 path = directory / entry["file"]
-                rows = _restore_table(session, table, _read_batches(path, fmt, table), summary)
+                rows = _restore_table(
+                    session, table, _read_batches(path, fmt, table, escaped), summary
+                )
                 summary.files.append(FileRead(path, rows))
                 if progress is not None:
                     progress(table.name, rows, int(entry.get("rows") or rows))

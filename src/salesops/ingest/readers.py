@@ -16,6 +16,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from salesops.csvsafe import restore_cell
 from salesops.errors import Problem, ValidationFailed
 from salesops.ingest.mapping import FileFormat
 
@@ -48,6 +49,10 @@ class _CountingReader(io.RawIOBase):
     def close(self) -> None:
         self.raw.close()
         super().close()
+
+
+# The first columns of a rejects file (`salesops.ingest.rejects`).
+REJECTS_COLUMNS = ["_file", "_line", "_table", "_reason"]
 
 
 @dataclass
@@ -144,6 +149,10 @@ def open_source(path: Path, fmt: FileFormat) -> SourceFile:
     if len(columns) > MAX_COLUMNS:
         counter.close()
         raise _fail(path, f"the file has {len(columns):,} columns; the limit is {MAX_COLUMNS:,}")
+    if columns[: len(REJECTS_COLUMNS)] == REJECTS_COLUMNS:
+        # A rejects file salesops wrote: its formula-looking values were quoted, unquote them.
+        columns = [restore_cell(c) for c in columns]
+        records = ((n, [restore_cell(v) for v in values]) for n, values in records)
     source = SourceFile(path, columns, records, path.stat().st_size, encoding, delimiter, counter)
     return source
 

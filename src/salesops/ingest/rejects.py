@@ -9,7 +9,10 @@ from collections import Counter
 from pathlib import Path
 from typing import IO
 
-META = ["_file", "_line", "_table", "_reason"]
+from salesops.csvsafe import safe_row
+from salesops.ingest.readers import REJECTS_COLUMNS
+
+META = REJECTS_COLUMNS
 VALUES = re.compile(r"'[^']*'|\([^)]*\)|-?\d[\d.,]*")
 MAX_KINDS = 1_000
 # Rejected rows written to the rejects file; beyond that they are counted, not kept (a file
@@ -26,7 +29,9 @@ class RejectSink:
     """Collects rejects on disk while an import runs (bounded memory), writes one CSV at the end.
 
     The output has the bookkeeping columns first and then the original columns by name, so a
-    fixed rejects file can be imported again with the same mapping.
+    fixed rejects file can be imported again with the same mapping. Values a spreadsheet would
+    run as formulas are quoted (`salesops.csvsafe`); reading the file back takes the quote off
+    (`salesops.ingest.readers.open_source` knows a rejects file by its first columns).
     """
 
     def __init__(self) -> None:
@@ -62,14 +67,14 @@ class RejectSink:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("w", encoding="utf-8", newline="") as out:
             writer = csv.writer(out)
-            writer.writerow(META + union)
+            writer.writerow(safe_row(META + union))
             for row in csv.reader(self._spool):
                 file, line, table, reason, *values = row
                 original = [""] * len(union)
                 for name, value in zip(self._columns.get(file, []), values, strict=False):
                     if name in position:
                         original[position[name]] = value
-                writer.writerow([file, line, table, reason, *original])
+                writer.writerow(safe_row([file, line, table, reason, *original]))
         return path
 
     def close(self) -> None:

@@ -17,6 +17,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from salesops.cli.context import console, err_console, state
+from salesops.csvsafe import safe_cell
 from salesops.errors import ValidationFailed
 from salesops.metrics import docs, service
 from salesops.metrics.definitions import validate_directory
@@ -57,7 +58,8 @@ def _emit(records: list[dict[str, Any]], columns: Sequence[str], fmt: str, title
         writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\n")
         writer.writeheader()
         for record in records:
-            writer.writerow({k: _plain(v) for k, v in record.items()})
+            # Dimension values are text from the data (a deal or rep name): never a formula.
+            writer.writerow({k: safe_cell(_plain(v)) for k, v in record.items()})
         return
     if len(records) > TABLE_ROWS:
         _plain_table(records, columns, title)
@@ -222,6 +224,10 @@ def query_command(
         )
     title = f"{result.metric.label} ({result.metric.unit}, {result.currency}, {result.engine})"
     _emit(result.to_records(), result.columns(), fmt, title)
+    if result.compared_with and fmt == "table":
+        # Only under the table: csv and json output stay the rows alone (the API's response
+        # carries the same words as `compared_with`).
+        console.print(f"compared with {result.compared_with}", highlight=False, soft_wrap=True)
     if explain:
         typer.echo(result.sql, err=True)
 

@@ -134,7 +134,14 @@ and `--format json` write a row at a time, for piping into other tools.
   else the account's; `territory` is the deal's territory, else its account's.
 - **Comparison.** `previous` compares each row with the period just before (the previous grain
   period, or the window of the same length before); `year` with the same period a year
-  earlier. `delta = value - previous`, `pct_change = delta / |previous|`.
+  earlier. `delta = value - previous`, `pct_change = delta / |previous|`. A period still in
+  progress (today inside the window; with a grain, the grain period holding today) is compared
+  period-to-date, like the dashboard's cards: on 3 Nov, 34 days into Q4, with the first 34 days
+  of Q3 (1 Jul to 3 Aug), never the whole of Q3. A metric that can be rebuilt as of a moment
+  reads the comparison period as it stood at the end of its matching day; the others count
+  its matching days only. The result says what it compared with (`compared_with` in the API,
+  a line under the CLI table), e.g. `period to date: 2025-10-01 to 2025-11-03 (34 days) with
+  the same days of the period before, 2025-07-01 to 2025-08-03`.
 - **Stage order.** Rows sliced by `stage` come in funnel order, the order of
   `pipeline_stages` (its `sort_order`), never alphabetically, in the CLI, the API and the
   dashboard alike; labels that are not a stage (`(none)`) come last.

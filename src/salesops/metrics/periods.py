@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Literal
 
 from salesops.calendar import MONTHS, period_start
 from salesops.calendar import add_months as add_months
@@ -84,3 +85,31 @@ def comparison_window(window: Window, compare: str, grain: str | None) -> Window
             shift(window.start, compare, grain, window), shift(window.end, compare, grain, window)
         )
     return Window(shift(truncate(window.start, grain), compare, grain, window), window.end)
+
+
+State = Literal["past", "current", "future"]
+
+
+@dataclass(frozen=True)
+class Cut:
+    """Where a period stands on `today`, and the point of the period it is compared with that
+    matches today (shared by the dashboard's cards and the metrics service's `compare`)."""
+
+    state: State
+    days: int | None  # days of the period elapsed, today included (in progress only)
+    moment: date | None  # the day of the earlier period that matches today (None when past)
+
+
+def cut(start: date, last: date, earlier_start: date, earlier_last: date, today: date) -> Cut:
+    """Period `start`..`last` (inclusive) on `today`, against `earlier_start`..`earlier_last`.
+
+    In progress, 34 days in, the earlier period is cut at its 34th day (never past its end: a
+    31-day month after a 30-day one); a period not begun matches a day as far before the
+    earlier one's start; a finished period is compared whole.
+    """
+    if today > last:
+        return Cut("past", None, None)
+    if today < start:
+        return Cut("future", None, earlier_start - (start - today))
+    days = (today - start).days + 1
+    return Cut("current", days, min(earlier_start + timedelta(days=days - 1), earlier_last))

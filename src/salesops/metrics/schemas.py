@@ -60,6 +60,8 @@ class MetricResult:
     end: date | None = None
     as_of: datetime | None = None
     compare: str | None = None
+    # What the rows were compared with, in words with dates ("period to date: ...").
+    compared_with: str | None = None
     filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     engine: str = "duckdb"
     currency: str = "USD"

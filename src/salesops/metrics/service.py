@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from salesops.config import get_settings
 from salesops.db.types import as_utc
 from salesops.errors import ValidationFailed
+from salesops.metrics import compare as comparing
 from salesops.metrics import compiler, periods, tenure
-from salesops.metrics.compare import compare_rows
 from salesops.metrics.definitions import Catalog, MetricDefinition, allowed_dimensions, load_catalog
 from salesops.metrics.dimensions import add_dimensions, apply_filters
 from salesops.metrics.engines import Source, materialized, open_source
@@ -158,10 +158,22 @@ def compute(
         raise ValidationFailed(f"{name} needs a window: give --from and --to")
     src = _with_entries(src, metric, cat, query)
     rows, sql = run_metric(src, metric, cat, query, explain=explain)
+    compared_with = None
     if compare is not None:
-        window = periods.comparison_window(query.window, compare, query.grain)
-        previous, _ = run_metric(src, metric, cat, replace(query, window=window))
-        rows = compare_rows(rows, previous, query, compare, empty_value(metric))
+        # Today is the as-of day when the query rewinds, else the day of `now`.
+        if query.as_of is not None:
+            day = query.as_of.date()
+        else:
+            day = as_utc(now).date() if now is not None else comparing.today()
+        rows, compared_with = comparing.compared(
+            rows,
+            query,
+            compare,
+            empty_value(metric),
+            lambda q: run_metric(src, metric, cat, q)[0],
+            point_in_time=metric.point_in_time,
+            today=day,
+        )
     rows = in_funnel_order(rows, query.by, src.ctx)
     return MetricResult(
         metric=metric,
@@ -172,6 +184,7 @@ def compute(
         end=end,
         as_of=query.as_of,
         compare=compare,
+        compared_with=compared_with,
         filters=query.filters,
         engine=src.engine,
         currency=src.ctx.reporting_currency,

@@ -21,13 +21,12 @@ from salesops.api.deps import Principal
 from salesops.errors import Problem, ValidationFailed
 from salesops.metrics.scoped import open_scoped
 from salesops.models import Account, Lead, Opportunity, Rep
+from salesops.web import export, views
 from salesops.web import insight_figures as figures
-from salesops.web import views
 from salesops.web.dashboard import Builder, cached_figures
 from salesops.web.deps import SessionDep, WebUser, page_context
 from salesops.web.filters import Filters, read_filters, remember
 from salesops.web.nav import NavItem, register
-from salesops.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
 register(NavItem("Retention", "/retention", "repeat", 52))
@@ -50,7 +49,7 @@ def _render(
     f = read_filters(request)
     data = cached_figures(session, who.scope, page, f, build)
     context = page_context(request, session, who, filters=f) | data
-    response = templates.TemplateResponse(request, template, context)
+    response = export.render(request, template, context)
     remember(response, f)
     return response
 
@@ -142,16 +141,19 @@ def _list_page(
         "base": f.query(**drill),
         **extra,
     }
-    response = templates.TemplateResponse(request, template, context)
+    response = export.render(request, template, context)
     remember(response, f)
     return response
 
 
 def _page(request: Request, total: int) -> tuple[int, int, slice]:
+    """The page asked for; a CSV download (`?export=`) takes every row, not one page."""
     raw = request.query_params.get("page") or "1"
     number = max(1, int(raw)) if raw.isdigit() else 1
     pages = max(1, -(-total // PAGE_SIZE))
     number = min(number, pages)
+    if request.query_params.get(export.EXPORT_PARAM):
+        return number, pages, slice(None)
     return number, pages, slice((number - 1) * PAGE_SIZE, number * PAGE_SIZE)
 
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Literal
 
 from salesops.calendar import add_months
+from salesops.metrics import periods as metric_periods
+from salesops.metrics.periods import State
 from salesops.web.filters import Filters, period_label
 
-State = Literal["past", "current", "future"]
 PERIOD_MONTHS = {"quarter": 3, "month": 1, "year": 12}
 
 
@@ -64,14 +64,5 @@ def comparison(f: Filters, today: date) -> Comparison:
     months = PERIOD_MONTHS[f.kind]
     start = add_months(f.start, -months)
     end = f.start - timedelta(days=1)
-    label = period_label(f.kind, start)
-    state = state_of(f, today)
-    if state == "current":
-        days = (today - f.start).days + 1
-        # A longer period than the one before (31 days after 30) ends at the previous one's end.
-        moment = min(start + timedelta(days=days - 1), end)
-        return Comparison(state, start, end, label, days, moment)
-    if state == "future":
-        # As far before the previous period's start as today is before the selected one's.
-        return Comparison(state, start, end, label, None, start - (f.start - today))
-    return Comparison(state, start, end, label, None, None)
+    at = metric_periods.cut(f.start, f.end, start, end, today)
+    return Comparison(at.state, start, end, period_label(f.kind, start), at.days, at.moment)

@@ -22,6 +22,7 @@ from salesops.web import (
     records,
     warmup,
 )
+from salesops.web import insight_tables as _insight_tables  # noqa: F401 (declares tables)
 from salesops.web import tables as _tables  # noqa: F401 (declares the pages' tables)
 
 
