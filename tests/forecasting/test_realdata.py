@@ -28,9 +28,9 @@ pytestmark = pytest.mark.realdata
 MONTHS = [date(2017, m, 1) for m in range(4, 13)]
 # Achieved on this data (both databases give the same numbers): WAPE, |bias| ceilings.
 ACHIEVED = {
-    "stage_weighted": 1.74,  # measured 1.736
-    "historical": 0.28,  # 0.275
-    "ml": 0.26,  # 0.258
+    "stage_weighted": 1.745,  # measured 1.740 (1.736 before new business followed inflow)
+    "historical": 0.285,  # 0.281 (0.275 before)
+    "ml": 0.26,  # 0.255
     "run_rate": 0.13,  # 0.124
     "ensemble": 0.115,  # 0.111, the best
 }
@@ -38,7 +38,7 @@ ACHIEVED = {
 # (Maven has no stage probabilities worth the name), so no interval within 4x covers it.
 COVERAGE = {
     "stage_weighted": (0.2, 0.3),  # 0.22
-    "historical": (0.7, 0.9),  # 0.78
+    "historical": (0.6, 0.9),  # 0.67 (0.78 before new business followed inflow)
     "ml": (0.7, 0.9),  # 0.78
     "run_rate": (0.7, 0.9),  # 0.89
     "ensemble": (0.7, 0.9),  # 0.89
