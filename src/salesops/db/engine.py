@@ -47,6 +47,19 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _busy_timeout_setter(seconds: float) -> Any:
+    # A caller may shorten the wait for one quick write (PRAGMA busy_timeout lives on the
+    # connection); every checkout from the pool starts again from the engine's own wait.
+    statement = f"PRAGMA busy_timeout = {int(seconds * 1000)}"
+
+    def reset(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(statement)
+        cursor.close()
+
+    return reset
+
+
 def is_lock_timeout(exc: BaseException) -> bool:
     """Whether a database error means another writer kept the lock past our wait."""
     text = str(getattr(exc, "orig", exc)).lower()
@@ -67,6 +80,7 @@ def make_engine(
             engine = create_engine(url, echo=echo, connect_args={"timeout": busy_timeout})
             event.listen(engine, "connect", _sqlite_pragmas)
             event.listen(engine, "begin", _sqlite_begin)
+            event.listen(engine, "checkout", _busy_timeout_setter(busy_timeout))
         else:
             engine = create_engine(url, echo=echo, pool_pre_ping=True)
     except NoSuchModuleError as exc:
