@@ -25,6 +25,7 @@ def normalize_url(url: str) -> str:
 SQLITE_BUSY_TIMEOUT_S = 30.0
 # Execution option: start the transaction holding SQLite's write lock (BEGIN IMMEDIATE).
 WRITE_INTENT = "salesops_write_intent"
+_CHANGES_AT_BEGIN = "salesops_changes_at_begin"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -45,6 +46,19 @@ def _sqlite_begin(conn: Connection) -> None:
     # transaction that declares it will write takes the lock first and waits for it.
     immediate = conn.get_execution_options().get(WRITE_INTENT, False)
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    conn.info[_CHANGES_AT_BEGIN] = conn.connection.driver_connection.total_changes  # type: ignore[union-attr]
+
+
+def sqlite_has_pending_writes(conn: Connection) -> bool:
+    """Whether the SQLite transaction on `conn` has written rows it has not committed.
+
+    Transactions here always begin explicitly, so "in a transaction" says nothing about
+    writes; the connection's change counter since BEGIN does."""
+    driver = conn.connection.driver_connection
+    if not getattr(driver, "in_transaction", False):
+        return False
+    at_begin = conn.info.get(_CHANGES_AT_BEGIN)
+    return at_begin is None or int(driver.total_changes) > int(at_begin)  # type: ignore[union-attr]
 
 
 def _busy_timeout_setter(seconds: float) -> Any:

@@ -32,6 +32,7 @@ from sqlalchemy import JSON, Boolean, Date, Integer, Numeric, String, Text
 from sqlalchemy import Table as SATable
 from sqlalchemy.engine import Connection
 
+from salesops.db.engine import sqlite_has_pending_writes
 from salesops.db.types import UTCDateTime
 
 log = logging.getLogger(__name__)
@@ -128,7 +129,7 @@ def has_pending_writes(connection: Connection) -> bool:
     """Whether `connection` holds writes not committed yet (another connection cannot see
     them, so the copy must be read through this one)."""
     if connection.dialect.name == "sqlite":
-        return bool(getattr(connection.connection.driver_connection, "in_transaction", True))
+        return sqlite_has_pending_writes(connection)
     if connection.dialect.name == "postgresql":
         found = connection.exec_driver_sql("SELECT pg_current_xact_id_if_assigned()").scalar()
         return found is not None
