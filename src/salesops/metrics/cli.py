@@ -92,7 +92,8 @@ def _plain_table(records: list[dict[str, Any]], columns: Sequence[str], title: s
         out.write("".join(line(row) for row in cells[start : start + 1000]))
     err_console.print(
         f"{len(records):,} rows: printed as plain columns (a table is drawn up to"
-        f" {TABLE_ROWS:,} rows); use --format csv or --format json to process them."
+        f" {TABLE_ROWS:,} rows); use --format csv or --format json to process them.",
+        soft_wrap=True,  # one line whatever the terminal's width, so it can be grepped
     )
 
 
