@@ -11,7 +11,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from salesops.audit import service as audit
-from salesops.auth import passwords, tokens
+from salesops.auth import passwords, tokens, users
 from salesops.auth.users import (
     create_user,
     disable_user,
@@ -230,13 +230,14 @@ def _audit_token(
     by: User | None,
     via: str,
 ) -> None:
-    audit.record(
+    users.record_access(
         session,
-        user_id=by.id if by is not None else None,
-        action=action,
-        entity="api_token",
-        entity_id=record.id,
-        changes={**changes, "user_id": record.user_id, "via": via},
+        "api_token",
+        record.id,
+        action,
+        {**changes, "user_id": record.user_id},
+        by=by,
+        via=via,
     )
 
 

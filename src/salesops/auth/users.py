@@ -75,12 +75,26 @@ def record(
     via: str,
 ) -> None:
     """Append an audit entry about `user` (the interface goes with the changes)."""
+    record_access(session, "user", user.id, action, changes, by=by, via=via)
+
+
+def record_access(
+    session: Session,
+    entity: str,
+    entity_id: int,
+    action: str,
+    changes: dict[str, Any],
+    *,
+    by: User | None,
+    via: str,
+) -> None:
+    """Append an audit entry about a user or a credential, naming the interface used."""
     audit.record(
         session,
         user_id=by.id if by is not None else None,
         action=action,
-        entity="user",
-        entity_id=user.id,
+        entity=entity,
+        entity_id=entity_id,
         changes={**changes, "via": via},
     )
 
