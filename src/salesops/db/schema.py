@@ -53,9 +53,24 @@ def _restamp_legacy(conn: Connection) -> None:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema of `engine`'s database up to `revision` (creating it if empty)."""
-    with engine.begin() as conn:
-        _restamp_legacy(conn)
-        command.upgrade(alembic_config(conn), revision)
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite's batch migrations rebuild tables (copy, drop, rename); with foreign keys
+            # on, dropping a table other rows point at fails. The pragma only takes effect
+            # outside a transaction, so it is set on the driver connection before BEGIN.
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+        try:
+            with conn.begin():
+                _restamp_legacy(conn)
+                command.upgrade(alembic_config(conn), revision)
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").first()
+                    if broken is not None:
+                        raise RuntimeError(f"the upgrade left a broken reference: {broken}")
+        finally:
+            if sqlite:
+                conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
 
 
 def downgrade(engine: Engine, revision: str) -> None:
