@@ -82,3 +82,21 @@ def test_a_database_stamped_with_an_old_revision_id_upgrades_cleanly(empty_engin
     with empty_engine.connect() as conn:
         stamped = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
     assert stamped == head_revision()
+
+
+def test_a_database_with_accounts_and_contacts_upgrades_from_0003(empty_engine: Engine) -> None:
+    upgrade(empty_engine, "0003")
+    with empty_engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO accounts (name, created_at) VALUES ('Acme', '2025-01-01 00:00:00')")
+        )
+        conn.execute(
+            text(
+                "INSERT INTO contacts (account_id, first_name, created_at)"
+                " SELECT id, 'Ann', '2025-01-01 00:00:00' FROM accounts"
+            )
+        )
+    upgrade(empty_engine)
+    assert current_revision(empty_engine) == head_revision()
+    with empty_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM contacts")).scalar_one() == 1
