@@ -9,7 +9,7 @@ training base rate (a constant) and a logistic regression on the same features.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -172,12 +172,19 @@ def logistic_baseline(
     return lambda frame: np.asarray(pipe.predict_proba(prepared(frame))[:, 1], dtype="float64")
 
 
-def _calibration_mask(n: int, order: np.ndarray | None, seed: int) -> np.ndarray:
-    """The last fifth (by time when `order` is given, else a seeded random fifth)."""
+def _calibration_mask(
+    n: int, order: np.ndarray | None, seed: int, groups: np.ndarray | None = None
+) -> np.ndarray:
+    """The last fifth (by time when `order` is given), else a seeded random fifth of the
+    rows, or of the `groups` (every row of a group on the same side)."""
     mask = np.zeros(n, dtype=bool)
     count = n // 5
     if count == 0:
         return mask
+    if groups is not None and order is None:
+        distinct = np.unique(groups)
+        chosen = np.random.default_rng(seed).choice(distinct, len(distinct) // 5, replace=False)
+        return np.isin(groups, chosen)
     if order is not None:
         mask[np.argsort(order, kind="stable")[-count:]] = True
     else:
@@ -192,17 +199,23 @@ def fit_calibrated(
     *,
     params: Params,
     order: np.ndarray | None = None,
+    groups: np.ndarray | None = None,
 ) -> Any:
-    """Fit with the latest fifth of the rows (by `order`, else a random fifth) held out
-    for calibration: what `train` does and what `evaluate` measures."""
-    mask = _calibration_mask(len(frame), order, params.seed)
+    """Fit with the latest fifth of the rows (by `order`), else a random fifth (of the
+    `groups` when given: several rows of one deal) held out for calibration: what `train`
+    does and what `evaluate` measures."""
+    mask = _calibration_mask(len(frame), order, params.seed, groups)
     return fit(frame, labels, spec, params=params, calibration_rows=mask)
 
 
 def _score_all(
     y_test: np.ndarray, p: np.ndarray, base: np.ndarray, logit: np.ndarray
 ) -> tuple[Scores, Scores, Scores]:
-    return scores(y_test, p), scores(y_test, base), scores(y_test, logit)
+    constant = scores(y_test, base)
+    # A constant ranks nothing: AUC 0.5 by definition (pooled over folds, the folds'
+    # slightly different constants would rank by fold, which means nothing).
+    constant = replace(constant, auc=0.5 if constant.auc is not None else None)
+    return scores(y_test, p), constant, scores(y_test, logit)
 
 
 def evaluate(
@@ -213,6 +226,7 @@ def evaluate(
     params: Params | None = None,
     known_at: np.ndarray | None = None,
     order: np.ndarray | None = None,
+    groups: np.ndarray | None = None,
     holdout: float = 0.25,
     folds: int = 5,
     bins: int = 10,
@@ -222,7 +236,9 @@ def evaluate(
     With `known_at` (when each row's outcome became known, datetime64), the rows whose
     outcome came last (`holdout` of the distinct dates) are the test set and the model learns
     only from rows known before the first of them. Without it, `folds`-fold stratified
-    cross-validation. `order` orders rows in time for the calibration split.
+    cross-validation (rows of one of `groups` kept in one fold). `order` orders rows in time
+    for the calibration split; `groups` (e.g. the deal of each row) keeps a group's rows on
+    one side of it.
     """
     params = params or Params()
     y = np.asarray(labels, dtype="int64")
@@ -239,6 +255,7 @@ def evaluate(
             spec,
             params=params,
             order=None if order is None else order[train],
+            groups=None if groups is None else groups[train],
         )
         p = model.predict(frame[test]) if model else np.full(test.sum(), y[train].mean())
         base = np.full(test.sum(), y[train].mean() if train.any() else 0.5)
@@ -256,15 +273,28 @@ def evaluate(
             lift=lift_table(y[test], p, bins=bins),
             notes=notes,
         )
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
     p = np.zeros(len(y))
     base = np.zeros(len(y))
     logit = np.zeros(len(y))
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=params.seed)
-    for train_idx, test_idx in splitter.split(np.zeros(len(y)), y):
+    if groups is None:
+        splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=params.seed).split(
+            np.zeros(len(y)), y
+        )
+    else:
+        splits = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=params.seed).split(
+            np.zeros(len(y)), y, groups
+        )
+    for train_idx, test_idx in splits:
         train_frame, test_frame = frame.iloc[train_idx], frame.iloc[test_idx]
-        model = fit_calibrated(train_frame, y[train_idx], spec, params=params)
+        model = fit_calibrated(
+            train_frame,
+            y[train_idx],
+            spec,
+            params=params,
+            groups=None if groups is None else groups[train_idx],
+        )
         p[test_idx] = model.predict(test_frame) if model else y[train_idx].mean()
         base[test_idx] = y[train_idx].mean()
         logit[test_idx] = logistic_baseline(train_frame, y[train_idx], spec)(test_frame)

@@ -72,6 +72,7 @@ class FittedModel:
     vocab: dict[str, list[str]] = field(default_factory=dict)
     base_rate: float = 0.5
     rows: int = 0
+    typical: dict[str, Any] = field(default_factory=dict)  # what contributions compare with
 
     def matrix(self, frame: pd.DataFrame) -> np.ndarray:
         """The numeric matrix the estimator reads (categories coded, unknowns missing)."""
@@ -88,10 +89,19 @@ class FittedModel:
         """Calibrated probabilities of the positive class, one per row of `frame`."""
         return calibrate(self.calibrator, self.raw(frame))
 
-    def contributions(self, frame: pd.DataFrame, reference: pd.DataFrame) -> np.ndarray:
+    def contributions(
+        self, frame: pd.DataFrame, reference: pd.DataFrame | None = None
+    ) -> np.ndarray:
         """Per row and feature (spec order): how much the row's own value of the feature moves
-        its probability compared with a typical value (see `ablation`)."""
-        return ablation(frame, self.predict, reference, self.spec)
+        its score compared with a typical value of `reference` (by default, of the rows the
+        model was fitted on; see `ablation`).
+
+        Measured on the uncalibrated score: calibration is monotone, so it does not change
+        which way a feature pushes, but isotonic calibration is a step function that would
+        hide most single-feature changes inside one step.
+        """
+        typical = self.typical if reference is None else typical_values(reference, self.spec)
+        return ablation(frame, self.raw, typical, self.spec)
 
 
 def calibrate(calibrator: Any, raw: np.ndarray) -> np.ndarray:
@@ -195,6 +205,7 @@ def fit(
         vocab=vocab,
         base_rate=float(y.mean()),
         rows=len(y),
+        typical=typical_values(frame, spec),
     )
     if usable:
         raw = model.raw(frame[held])
@@ -236,23 +247,25 @@ def typical_values(reference: pd.DataFrame, spec: FeatureSpec) -> dict[str, Any]
 def ablation(
     frame: pd.DataFrame,
     predict: Callable[[pd.DataFrame], np.ndarray],
-    reference: pd.DataFrame,
+    reference: pd.DataFrame | dict[str, Any],
     spec: FeatureSpec,
 ) -> np.ndarray:
     """Contribution of each feature to each row's probability, by ablation.
 
     For feature j, the row's value is replaced by the typical value of `reference` (median
-    or most common category) and the probability recomputed; the contribution is the row's
-    probability minus that one. Positive: the row's own value helps. It is exact for what it
-    says (one feature changed, the others kept) and ignores interactions between features.
+    or most common category; or `reference` is already those values) and the probability
+    recomputed; the contribution is the row's probability minus that one. Positive: the
+    row's own value helps. It is exact for what it says (one feature changed, the others
+    kept) and ignores interactions between features.
     """
     out = np.zeros((len(frame), len(spec.names)))
     if frame.empty:
         return out
     base = predict(frame)
-    for name, typical in typical_values(reference, spec).items():
+    typical = reference if isinstance(reference, dict) else typical_values(reference, spec)
+    for name, value in typical.items():
         changed = frame.copy()
-        changed[name] = typical
+        changed[name] = value
         out[:, spec.names.index(name)] = base - predict(changed)
     return out
 
