@@ -72,7 +72,10 @@ class FittedModel:
     vocab: dict[str, list[str]] = field(default_factory=dict)
     base_rate: float = 0.5
     rows: int = 0
-    typical: dict[str, Any] = field(default_factory=dict)  # what contributions compare with
+    typical: dict[str, Any] = field(default_factory=dict)  # median / most common value
+    # Per feature, the values of the training rows as (value, weight) pairs: deciles of a
+    # number, the most common categories of a category. What contributions compare with.
+    background: dict[str, list[tuple[Any, float]]] = field(default_factory=dict)
 
     def matrix(self, frame: pd.DataFrame) -> np.ndarray:
         """The numeric matrix the estimator reads (categories coded, unknowns missing)."""
@@ -92,16 +95,16 @@ class FittedModel:
     def contributions(
         self, frame: pd.DataFrame, reference: pd.DataFrame | None = None
     ) -> np.ndarray:
-        """Per row and feature (spec order): how much the row's own value of the feature moves
-        its score compared with a typical value of `reference` (by default, of the rows the
-        model was fitted on; see `ablation`).
+        """Per row and feature (spec order): how much the row's own value of the feature
+        moves its score compared with the values that feature takes in `reference` (by
+        default, the rows the model was fitted on); see `marginal_ablation`.
 
         Measured on the uncalibrated score: calibration is monotone, so it does not change
         which way a feature pushes, but isotonic calibration is a step function that would
         hide most single-feature changes inside one step.
         """
-        typical = self.typical if reference is None else typical_values(reference, self.spec)
-        return ablation(frame, self.raw, typical, self.spec)
+        background = self.background if reference is None else backgrounds(reference, self.spec)
+        return marginal_ablation(frame, self.raw, background, self.spec)
 
 
 def calibrate(calibrator: Any, raw: np.ndarray) -> np.ndarray:
@@ -206,6 +209,7 @@ def fit(
         base_rate=float(y.mean()),
         rows=len(y),
         typical=typical_values(frame, spec),
+        background=backgrounds(frame, spec),
     )
     if usable:
         raw = model.raw(frame[held])
@@ -267,6 +271,65 @@ def ablation(
         changed = frame.copy()
         changed[name] = value
         out[:, spec.names.index(name)] = base - predict(changed)
+    return out
+
+
+def backgrounds(
+    reference: pd.DataFrame, spec: FeatureSpec, *, size: int = 10
+) -> dict[str, list[tuple[Any, float]]]:
+    """Per feature, `size` values standing for its distribution in `reference`, weighted:
+    the deciles' midpoints of a number (missing values as their share), the most common
+    categories of a category (the rest as missing)."""
+    out: dict[str, list[tuple[Any, float]]] = {}
+    total = max(len(reference), 1)
+    for name in spec.names:
+        column = reference[name]
+        if name in spec.numeric:
+            numbers = pd.to_numeric(column, errors="coerce").astype("float64")
+            known = numbers.dropna()
+            pairs: list[tuple[Any, float]] = []
+            if len(known):
+                qs = np.quantile(known.to_numpy(), (np.arange(size) + 0.5) / size)
+                pairs = [(float(q), len(known) / total / size) for q in qs]
+        else:
+            counts = column.dropna().value_counts()
+            known = column.dropna()
+            pairs = [(value, count / total) for value, count in counts.head(size).items()]
+        missing = 1.0 - sum(w for _, w in pairs)
+        if missing > 1e-9:
+            pairs.append((np.nan, missing))
+        out[name] = pairs
+    return out
+
+
+def marginal_ablation(
+    frame: pd.DataFrame,
+    predict: Callable[[pd.DataFrame], np.ndarray],
+    background: dict[str, list[tuple[Any, float]]],
+    spec: FeatureSpec,
+) -> np.ndarray:
+    """Contribution of each feature to each row's score, against the feature's distribution.
+
+    For feature j, the row's score is recomputed with the feature set to each background
+    value (the others kept) and averaged with the values' weights; the contribution is the
+    row's score minus that average. Positive: the row's own value helps compared with what
+    the feature usually is. Interactions between features are not split out.
+    """
+    out = np.zeros((len(frame), len(spec.names)))
+    if frame.empty:
+        return out
+    base = predict(frame)
+    for name, pairs in background.items():
+        if not pairs:
+            continue
+        changed = pd.concat([frame] * len(pairs), ignore_index=True)
+        changed[name] = np.repeat(np.array([v for v, _ in pairs], dtype=object), len(frame))
+        if name in spec.numeric:
+            changed[name] = pd.to_numeric(changed[name], errors="coerce")
+        scores = predict(changed).reshape(len(pairs), len(frame))
+        weights = np.array([w for _, w in pairs])
+        expected = weights @ scores / weights.sum()
+        out[:, spec.names.index(name)] = base - expected
     return out
 
 

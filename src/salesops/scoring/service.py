@@ -196,17 +196,23 @@ def train(
     )
 
 
-def describe(feature: str, value: Any, effect: float) -> str:
-    """One reason in words: the feature, the deal's value and how far it moves the chance."""
+def describe(feature: str, value: Any, effect: float, owners: dict[str, str] | None = None) -> str:
+    """One reason in words: the feature, the deal's value and how far it moves the score."""
     if feature.startswith("attr:"):
         label = feature[5:]
     elif feature.startswith("account:"):
         label = f"account {feature[8:]}"
     else:
         label = LABELS.get(feature, feature)
-    if feature == "log_amount" and value is not None and np.isfinite(value):
+    if (
+        feature in ("log_amount", "account_log_revenue")
+        and value is not None
+        and np.isfinite(value)
+    ):
         shown = f"{np.expm1(value):,.0f}"
-    elif feature == "owner_win_rate":
+    elif feature == "owner":
+        shown = (owners or {}).get(str(value), str(value))
+    elif feature.endswith("_win_rate"):
         shown = f"{value:.0%}"
     elif isinstance(value, float):
         shown = "unknown" if not np.isfinite(value) else f"{value:g}"
@@ -217,14 +223,19 @@ def describe(feature: str, value: Any, effect: float) -> str:
 
 
 def reasons_for(
-    model: FittedModel, frame: pd.DataFrame, *, count: int = REASONS
+    model: FittedModel,
+    frame: pd.DataFrame,
+    *,
+    count: int = REASONS,
+    owners: dict[str, str] | None = None,
 ) -> list[list[str]]:
-    """Per row, the features moving its probability most against a typical deal, in words."""
+    """Per row, the features moving its score most against a typical deal, in words
+    (points on the model's uncalibrated scale; `owners`: rep id -> name)."""
     contributions = model.contributions(frame)
     out = []
     for i, top in enumerate(learning.top_features(contributions, model.spec, count=count)):
         row = frame.iloc[i]
-        out.append([describe(name, row[name], effect) for name, effect in top])
+        out.append([describe(name, row[name], effect, owners) for name, effect in top])
     return out
 
 
@@ -251,7 +262,8 @@ def apply(
     session.execute(delete(DealScore).where(DealScore.model_id == row.id))
     if len(frame):
         p = model.predict(frame)
-        words = reasons_for(model, frame)
+        owners = {str(i): n for i, n in session.execute(select(Rep.id, Rep.name)).tuples()}
+        words = reasons_for(model, frame, owners=owners)
         session.add_all(
             DealScore(
                 model_id=row.id,
