@@ -285,10 +285,19 @@ def training_rows(data: DealData, mode: Mode, *, seed: int = 0) -> TrainingRows:
     outcomes = final_outcomes(data).set_index("id")
     closed_ids = outcomes.index[outcomes["won"] | outcomes["lost"]]
     if mode == "history":
-        frames = []
-        for t in scoring_dates(data):
+        frames: list[pd.DataFrame] = []
+        dates = scoring_dates(data)
+        # A seeded share of each date's rows, so memory stays bounded on long histories.
+        per_date = max(500, MAX_ROWS // max(len(dates), 1))
+        for t in dates:
             rows = features_at(data, t, mode)
-            frames.append(rows[rows["id"].isin(closed_ids)])
+            rows = rows[rows["id"].isin(closed_ids)]
+            if len(rows) > per_date:
+                pick = np.random.default_rng(seed + len(frames)).choice(
+                    len(rows), per_date, replace=False
+                )
+                rows = rows.iloc[np.sort(pick)]
+            frames.append(rows)
         frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     else:
         frame = _created_rows(data, closed_ids)
