@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from tests.orgchart import Org
 
@@ -281,3 +284,33 @@ def test_list_totals_are_exact_up_to_the_count_limit_and_a_lower_bound_past_it(
     assert (body["total"], body["total_at_least"], len(body["items"])) == (4, True, 2)
     body = client_as("ann").get("/api/v1/opportunities", params={"limit": 1}).json()
     assert (body["total"], body["total_at_least"]) == (2, False)
+
+
+# --- deal scores ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("who", [*VISIBLE_DEALS, *EVERYONE])
+def test_each_role_reads_exactly_the_deal_scores_of_the_deals_it_may_see(
+    client_as: Client, org: Org, session: Session, who: str
+) -> None:
+    from salesops.models import DealScore, TrainedModel
+
+    row = TrainedModel(
+        name="deal_win", version=1, algorithm="test", as_of=datetime(2025, 1, 7, tzinfo=UTC),
+        fingerprint="0" * 64, blob=b"-", checksum="0" * 64, metrics={"design": "test"},
+    )  # fmt: skip
+    session.add(row)
+    session.flush()
+    session.add_all(
+        DealScore(model_id=row.id, opportunity_id=opp_id, p_win=Decimal("0.5"), reasons=["x"])
+        for opp_id in org.all_opp_ids
+    )
+    session.flush()
+    client = client_as(who)
+    expected = org.opp_ids(*VISIBLE_DEALS[who]) if who in VISIBLE_DEALS else org.all_opp_ids
+    reply = client.get("/api/v1/deal-scores")
+    assert reply.status_code == 200, reply.text
+    assert {s["opportunity_id"] for s in reply.json()} == expected
+    described = client.get("/api/v1/deal-scores/model")
+    assert described.status_code == 200, described.text
+    assert described.json()["version"] == 1

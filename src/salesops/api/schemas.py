@@ -8,10 +8,22 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    create_model,
+)
 from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Mapped
 
+from salesops.db.attributes import attribute_problems
 from salesops.db.limits import DATE_MAX, DATE_MIN, field_bounds
 from salesops.models import Base
 
@@ -80,6 +92,21 @@ def page_body(page: _ServicePage, *, limit: int, offset: int) -> dict[str, Any]:
     }
 
 
+def _checked_attributes(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    problems = attribute_problems(value)
+    if problems:
+        raise ValueError("; ".join(problems))
+    return value
+
+
+# Custom attributes (accounts, opportunities): flat name -> text, number or boolean, within
+# the bounds of db/attributes.py (a 422 names the attribute, the store never sees the rest).
+Attributes = Annotated[
+    dict[StrictStr, StrictStr | StrictBool | StrictInt | StrictFloat | None],
+    AfterValidator(_checked_attributes),
+]
+
+
 def _field_types(model: type[Base]) -> dict[str, Any]:
     hints = typing.get_type_hints(model, include_extras=False)
     columns = {c.key for c in model.__mapper__.column_attrs}
@@ -87,6 +114,8 @@ def _field_types(model: type[Base]) -> dict[str, Any]:
     for name, hint in hints.items():
         if name in columns and typing.get_origin(hint) is Mapped:
             types[name] = typing.get_args(hint)[0]
+            if name == "attributes" and model.__tablename__ in ("accounts", "opportunities"):
+                types[name] = Attributes | None
     return types
 
 

@@ -38,6 +38,9 @@ LazyGroup.lazy = {
     "forecast": LazyCommand(
         "salesops.forecasting.cli:forecast_app", "Forecast runs, backtests, calls and risk."
     ),
+    "deals": LazyCommand(
+        "salesops.scoring.cli:deals_app", "Deal scoring: train, evaluate, apply, show."
+    ),
     "users": LazyCommand("salesops.auth.cli:users_app", "Create and manage users and roles."),
     "tokens": LazyCommand("salesops.auth.cli:tokens_app", "Create and revoke API tokens."),
     "serve": LazyCommand("salesops.web.cli:serve", "Serve the REST API and the dashboard."),

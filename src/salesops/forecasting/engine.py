@@ -28,6 +28,7 @@ from salesops.forecasting.features import (
 from salesops.forecasting.periods import Grain, Period, following, period_of, shift
 from salesops.forecasting.snapshot import Prepared, to_ns
 from salesops.forecasting.timeseries import forecast_series
+from salesops.learning import FittedModel
 
 METHODS = ("stage_weighted", "historical", "ml", "run_rate", "ensemble")
 # 3: seasonal time-series candidates from the first full season, scored relative to naive
@@ -302,7 +303,7 @@ class Context:
         return self._lookup(rows).reshape(len(self.periods), len(self.deals)).T
 
     @cached_property
-    def model(self) -> Any:
+    def model(self) -> FittedModel | None:
         """The gradient-boosting model and its isotonic calibration, or None if too little data."""
         rows = self.training.rows if self.training else pd.DataFrame()
         return ml.fit_model(

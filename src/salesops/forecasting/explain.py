@@ -12,7 +12,9 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from salesops.forecasting.features import CATEGORICAL, FEATURES, REASONS
+from salesops.forecasting.features import FEATURES, REASONS
+from salesops.forecasting.ml import SPEC
+from salesops.learning import ablation
 
 MIN_EFFECT = 0.01  # a reason must move the probability by at least one point
 
@@ -50,19 +52,12 @@ def top_reasons(
     *,
     count: int = 3,
 ) -> list[list[str]]:
-    """Up to `count` plain-language reasons per row of `rows` (deal features, one horizon)."""
+    """Up to `count` plain-language reasons per row of `rows` (deal features, one horizon):
+    the features whose typical value would raise the probability most (the shared ablation
+    of `salesops.learning`, read from the side of what holds the deal back)."""
     if rows.empty:
         return []
-    base = predict(rows)
-    effects = np.zeros((len(rows), len(FEATURES)))
-    for j, feature in enumerate(FEATURES):
-        column = reference[feature].dropna()
-        if column.empty:
-            continue
-        typical = column.mode().iloc[0] if feature in CATEGORICAL else column.median()
-        changed = rows.copy()
-        changed[feature] = typical
-        effects[:, j] = predict(changed) - base
+    effects = -ablation(rows, predict, reference, SPEC)
     out: list[list[str]] = []
     for i in range(len(rows)):
         order = np.argsort(-effects[i])

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+from salesops.db.attributes import attribute_problems
 from salesops.ingest import opportunity
-from salesops.ingest.convert import converter
+from salesops.ingest.convert import _boolean, converter
 from salesops.ingest.mapping import PLACEHOLDER, FieldSpec, FileSpec, OutputSpec
 from salesops.ingest.records import Context, Getter, Record, Rejected, getter, template_getter
 from salesops.ingest.resolve import StageInfo
@@ -179,11 +181,16 @@ class RecordBuilder:
         values = record.values
         cols = record.cols
         if spec.columns:
+            if spec.attribute_names:
+                cols[fdef.column] = attributes_of(spec, values, self.index, problems)
+                return
             cols[fdef.column] = {
                 c: values[self.index[c]].strip()
                 for c in spec.columns
                 if self.index[c] < len(values)
             }
+            if fdef.column == "attributes":
+                problems.extend(attribute_problems(cols[fdef.column]))
             return
         text = get(values, line)
         if text and spec.pattern is not None:
@@ -326,3 +333,41 @@ class RecordBuilder:
         if self.tdef.natural_key and any(cols.get(c) is None for c in self.tdef.natural_key):
             return f"needs {', '.join(c.removesuffix('_id') for c in self.tdef.natural_key)}"
         return None
+
+
+def attributes_of(
+    spec: FieldSpec, values: list[str], index: dict[str, int], problems: list[str]
+) -> dict[str, Any] | None:
+    """The `attributes.<name>` fields of one row, typed; empty cells are left out."""
+    out: dict[str, Any] = {}
+    for column, name, kind in zip(
+        spec.columns, spec.attribute_names, spec.attribute_kinds, strict=True
+    ):
+        position = index[column]
+        text = values[position].strip() if position < len(values) else ""
+        if not text:
+            continue
+        try:
+            out[name] = attribute_value(text, kind)
+        except ValueError as exc:
+            problems.append(f"attributes.{name}: {exc}")
+    problems.extend(attribute_problems(out))
+    return out or None
+
+
+def attribute_value(text: str, kind: str) -> Any:
+    """One attribute's value from its text: a number, a boolean, an ISO date or the text."""
+    if kind == "number":
+        try:
+            number = float(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a number") from None
+        return int(number) if number.is_integer() and abs(number) < 2**53 else number
+    if kind == "bool":
+        return _boolean(text)
+    if kind == "date":
+        try:
+            return date.fromisoformat(text).isoformat()
+        except ValueError:
+            raise ValueError(f"{text!r} is not a date like 2025-03-31") from None
+    return text

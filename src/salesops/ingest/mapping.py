@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from salesops.db.attributes import KINDS as ATTRIBUTE_KINDS
+from salesops.db.attributes import attribute_problems
 from salesops.db.types import as_utc
 from salesops.errors import Problem, ValidationFailed
 from salesops.ingest.spec import (
@@ -250,10 +252,26 @@ class _Parser:
             self.problem(f"{where}.fields", "required: canonical field -> source column")
             fields_data = {}
         fields: dict[str, FieldSpec] = {}
+        attributes: list[tuple[str, str, str]] = []
         for fname, fdata in fields_data.items():
+            if str(fname).startswith("attributes."):
+                found = self.attribute(name, str(fname), fdata, f"{where}.fields.{fname}")
+                attributes += [found] if found else []
+                continue
             spec = self.field(name, str(fname), fdata, f"{where}.fields.{fname}")
             if spec is not None:
                 fields[spec.name] = spec
+        if attributes:
+            if "attributes" in fields:
+                self.problem(
+                    f"{where}.fields.attributes", "give either attributes or attributes.<name>"
+                )
+            fields["attributes"] = FieldSpec(
+                name="attributes",
+                columns=tuple(a[1] for a in attributes),
+                attribute_names=tuple(a[0] for a in attributes),
+                attribute_kinds=tuple(a[2] for a in attributes),
+            )
         for fdef in tdef.fields.values():
             defaulted = name == "opportunities" and fdef.name in {"created_at"}
             if fdef.required and fdef.name not in fields and not defaulted:
@@ -320,6 +338,31 @@ class _Parser:
                     raise ValueError
             except ValueError:
                 self.problem(where, f"date format {fmt!r} cannot read back what it writes")
+
+    def attribute(
+        self, target_name: str, name: str, data: Any, where: str
+    ) -> tuple[str, str, str] | None:
+        """`attributes.<name>: Column` or `{column: Column, type: number}`: one custom field
+        (attribute name, source column, kind)."""
+        fdef = target(target_name).fields.get("attributes")
+        if fdef is None or fdef.kind != "json":
+            self.problem(where, f"{target_name} has no custom attributes")
+            return None
+        attr = name.removeprefix("attributes.")
+        if attribute_problems({attr: None}):
+            self.problem(where, attribute_problems({attr: None})[0])
+            return None
+        if isinstance(data, str):
+            data = {"column": data}
+        if not isinstance(data, dict) or not data.get("column"):
+            self.problem(where, "expected a column name or {column: ..., type: ...}")
+            return None
+        self.keys(data, {"column", "type"}, where)
+        kind = str(data.get("type", "text"))
+        if kind not in ATTRIBUTE_KINDS:
+            self.problem(f"{where}.type", f"expected one of {', '.join(ATTRIBUTE_KINDS)}")
+            return None
+        return attr, str(data["column"]), kind
 
     def field(self, target_name: str, name: str, data: Any, where: str) -> FieldSpec | None:
         fdef = target(target_name).fields.get(name)

@@ -51,6 +51,10 @@ class FieldSpec:
     optional: bool = False  # the column may be absent from the file: the field is then unset
     add_months: int = 0  # dates: shift, e.g. a quarter's end from its start (3 months, -1 day)
     add_days: int = 0
+    # `attributes.<name>` fields, folded into the one json field: per column of `columns`,
+    # the attribute's name and kind (text, number, bool, date).
+    attribute_names: tuple[str, ...] = ()
+    attribute_kinds: tuple[str, ...] = ()
 
     def source_columns(self) -> set[str]:
         names = set(self.columns)

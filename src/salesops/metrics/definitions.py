@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from salesops.errors import Problem, ValidationFailed
 from salesops.metrics import expressions
-from salesops.metrics.dimensions import FACT_DIMENSIONS
+from salesops.metrics.dimensions import FACT_DIMENSIONS, attribute_allowed
 from salesops.metrics.facts import FACT_COLUMNS, FACT_DATES
 
 Kind = Literal[
@@ -246,7 +246,9 @@ def check_metric(
     else:
         allowed = set(FACT_DIMENSIONS.get(fact, ()))
     for dim in metric.dimensions:
-        if dim not in allowed:
+        if dim not in allowed and not (
+            metric.kind not in ("formula", "share") and attribute_allowed(dim, fact)
+        ):
             problems.append(
                 Problem(f"dimension {dim!r} is not available for this metric's data", where)
             )

@@ -14,6 +14,7 @@ import ibis
 import ibis.expr.datatypes as dt
 from ibis.expr.types import Table, Value
 
+from salesops.db.attributes import attribute_problems
 from salesops.metrics.facts import FAR_FUTURE, NONE_LABEL, Context, Tables
 
 OPPORTUNITY_DIMENSIONS = (
@@ -45,6 +46,14 @@ DIMENSION_COLUMNS: dict[str, tuple[str, ...]] = {
     "stage": ("stage",),
     "forecast_category": ("forecast_category",),
 }
+# Custom attributes as dimensions: `attributes.<name>` (the deal's), `account_attributes.<name>`
+# (its account's); current values, since attributes keep no history. The facts carrying each.
+ATTRIBUTE_DIMENSIONS = {"attributes.": "opportunities", "account_attributes.": "accounts"}
+ATTRIBUTE_FACTS: dict[str, tuple[str, ...]] = {
+    "opportunities": ("attributes.", "account_attributes."),
+    "stage_entries": ("attributes.", "account_attributes."),
+    "contracts": ("account_attributes.",),
+}
 # A row-level-scoped source keeps every rep's name here (the organisation chart is public) while
 # its `reps` table holds only the reps in scope: the manager label reads names from it.
 REP_NAMES = "rep_names"
@@ -56,6 +65,30 @@ _COLUMN_DIMENSIONS = {
     "forecast_category": "forecast_category",
     "method": "method",
 }
+
+
+def attribute_dimension(dimension: str) -> tuple[str, str] | None:
+    """(prefix, attribute name) of a custom-attribute dimension, else None."""
+    for prefix in ATTRIBUTE_DIMENSIONS:
+        if dimension.startswith(prefix):
+            name = dimension.removeprefix(prefix)
+            if name and not attribute_problems({name: None}):
+                return prefix, name
+    return None
+
+
+def attribute_allowed(dimension: str, fact: str) -> bool:
+    """Whether `dimension` is a custom-attribute dimension the fact `fact` can be sliced by."""
+    found = attribute_dimension(dimension)
+    return found is not None and found[0] in ATTRIBUTE_FACTS.get(fact, ())
+
+
+def dimension_columns(dimension: str) -> tuple[str, ...]:
+    """The fact columns a dimension's label is derived from."""
+    found = attribute_dimension(dimension)
+    if found is not None:
+        return ("account_id",) if found[0] == "account_attributes." else ()
+    return DIMENSION_COLUMNS.get(dimension, ())
 
 
 def label_column(dimension: str) -> str:
@@ -151,6 +184,8 @@ def add_dimensions(
             p = p.select(p_id=p.id.cast("int64"), p_name=p.name)
             t = t.left_join(p, t.product_id == p.p_id)
             t = t.mutate(**{col: _label(t.p_name)}).drop("p_id", "p_name")
+        elif (found := attribute_dimension(dim)) is not None:
+            t = _attribute(t, tables, col, *found)
         elif dim == "team" and team_leaf and "team_id" not in t.columns:
             t = leaf_team(t, tables, ctx, on_date)
         elif dim == "team":
@@ -158,6 +193,30 @@ def add_dimensions(
         else:
             raise ValueError(f"unknown dimension {dim}")
     return t
+
+
+@ibis.udf.scalar.builtin(name="json_extract_path_text")  # type: ignore[misc]
+def _json_text(document: dt.JSON, key: str) -> str:  # type: ignore[empty-body]
+    """One member of a JSON object as text (numbers and booleans as JSON writes them), in
+    DuckDB and PostgreSQL alike (Ibis's own JSON unwrap compiles to invalid PostgreSQL)."""
+
+
+def _attribute(t: Table, tables: Tables, col: str, prefix: str, name: str) -> Table:
+    """The label of one custom attribute: its text, or the JSON text of a number or boolean
+    (`12`, `2.5`, `true`); "(none)" where the record has no such attribute."""
+    source = tables[ATTRIBUTE_DIMENSIONS[prefix]]
+    if prefix == "attributes.":
+        key = t.opportunity_id if "opportunity_id" in t.columns else t.id
+    else:
+        key = t.account_id
+    if "attributes" not in source.columns:  # a source exported before attributes existed
+        return t.mutate(**{col: _label(ibis.null(dt.string))})
+    found = source.select(
+        av_id=source.id.cast("int64"), av_text=_json_text(source.attributes.cast("json"), name)
+    )
+    t = t.mutate(av_key=key.cast("int64"))
+    t = t.left_join(found, t.av_key == found.av_id)
+    return t.mutate(**{col: _label(t.av_text)}).drop("av_key", "av_id", "av_text")
 
 
 def _territory(t: Table, tables: Tables) -> Table:

@@ -20,6 +20,7 @@ every metric of the company.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,6 +42,7 @@ STORE = "salesops_store"  # the alias the operational database is attached under
 _BAD = "salesops_bad"  # the column naming a row's unusable values while it is staged
 _RAW = "salesops_raw_"  # the prefix of a value's column before its cast
 _BATCH = 50_000  # rows per batch when reading through the connection
+ATTRIBUTE_TABLES = ("accounts", "opportunities")
 _EXTENSIONS = {
     "sqlite": ("duckdb_extension_sqlite_scanner", "sqlite"),
     "postgresql": ("duckdb_extension_postgres_scanner", "postgres"),
@@ -60,7 +62,10 @@ def duck_type(column: Any) -> str | None:
     """The DuckDB type a column of the canonical model is copied as (None: not copied)."""
     kind = column.type
     if isinstance(kind, JSON):
-        return None
+        # Custom attributes are sliced by (`attributes.<name>` dimensions): kept as JSON text.
+        table = getattr(column, "table", None)
+        copied = column.name == "attributes" and getattr(table, "name", "") in ATTRIBUTE_TABLES
+        return "VARCHAR" if copied else None
     if isinstance(kind, UTCDateTime):
         return "TIMESTAMP"  # UTC, without its zone: DuckDB then converts nothing per row
     impl = getattr(kind, "impl", kind)
@@ -263,6 +268,8 @@ def _stage(con: Any, connection: Connection, table: SATable, where: str | None) 
 
 
 def _text(value: Any) -> str:
+    if isinstance(value, dict | list):  # a JSON column PostgreSQL's driver has parsed
+        return json.dumps(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:

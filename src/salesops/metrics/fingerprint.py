@@ -19,6 +19,7 @@ _SUMS = {
         "amount", "stage_id", "owner_id", "coalesce(probability, 0)",
         "coalesce(territory_id, 0)", "coalesce(product_id, 0)",
         "coalesce(length(competitor), 0) + coalesce(length(lead_source), 0)",
+        "coalesce(length(CAST(attributes AS TEXT)), 0)",
     ),
     "opportunity_events": (),
     "quotas": ("amount", "coalesce(rep_id, 0)", "coalesce(ramp_factor, 0)"),
@@ -28,6 +29,7 @@ _SUMS = {
         "coalesce(territory_id, 0)",
         "coalesce(length(segment), 0) + coalesce(length(industry), 0)"
         " + coalesce(length(region), 0)",
+        "coalesce(length(CAST(attributes AS TEXT)), 0)",
     ),
 }  # fmt: skip
 _COUNTS = {

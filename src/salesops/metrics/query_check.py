@@ -12,7 +12,13 @@ from datetime import datetime
 from typing import Any
 
 from salesops.errors import ValidationFailed
-from salesops.metrics.definitions import Catalog, MetricDefinition, allowed_dimensions
+from salesops.metrics.definitions import (
+    SPECIAL_FACTS,
+    Catalog,
+    MetricDefinition,
+    allowed_dimensions,
+)
+from salesops.metrics.dimensions import attribute_allowed
 from salesops.metrics.periods import GRAIN_UNITS, Window
 
 
@@ -38,7 +44,7 @@ def check_query(metric: MetricDefinition, catalog: Catalog, query: Query) -> Non
     problems = []
     allowed = allowed_dimensions(metric, catalog.metrics)
     for dim in {*query.by, *query.filters}:
-        if dim not in allowed:
+        if dim not in allowed and not attribute_dimension_of(metric, dim):
             known = ", ".join(allowed) or "none"
             problems.append(f"{metric.name} cannot be sliced by {dim!r} (allowed: {known})")
     if query.grain is not None and query.grain not in GRAIN_UNITS:
@@ -54,6 +60,14 @@ def check_query(metric: MetricDefinition, catalog: Catalog, query: Query) -> Non
         from salesops.errors import Problem
 
         raise ValidationFailed("invalid metric query", [Problem(p) for p in problems])
+
+
+def attribute_dimension_of(metric: MetricDefinition, dimension: str) -> bool:
+    """Whether `dimension` is a custom attribute the metric's own fact carries (formulas and
+    shares are sliced by what their inputs share, named in the catalog)."""
+    if metric.kind in ("formula", "share"):
+        return False
+    return attribute_allowed(dimension, SPECIAL_FACTS.get(metric.kind, metric.fact))
 
 
 def all_params(metric: MetricDefinition, catalog: Catalog) -> dict[str, Any]:

@@ -17,9 +17,9 @@ from ibis.expr.types import Table, Value
 from salesops.metrics import cohorts, expressions, facts, opportunity_fact, periods
 from salesops.metrics.definitions import Measure, MetricDefinition
 from salesops.metrics.dimensions import (
-    DIMENSION_COLUMNS,
     add_dimensions,
     apply_filters,
+    dimension_columns,
     label_column,
 )
 from salesops.metrics.facts import MONEY, Context, Tables
@@ -147,7 +147,7 @@ def prepared(
     With `team_leaf` the rows carry the owner's own team (`tm_team`) instead of the team label,
     and a team filter is left for after the roll-up.
     """
-    keys = [c for d in (*query.by, *query.filters) for c in DIMENSION_COLUMNS.get(d, ())]
+    keys = [c for d in (*query.by, *query.filters) for c in dimension_columns(d)]
     t = fact_table(metric, tables, ctx, query, [*extra, *keys])
     if metric.fact == "quotas":
         t = quota_periods(t, query)

@@ -24,6 +24,7 @@ from salesops.models.forecasting import (
 )
 from salesops.models.governance import AuditEntry, DemoBuild, FxRate
 from salesops.models.leads import Lead
+from salesops.models.learning import DealScore, TrainedModel
 from salesops.models.org import ApiToken, Rep, Team, TeamMembership, User
 from salesops.models.pipeline import Opportunity, OpportunityEvent, PipelineStage
 from salesops.models.planning import Quota
@@ -41,6 +42,7 @@ __all__ = [
     "Contract",
     "ContractStatus",
     "DealPrediction",
+    "DealScore",
     "DemoBuild",
     "EventField",
     "ForecastCategory",
@@ -66,6 +68,7 @@ __all__ = [
     "Territory",
     "TerritoryAssignment",
     "Timestamped",
+    "TrainedModel",
     "User",
     "Versioned",
     "WebSession",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Float, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -33,6 +34,9 @@ class Account(Imported, Timestamped, Versioned, Base):
     buying_complexity: Mapped[int | None]
     territory_id: Mapped[int | None] = mapped_column(ForeignKey("territories.id"), index=True)
     year_established: Mapped[int | None]
+    # Custom fields: whatever else the CRM holds (name -> text, number or boolean), filled by
+    # import mappings (`attributes.<name>`), read by metrics and models (see db/attributes.py).
+    attributes: Mapped[dict[str, Any] | None]
 
     parent: Mapped[Account | None] = relationship(remote_side=[id])
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -56,6 +57,9 @@ class Opportunity(Imported, Versioned, Base):
     created_at: Mapped[datetime] = mapped_column(default=utc_now, index=True)
     engaged_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # Custom fields (see Account.attributes); no history is kept for them, so a model treats
+    # them as known from the deal's creation (docs/deal-scoring.md).
+    attributes: Mapped[dict[str, Any] | None]
 
     stage: Mapped[PipelineStage] = relationship(lazy="joined")
     events: Mapped[list[OpportunityEvent]] = relationship(
