@@ -13,8 +13,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from salesops.ingest import opportunity
+from salesops.ingest import hints, opportunity
 from salesops.ingest.convert import converter
+from salesops.ingest.joins import Joiner
 from salesops.ingest.mapping import PLACEHOLDER, FieldSpec, FileSpec, OutputSpec
 from salesops.ingest.records import Context, Getter, Record, Rejected, getter, template_getter
 from salesops.ingest.resolve import StageInfo
@@ -22,23 +23,46 @@ from salesops.ingest.targets import FieldDef, target
 
 AS_OF = "$as_of"
 MISSING = object()
+EXAMPLES = 5
+
+
+class LookupTally:
+    """How the lookups of one reference field went: values given, values unknown."""
+
+    def __init__(self) -> None:
+        self.given = 0
+        self.unknown = 0
+        self.examples: list[str] = []
+
+    def miss(self, text: str) -> None:
+        self.unknown += 1
+        if len(self.examples) < EXAMPLES and text not in self.examples:
+            self.examples.append(text)
 
 
 class RecordBuilder:
     """Builds and resolves the records of one output of one file; rejects what fails."""
 
     def __init__(
-        self, ctx: Context, file: FileSpec, output: OutputSpec, path: Path, columns: list[str]
+        self,
+        ctx: Context,
+        file: FileSpec,
+        output: OutputSpec,
+        path: Path,
+        columns: list[str],
+        joiner: Joiner | None = None,
     ) -> None:
         self.ctx = ctx
         self.output = output
         self.path = path
-        self.columns = columns
+        self.columns = columns  # the file's own columns (rejects are written with these)
+        self.width = len(columns)
+        self.joiner = joiner
         self.tdef = target(output.target)
         self.table = self.tdef.table
         self.counts = ctx.summary.table(output.target)
         index: dict[str, int] = {}
-        for position, name in enumerate(columns):
+        for position, name in enumerate([*columns, *(joiner.names if joiner else ())]):
             index.setdefault(name, position)
         self.index = index
         self.plan: list[tuple[FieldSpec, FieldDef, Getter, Callable[[str], Any]]] = []
@@ -104,11 +128,16 @@ class RecordBuilder:
         self.opp = (
             opportunity.OpportunityRules(ctx, output, index, file) if self.is_opportunity else None
         )
+        # Data without reps: every deal belongs to the mapping's default owner.
+        self.owner_default = self.is_opportunity and "owner" not in output.fields
+        self.lookups = {spec.name: LookupTally() for spec, _, lookup in self.ref_plan if lookup}
+        self.defaulted = 0
 
     # -- building -------------------------------------------------------------------------
     def reject(self, record: Record, reason: str) -> None:
         self.counts.rejected += 1
-        self.pending_rejects.append((record.line, reason, record.values))
+        values = record.values[: self.width] if self.joiner else record.values
+        self.pending_rejects.append((record.line, reason, values))
 
     def flush_rejects(self) -> None:
         """Write this chunk's rejects in line order (checks reject rows at different steps)."""
@@ -124,7 +153,9 @@ class RecordBuilder:
             if key and len(key) <= 120:
                 return key
         if self.hash_key:
-            digest = hashlib.sha1("\x1f".join(v.strip() for v in values).encode()).hexdigest()[:20]
+            # Only the file's own columns: a row's id must not change when joined data does.
+            own = values[: self.width] if self.joiner else values
+            digest = hashlib.sha1("\x1f".join(v.strip() for v in own).encode()).hexdigest()[:20]
             count = self.occurrences.get(digest, 0) + 1
             self.occurrences[digest] = count
             return f"{digest}-{count}"
@@ -262,6 +293,9 @@ class RecordBuilder:
         for spec, fdef, lookup in self.ref_plan:
             text = refs.get(spec.name)
             if text is None:
+                if spec.missing == "default":
+                    cols[fdef.column] = self.ctx.default_owner()
+                    self.defaulted += 1
                 continue
             if lookup is None:  # a stage
                 stage = stage_cache.get(text)
@@ -277,15 +311,24 @@ class RecordBuilder:
                 cols[fdef.column] = stage.id
                 continue
             hit = found[lookup].get(text)
+            tally = self.lookups[spec.name]
+            tally.given += 1
             if hit is not None:
                 cols[fdef.column] = hit[0]
                 if hit[1]:
                     attrs[spec.name] = hit[1]
-            elif fdef.ref == self.output.target and spec.lookup_by == "external_id":
+                continue
+            if fdef.ref == self.output.target and spec.lookup_by == "external_id":
+                tally.given -= 1  # resolved at the end of the file
                 cols[fdef.column] = None
                 later.append((record.key, fdef.column, text, record.line, record.values))
-            elif spec.missing == "null":
+                continue
+            tally.miss(text)
+            if spec.missing == "null":
                 cols[fdef.column] = None
+            elif spec.missing == "default":
+                cols[fdef.column] = self.ctx.default_owner()
+                self.defaulted += 1
             else:
                 problems.append(f"unknown {spec.name} {text!r}")
                 unknown.add(fdef.name)
@@ -293,8 +336,11 @@ class RecordBuilder:
             if cols.get(fdef.column) is None:
                 assert spec.derive is not None
                 cols[fdef.column] = attrs.get(spec.derive[0], {}).get(spec.derive[1])
+        if self.owner_default:
+            cols["owner_id"] = self.ctx.default_owner()
+            self.defaulted += 1
         if self.opp is not None:
-            self.opp.prepare(record, attrs)
+            problems.extend(self.opp.prepare(record, attrs))
         for name, column in self.required:
             value = cols.get(column, MISSING)
             if value is None:
@@ -326,3 +372,28 @@ class RecordBuilder:
         if self.tdef.natural_key and any(cols.get(c) is None for c in self.tdef.natural_key):
             return f"needs {', '.join(c.removesuffix('_id') for c in self.tdef.natural_key)}"
         return None
+
+    # -- after the file -------------------------------------------------------------------
+    def report(self) -> None:
+        """Warn about what the summary's counts do not show (a lookup that never matched...)."""
+        summary = self.ctx.summary
+        target_name = self.output.target
+        for spec, fdef, lookup in self.ref_plan:
+            tally = self.lookups.get(spec.name)
+            if lookup is None or tally is None or not tally.given:
+                continue
+            if tally.unknown == tally.given:
+                summary.warn(
+                    "lookup_failed",
+                    tally.unknown,
+                    hints.lookup_failed(self.ctx, target_name, spec, str(fdef.ref), tally),
+                )
+        if self.defaulted:
+            owner = self.ctx.mapping.default_owner
+            why = "the mapping has no `owner`" if self.owner_default else "`missing: default`"
+            summary.notes.append(
+                f"{self.path.name}: {self.defaulted:,} {target_name} row(s) got the default"
+                f" owner {owner.name!r} (rep {owner.key!r}; {why})"
+            )
+        if self.opp is not None:
+            self.opp.report(self.path.name)
