@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection
@@ -91,6 +93,10 @@ def getter(spec: FieldSpec, index: dict[str, int], file_name: str) -> Getter:
     return lambda values, line: ""
 
 
+def _part(parts: dict[str, str], match: re.Match[str]) -> str:
+    return parts[match.group(1)]
+
+
 def template_getter(templates: tuple[str, ...], index: dict[str, int], file_name: str) -> Getter:
     compiled = []
     for template in templates:
@@ -108,7 +114,8 @@ def template_getter(templates: tuple[str, ...], index: dict[str, int], file_name
                 else:
                     parts[name] = values[position].strip() if 0 <= position < len(values) else ""
             if all(parts.values()):
-                return template.format_map(parts)
+                # Not str.format: a column name may hold "." or "[" (`won.Company`).
+                return PLACEHOLDER.sub(partial(_part, parts), template)
         return ""
 
     return get

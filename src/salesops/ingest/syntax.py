@@ -154,6 +154,8 @@ def joins(p: _Parser, data: Any, where: str) -> tuple[JoinSpec, ...]:
         if not isinstance(item, dict):
             p.problem(here, "expected {match: FILE PATTERN, on: COLUMN}")
             continue
+        # YAML 1.1 reads a bare `on:` key as the boolean true.
+        item = {("on" if k is True else k): v for k, v in item.items()}
         p.keys(item, {"match", "on", "as", "duplicates", "format"}, here)
         match = p.texts(item.get("match"), f"{here}.match")
         if not match:
