@@ -57,7 +57,7 @@ def test_a_deal_won_before_it_was_created_is_rejected_unless_kept(
         (row,) = list(csv.DictReader(handle))
     assert row["Lead ID"] == "L3"
     assert row["_reason"] == (
-        "closed (2025-01-31) before it was created (2025-02-03);"
+        "closed (2025-01-31) before it was created (2025-02-03):"
         " `impossible_dates: keep` imports such deals"
     )
     warning = summary.warning("closed_before_created")

@@ -287,6 +287,7 @@ class RecordBuilder:
         later: list[tuple[Any, str, str, int, list[str]]] = []
         problems: list[str] = []
         unknown: set[str] = set()
+        defaulted = 0
         cols = record.cols
         refs = record.refs
         stage_cache = self.stage_cache
@@ -295,7 +296,7 @@ class RecordBuilder:
             if text is None:
                 if spec.missing == "default":
                     cols[fdef.column] = self.ctx.default_owner()
-                    self.defaulted += 1
+                    defaulted = 1
                 continue
             if lookup is None:  # a stage
                 stage = stage_cache.get(text)
@@ -328,7 +329,7 @@ class RecordBuilder:
                 cols[fdef.column] = None
             elif spec.missing == "default":
                 cols[fdef.column] = self.ctx.default_owner()
-                self.defaulted += 1
+                defaulted = 1
             else:
                 problems.append(f"unknown {spec.name} {text!r}")
                 unknown.add(fdef.name)
@@ -338,7 +339,7 @@ class RecordBuilder:
                 cols[fdef.column] = attrs.get(spec.derive[0], {}).get(spec.derive[1])
         if self.owner_default:
             cols["owner_id"] = self.ctx.default_owner()
-            self.defaulted += 1
+            defaulted = 1
         if self.opp is not None:
             problems.extend(self.opp.prepare(record, attrs))
         for name, column in self.required:
@@ -354,6 +355,8 @@ class RecordBuilder:
                 problems.append(extra)
         if problems:
             raise Rejected("; ".join(problems))
+        if keep:
+            self.defaulted += defaulted
         if keep and later:
             self.deferred.extend(later)
 

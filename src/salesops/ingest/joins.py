@@ -204,8 +204,9 @@ def report(joins: list[JoinedFile], summary: ImportSummary) -> None:
             summary.warn(
                 "join_unmatched",
                 len(unmatched),
-                f"{len(unmatched):,} row(s) of {files} match no row of {mains} by"
-                f" {joined.spec.left!r} (e.g. {examples}): their data was not imported",
+                f"{len(unmatched):,} row(s) of {files} match no row of {mains}"
+                f" ({joined.spec.right} = {joined.spec.left}; e.g. {examples}):"
+                " their data was not imported",
             )
         if joined.blank_keys:
             summary.warn(

@@ -173,7 +173,7 @@ class OpportunityRules:
         if self.keep_impossible:
             return None
         return (
-            f"closed ({closed.date()}) before it was created ({created.date()});"
+            f"closed ({closed.date()}) before it was created ({created.date()}):"
             " `impossible_dates: keep` imports such deals"
         )
 
