@@ -210,3 +210,30 @@ def test_rejected_joined_rows_are_written_with_the_main_files_columns_only(
     assert list(row)[4:] == ["Lead ID", "Company", "First Contact"]
     assert row["Lead ID"] == "L3"
     assert "close_date: bad date '18.03.2025'" in row["_reason"]
+
+
+def test_a_file_without_owners_gives_new_deals_the_default_owner_and_keeps_existing_owners(
+    session: Session, tmp_path: Path
+) -> None:
+    from tests.ingest.test_event_times import MAPPING as TWO_FILES
+    from tests.ingest.test_event_times import files as two_files
+
+    mapping, paths = two_files(tmp_path)
+    write(
+        mapping,
+        TWO_FILES.replace(
+            "          owner: Rep\n          stage: {value: Closed",
+            "          stage: {value: Closed",
+        ),
+    )
+    write(paths[2], "Lead ID,Company,Rep,Won Date\nL1,Acme,,2025-02-14\nL5,Hooli,,2025-03-01\n")
+    summary = run_import(session, "csv", paths, mapping=mapping, as_of=AS_OF)
+    assert summary.rejected == 0
+    owners = {o.external_id: session.get(Rep, o.owner_id).name for o in deals(session).values()}  # type: ignore[union-attr]
+    assert owners == {
+        "L1": "Ana Alves",  # created by the leads file with its rep, closed by the won file
+        "L2": "Ana Alves",
+        "L3": "Ana Alves",
+        "L4": "Ana Alves",
+        "L5": "Unassigned",  # only in the won file
+    }

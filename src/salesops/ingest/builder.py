@@ -17,7 +17,15 @@ from salesops.ingest import hints, opportunity
 from salesops.ingest.convert import converter
 from salesops.ingest.joins import Joiner
 from salesops.ingest.mapping import PLACEHOLDER, FieldSpec, FileSpec, OutputSpec
-from salesops.ingest.records import Context, Getter, Record, Rejected, getter, template_getter
+from salesops.ingest.records import (
+    DEFAULT_OWNER,
+    Context,
+    Getter,
+    Record,
+    Rejected,
+    getter,
+    template_getter,
+)
 from salesops.ingest.resolve import StageInfo
 from salesops.ingest.targets import FieldDef, target
 
@@ -338,8 +346,8 @@ class RecordBuilder:
                 assert spec.derive is not None
                 cols[fdef.column] = attrs.get(spec.derive[0], {}).get(spec.derive[1])
         if self.owner_default:
-            cols["owner_id"] = self.ctx.default_owner()
-            defaulted = 1
+            # Only for new deals: a file without owners must not take deals from their reps.
+            record.insert_only["owner_id"] = DEFAULT_OWNER
         if self.opp is not None:
             problems.extend(self.opp.prepare(record, attrs))
         for name, column in self.required:

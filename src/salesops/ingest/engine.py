@@ -17,7 +17,7 @@ from salesops.ingest.builder import RecordBuilder
 from salesops.ingest.joins import Joiner
 from salesops.ingest.lookups import existing_ids, existing_rows, unique_holders, update_rows
 from salesops.ingest.mapping import FileSpec, OutputSpec
-from salesops.ingest.records import Context, Record, Rejected
+from salesops.ingest.records import DEFAULT_OWNER, Context, Record, Rejected
 
 
 class OutputRunner(RecordBuilder):
@@ -203,6 +203,9 @@ class OutputRunner(RecordBuilder):
             row = record.cols  # the record is done with: complete it in place
             if record.insert_only:
                 for column, value in record.insert_only.items():
+                    if value is DEFAULT_OWNER:
+                        value = self.ctx.default_owner()
+                        self.defaulted += 1
                     row.setdefault(column, value)
             if imported:
                 row["source_system"] = source_system

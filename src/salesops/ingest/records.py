@@ -19,6 +19,9 @@ from salesops.ingest.spec import Choice, Condition
 from salesops.ingest.summary import ImportSummary
 from salesops.models import Base
 
+# Stands for the mapping's default owner until a new row needs its id (`Context.default_owner`).
+DEFAULT_OWNER = object()
+
 
 class Rejected(Exception):
     """A row cannot be imported; the message says why (`record`: what was built of it)."""
