@@ -237,3 +237,16 @@ def test_a_file_without_owners_gives_new_deals_the_default_owner_and_keeps_exist
         "L4": "Ana Alves",
         "L5": "Unassigned",  # only in the won file
     }
+
+
+def test_a_join_without_its_file_stops_the_import_and_names_the_pattern(
+    session: Session, tmp_path: Path
+) -> None:
+    mapping, paths = funnel(tmp_path)
+    with pytest.raises(ValidationFailed) as failure:
+        run_import(session, "csv", paths[:1], mapping=mapping, as_of=AS_OF)
+    (problem,) = failure.value.problems
+    assert (problem.location, problem.message) == (
+        "files[0].join",
+        "no file given matches won*.csv",
+    )

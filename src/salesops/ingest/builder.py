@@ -266,9 +266,10 @@ class RecordBuilder:
         wanted: dict[tuple[str, str], set[str]] = {}
         for spec, fdef, _, _ in self.plan:
             if fdef.kind == "ref" and fdef.ref:
-                wanted.setdefault((fdef.ref, spec.lookup_by), set()).update(
-                    r.refs[spec.name] for r in everyone if spec.name in r.refs
-                )
+                name = spec.name
+                texts = [r.refs[name] for r in everyone if name in r.refs]
+                wanted.setdefault((fdef.ref, spec.lookup_by), set()).update(texts)
+                self.lookups[name].given += len(texts)
         found = {k: self.ctx.resolver.lookup(k[0], k[1], keys) for k, keys in wanted.items()}
         kept = []
         for record in records:
@@ -320,19 +321,17 @@ class RecordBuilder:
                 cols[fdef.column] = stage.id
                 continue
             hit = found[lookup].get(text)
-            tally = self.lookups[spec.name]
-            tally.given += 1
             if hit is not None:
                 cols[fdef.column] = hit[0]
                 if hit[1]:
                     attrs[spec.name] = hit[1]
                 continue
             if fdef.ref == self.output.target and spec.lookup_by == "external_id":
-                tally.given -= 1  # resolved at the end of the file
+                self.lookups[spec.name].given -= 1  # resolved at the end of the file
                 cols[fdef.column] = None
                 later.append((record.key, fdef.column, text, record.line, record.values))
                 continue
-            tally.miss(text)
+            self.lookups[spec.name].miss(text)
             if spec.missing == "null":
                 cols[fdef.column] = None
             elif spec.missing == "default":

@@ -36,8 +36,13 @@ class JoinedFile:
     blank_keys: int = 0
 
 
-def join_paths(spec: JoinSpec, paths: list[Path]) -> list[Path]:
-    return [p for p in paths if any(fnmatch.fnmatch(p.name.lower(), m.lower()) for m in spec.match)]
+def matches(patterns: tuple[str, ...], path: Path) -> bool:
+    return any(fnmatch.fnmatch(path.name.lower(), m.lower()) for m in patterns)
+
+
+def join_paths(spec: JoinSpec, paths: list[Path], main: tuple[str, ...] = ()) -> list[Path]:
+    """The files `spec` joins: those it matches, except files of the main file's own `match`."""
+    return [p for p in paths if matches(spec.match, p) and not matches(main, p)]
 
 
 def load(spec: JoinSpec, paths: list[Path], summary: ImportSummary) -> JoinedFile:

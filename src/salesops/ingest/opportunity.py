@@ -157,6 +157,8 @@ class OpportunityRules:
         if self.open_amount is not None and self.open_amount.derive:
             ref, attribute = self.open_amount.derive
             record.extra["open_amount"] = attrs.get(ref, {}).get(attribute)
+        if stage.category == "open":
+            return []
         problem = self.check_dates(record, cols.get("created_at"))
         return [problem] if problem else []
 

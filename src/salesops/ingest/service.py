@@ -73,7 +73,12 @@ def match_files(
     """Pair files with the mapping's file specs (in the mapping's order); return the rest."""
     pairs: list[tuple[FileSpec, Path]] = []
     # A file that a `join` reads is joined, not imported by itself.
-    used = {p for spec in mapping.files for j in spec.joins for p in joins.join_paths(j, paths)}
+    used = {
+        p
+        for spec in mapping.files
+        for j in spec.joins
+        for p in joins.join_paths(j, paths, spec.match)
+    }
     for spec in mapping.files:
         for path in paths:
             if path not in used and any(
@@ -82,13 +87,6 @@ def match_files(
                 pairs.append((spec, path))
                 used.add(path)
     ignored = [p for p in paths if p not in used]
-    for spec, path in pairs:
-        for join in spec.joins:
-            if path in joins.join_paths(join, paths):
-                raise ValidationFailed(
-                    "a file cannot be joined to itself",
-                    [Problem(f"{path.name} matches both the file and its join", join.location)],
-                )
     if not pairs:
         expected = "; ".join(", ".join(f.match) for f in mapping.files)
         names = ", ".join(p.name for p in paths) or "no files"
@@ -220,7 +218,8 @@ def run_import(
             for join in spec.joins:
                 if id(join) not in loaded and id(join) not in unreadable:
                     try:
-                        loaded[id(join)] = joins.load(join, joins.join_paths(join, files), summary)
+                        right = joins.join_paths(join, files, spec.match)
+                        loaded[id(join)] = joins.load(join, right, summary)
                     except ValidationFailed as exc:
                         problems.extend(exc.problems)
                         unreadable.add(id(join))
