@@ -11,11 +11,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from salesops.ingest import hints, opportunity
+from salesops.ingest import opportunity
 from salesops.ingest.convert import converter
-from salesops.ingest.joins import Joiner
 from salesops.ingest.mapping import PLACEHOLDER, FieldSpec, FileSpec, OutputSpec
 from salesops.ingest.records import (
     DEFAULT_OWNER,
@@ -28,6 +27,9 @@ from salesops.ingest.records import (
 )
 from salesops.ingest.resolve import StageInfo
 from salesops.ingest.targets import FieldDef, target
+
+if TYPE_CHECKING:
+    from salesops.ingest.joins import Joiner
 
 AS_OF = "$as_of"
 MISSING = object()
@@ -153,6 +155,33 @@ class RecordBuilder:
         for line, reason, values in self.pending_rejects:
             self.ctx.rejects.add(self.path, self.columns, line, self.output.target, reason, values)
         self.pending_rejects.clear()
+
+    # -- after the file -------------------------------------------------------------------
+    def report(self) -> None:
+        """Warn about what the summary's counts do not show (a lookup that never matched...)."""
+        from salesops.ingest import hints  # only when a lookup failed for every row
+
+        summary = self.ctx.summary
+        target_name = self.output.target
+        for spec, fdef, lookup in self.ref_plan:
+            tally = self.lookups.get(spec.name)
+            if lookup is None or tally is None or not tally.given:
+                continue
+            if tally.unknown == tally.given:
+                summary.warn(
+                    "lookup_failed",
+                    tally.unknown,
+                    hints.lookup_failed(self.ctx, target_name, spec, str(fdef.ref), tally),
+                )
+        if self.defaulted:
+            owner = self.ctx.mapping.default_owner
+            why = "the mapping has no `owner`" if self.owner_default else "`missing: default`"
+            summary.notes.append(
+                f"{self.path.name}: {self.defaulted:,} {target_name} row(s) got the default"
+                f" owner {owner.name!r} (rep {owner.key!r}; {why})"
+            )
+        if self.opp is not None:
+            self.opp.report(self.path.name)
 
     def _key(self, values: list[str], line: int) -> str:
         position = self.key_position
@@ -382,28 +411,3 @@ class RecordBuilder:
         if self.tdef.natural_key and any(cols.get(c) is None for c in self.tdef.natural_key):
             return f"needs {', '.join(c.removesuffix('_id') for c in self.tdef.natural_key)}"
         return None
-
-    # -- after the file -------------------------------------------------------------------
-    def report(self) -> None:
-        """Warn about what the summary's counts do not show (a lookup that never matched...)."""
-        summary = self.ctx.summary
-        target_name = self.output.target
-        for spec, fdef, lookup in self.ref_plan:
-            tally = self.lookups.get(spec.name)
-            if lookup is None or tally is None or not tally.given:
-                continue
-            if tally.unknown == tally.given:
-                summary.warn(
-                    "lookup_failed",
-                    tally.unknown,
-                    hints.lookup_failed(self.ctx, target_name, spec, str(fdef.ref), tally),
-                )
-        if self.defaulted:
-            owner = self.ctx.mapping.default_owner
-            why = "the mapping has no `owner`" if self.owner_default else "`missing: default`"
-            summary.notes.append(
-                f"{self.path.name}: {self.defaulted:,} {target_name} row(s) got the default"
-                f" owner {owner.name!r} (rep {owner.key!r}; {why})"
-            )
-        if self.opp is not None:
-            self.opp.report(self.path.name)

@@ -67,6 +67,8 @@ class FieldSpec:
     template: tuple[str, ...] = ()  # the first whose placeholders are all non-empty wins
     value: str | None = None
     columns: tuple[str, ...] = ()  # json fields: a dict of these columns
+    cases: tuple[Case, ...] = ()  # a conditional field: the first case that holds...
+    otherwise: Choice | None = None  # ...else this (else empty)
     pattern: re.Pattern[str] | None = None
     value_map: dict[str, str] = field(default_factory=dict)  # keys casefolded
     strict: bool = False  # values missing from `value_map` are rejected
@@ -84,8 +86,6 @@ class FieldSpec:
     optional: bool = False  # the column may be absent from the file: the field is then unset
     add_months: int = 0  # dates: shift, e.g. a quarter's end from its start (3 months, -1 day)
     add_days: int = 0
-    cases: tuple[Case, ...] = ()  # a conditional field: the first case that holds...
-    otherwise: Choice | None = None  # ...else this (else empty)
 
     def source_columns(self) -> set[str]:
         names = set(self.columns)
