@@ -293,49 +293,11 @@ class _Parser:
         if "lifecycle" in data or "stage_history" in data:
             if name != "opportunities":
                 self.problem(where, "lifecycle and stage_history apply to opportunities only")
-            lifecycle = self.lifecycle(data.get("lifecycle"), fields, f"{where}.lifecycle")
-            history = self.stage_history(data.get("stage_history"), f"{where}.stage_history")
-        return OutputSpec(name, key, duplicates, fields, lifecycle, history, where, impossible)
-
-    def lifecycle(
-        self, data: Any, fields: dict[str, FieldSpec], where: str
-    ) -> LifecycleSpec | None:
-        if data is None:
-            return None
-        if not isinstance(data, dict):
-            self.problem(where, "expected a dictionary")
-            return None
-        self.keys(data, {"open_stage", "open_amount", "close_date_known"}, where)
-        amount = None
-        if data.get("open_amount") is not None:
-            amount = self.field(
-                "opportunities", "amount", data["open_amount"], f"{where}.open_amount"
+            lifecycle = syntax.lifecycle(self, data.get("lifecycle"), fields, f"{where}.lifecycle")
+            history = syntax.stage_history(
+                self, data.get("stage_history"), f"{where}.stage_history"
             )
-            if amount and amount.derive and amount.derive[0] not in fields:
-                self.problem(f"{where}.open_amount.derive", f"{amount.derive[0]!r} is not mapped")
-        known = data.get("close_date_known", True)
-        if not isinstance(known, bool):
-            self.problem(f"{where}.close_date_known", "expected true or false")
-            known = True
-        return LifecycleSpec(self.text(data, "open_stage", where), amount, known)
-
-    def stage_history(self, data: Any, where: str) -> StageHistorySpec | None:
-        if data is None:
-            return None
-        if not isinstance(data, dict) or "columns" not in data:
-            self.problem(where, "expected `columns`: a regular expression on column names")
-            return None
-        self.keys(data, {"columns", "formats"}, where)
-        try:
-            pattern = re.compile(str(data["columns"]))
-        except re.error as exc:
-            self.problem(f"{where}.columns", f"invalid regular expression: {exc}")
-            return None
-        if pattern.groups != 1:
-            self.problem(f"{where}.columns", "the expression needs one group: the stage name")
-        formats = self.texts(data.get("formats"), f"{where}.formats")
-        self.check_formats(formats, f"{where}.formats")
-        return StageHistorySpec(pattern, formats)
+        return OutputSpec(name, key, duplicates, fields, lifecycle, history, where, impossible)
 
     def check_formats(self, formats: tuple[str, ...], where: str) -> None:
         for fmt in formats:

@@ -1,9 +1,10 @@
-"""The parts of the mapping format that need no pre-processing script (docs/importing.md).
+"""Parts of the mapping format beyond files, outputs and fields (docs/importing.md).
 
 Conditional fields (`if_present` / `if_empty` / `cases`), joins of two files of one import,
-constant keys and the default owner. Parsed by the same parser as the rest of a mapping
-(`salesops.ingest.mapping`), so every problem is reported at once with its location.
-Nothing here evaluates code: a condition is a column and one of a few fixed tests.
+constant keys, the default owner, and how deals got where they are (`lifecycle`,
+`stage_history`). Parsed with the parser of the rest of a mapping (`salesops.ingest.mapping`),
+so every problem is reported at once with its location. Nothing here evaluates code: a
+condition is a column and one of a few fixed tests.
 """
 
 from __future__ import annotations
@@ -17,8 +18,11 @@ from salesops.ingest.spec import (
     Choice,
     Condition,
     DefaultOwner,
+    FieldSpec,
     FileFormat,
     JoinSpec,
+    LifecycleSpec,
+    StageHistorySpec,
 )
 
 if TYPE_CHECKING:
@@ -214,3 +218,45 @@ def default_owner(p: _Parser, data: Any) -> DefaultOwner:
     if PLACEHOLDER.search(key_text):
         p.problem("default_owner.key", "a constant id cannot hold a {placeholder}")
     return DefaultOwner(key=key_text, name=name)
+
+
+def lifecycle(
+    p: _Parser, data: Any, fields: dict[str, FieldSpec], where: str
+) -> LifecycleSpec | None:
+    """`lifecycle:` of an opportunities output: what a closed deal was while open."""
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        p.problem(where, "expected a dictionary")
+        return None
+    p.keys(data, {"open_stage", "open_amount", "close_date_known"}, where)
+    amount = None
+    if data.get("open_amount") is not None:
+        amount = p.field("opportunities", "amount", data["open_amount"], f"{where}.open_amount")
+        if amount and amount.derive and amount.derive[0] not in fields:
+            p.problem(f"{where}.open_amount.derive", f"{amount.derive[0]!r} is not mapped")
+    known = data.get("close_date_known", True)
+    if not isinstance(known, bool):
+        p.problem(f"{where}.close_date_known", "expected true or false")
+        known = True
+    return LifecycleSpec(p.text(data, "open_stage", where), amount, known)
+
+
+def stage_history(p: _Parser, data: Any, where: str) -> StageHistorySpec | None:
+    """`stage_history:` columns that date each stage entered (HubSpot)."""
+    if data is None:
+        return None
+    if not isinstance(data, dict) or "columns" not in data:
+        p.problem(where, "expected `columns`: a regular expression on column names")
+        return None
+    p.keys(data, {"columns", "formats"}, where)
+    try:
+        pattern = re.compile(str(data["columns"]))
+    except re.error as exc:
+        p.problem(f"{where}.columns", f"invalid regular expression: {exc}")
+        return None
+    if pattern.groups != 1:
+        p.problem(f"{where}.columns", "the expression needs one group: the stage name")
+    formats = p.texts(data.get("formats"), f"{where}.formats")
+    p.check_formats(formats, f"{where}.formats")
+    return StageHistorySpec(pattern, formats)
