@@ -79,11 +79,6 @@ def print_summary(summary: ImportSummary) -> None:
     console.print(table)
     for path in summary.ignored:
         console.print(f"ignored {path.name}: no part of the mapping reads it")
-    for note in summary.notes:
-        console.print(note, highlight=False, markup=False)
-    for warning in summary.warnings:
-        console.print("[yellow]warning:[/] ", end="")
-        console.print(warning.message, highlight=False, markup=False)
     if summary.rejects_path is not None:
         console.print(
             f"[yellow]{summary.rejected:,} rejected row(s)[/] written with line and reason to"
@@ -96,6 +91,11 @@ def print_summary(summary: ImportSummary) -> None:
             )
         for kind, count in summary.reject_reasons[:8]:
             console.print(f"  {count:>8,}  {kind}", highlight=False, markup=False)
+    for note in summary.notes:
+        console.print(note, highlight=False, markup=False)
+    for warning in summary.warnings:
+        console.print("[yellow]warning:[/] ", end="")
+        console.print(warning.message, highlight=False, markup=False)
     if summary.dry_run:
         console.print("dry run: nothing was written to the database")
 

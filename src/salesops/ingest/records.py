@@ -42,8 +42,8 @@ class Context:
     rejects: RejectSink
     resolver: RefResolver
     stages: StageRegistry
-    inserters: dict[str, BulkInserter] = field(default_factory=dict)
     _default_owner: int | None = None
+    inserters: dict[str, BulkInserter] = field(default_factory=dict)
 
     def inserter(self, table: str) -> BulkInserter:
         if table not in self.inserters:
