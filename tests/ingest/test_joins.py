@@ -250,3 +250,22 @@ def test_a_join_without_its_file_stops_the_import_and_names_the_pattern(
         "files[0].join",
         "no file given matches won*.csv",
     )
+
+
+def test_hashed_ids_ignore_the_joined_columns_so_new_joined_data_updates_the_same_deals(
+    session: Session, tmp_path: Path
+) -> None:
+    hashed = MAPPING.replace("        key: Lead ID\n", "        key: $hash\n")
+    mapping, paths = funnel(tmp_path, mapping=hashed, won="lead_id,Won Date\n")
+    run_import(session, "csv", paths, mapping=mapping, as_of=AS_OF)
+    assert {o.stage.name for o in deals(session).values()} == {"Prospecting"}
+    write(paths[1], WON)
+    summary = run_import(session, "csv", paths, mapping=mapping, as_of=AS_OF)
+    counts = summary.tables["opportunities"]
+    assert (counts.inserted, counts.updated, counts.unchanged) == (0, 2, 2)
+    assert sorted(o.stage.name for o in deals(session).values()) == [
+        "Closed Won",
+        "Closed Won",
+        "Prospecting",
+        "Prospecting",
+    ]
