@@ -130,3 +130,29 @@ def test_a_lookup_that_fails_for_every_row_says_which_option_fixes_it(
     write(deals, "id,name,rep\nd1,A,r1\nd2,B,Ben Berg\n")
     summary = run_import(session, "csv", [reps, deals], mapping=mapping, as_of=AS_OF)
     assert summary.warning("lookup_failed") is None
+
+
+def test_a_lookup_of_ids_imported_under_another_source_system_says_so(
+    session: Session, tmp_path: Path
+) -> None:
+    reps_mapping = write(
+        tmp_path / "reps.yaml",
+        "source_system: hr\nfiles:\n  - match: reps.csv\n    outputs:\n"
+        "      - {target: reps, key: id, fields: {name: name}}\n",
+    )
+    reps = write(tmp_path / "reps.csv", "id,name\nr1,Ana Alves\n")
+    run_import(session, "csv", [reps], mapping=reps_mapping, as_of=AS_OF)
+    deals_mapping = write(
+        tmp_path / "deals.yaml",
+        "source_system: crm\nfiles:\n  - match: deals.csv\n    outputs:\n"
+        "      - {target: opportunities, key: id,"
+        " fields: {name: name, owner: rep, stage: {value: Prospecting}}}\n",
+    )
+    deals = write(tmp_path / "deals.csv", "id,name,rep\nd1,A,r1\n")
+    summary = run_import(session, "csv", [deals], mapping=deals_mapping, as_of=AS_OF)
+    warning = summary.warning("lookup_failed")
+    assert warning is not None
+    assert (
+        "they are ids of reps imported from hr, and this mapping's source_system is 'crm'"
+        in warning.message
+    )

@@ -269,3 +269,17 @@ def test_hashed_ids_ignore_the_joined_columns_so_new_joined_data_updates_the_sam
         "Prospecting",
         "Prospecting",
     ]
+
+
+def test_a_misspelt_joined_column_is_missing_and_the_message_lists_the_joined_ones(
+    session: Session, tmp_path: Path
+) -> None:
+    typo = MAPPING.replace("if_present: Won Date", "if_present: Won date")
+    mapping, paths = funnel(tmp_path, mapping=typo)
+    with pytest.raises(ValidationFailed) as failure:
+        run_import(session, "csv", paths, mapping=mapping, as_of=AS_OF)
+    (problem,) = failure.value.problems
+    assert problem.message == (
+        "missing column 'Won date' needed by opportunities (the file has: Lead ID, Company,"
+        " First Contact; joined: lead_id, Won Date)"
+    )

@@ -155,7 +155,9 @@ def _check_columns(
             problems.append(
                 Problem(
                     f"missing column {column!r} needed by {output.target}"
-                    f" (the file has: {', '.join(source.columns[:30])})",
+                    f" (the file has: {', '.join(source.columns[:30])}"
+                    + (f"; joined: {', '.join(joined[:30])}" if joined else "")
+                    + ")",
                     source.path.name,
                 )
             )
