@@ -54,7 +54,10 @@ def _probe(ctx: Context, table_name: str, lookup_by: str, examples: list[str]) -
         ).scalar()
         if ids:
             return f"they are {table_name} ids, not names: remove `lookup: name`"
-    return f"no {table_name} row has these names"
+    return (
+        f"no {table_name} row has these names: import the {table_name} first (or in the same"
+        f" import, with a part of the mapping whose target is {table_name})"
+    )
 
 
 def lookup_failed(
