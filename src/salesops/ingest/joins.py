@@ -140,7 +140,10 @@ class Joiner:
     names: list[str]
 
     def extend(self, values: list[str]) -> list[str]:
-        row = values[: self.width] if len(values) > self.width else list(values)
+        width = self.width
+        # The joined columns must land at their positions even on a row of the wrong width
+        # (history outputs read such rows too).
+        row = values[:width] if len(values) >= width else [*values, *[""] * (width - len(values))]
         for joined, left, positions in self.parts:
             key = row[left].strip() if left < len(row) else ""
             found = joined.rows.get(key) if key else None
