@@ -129,3 +129,38 @@ def test_wins_from_a_second_file_fall_in_the_month_of_their_won_date(
         date(2025, 3, 1): 1,
         date(2025, 4, 1): 0,
     }
+
+
+def test_a_stage_entered_on_a_date_the_stage_history_gives_is_recorded_at_that_date(
+    session: Session, tmp_path: Path
+) -> None:
+    mapping = write(
+        tmp_path / "hs.yaml",
+        """\
+        source_system: hs
+        files:
+          - match: deals*.csv
+            outputs:
+              - target: opportunities
+                key: id
+                fields: {name: name, stage: stage, created_at: created}
+                stage_history: {columns: '^entered (.+)$'}
+        """,
+    )
+    header = "id,name,stage,created,entered Prospecting,entered Proposal\n"
+    first = write(
+        tmp_path / "deals-1.csv", header + "h1,Alpha,Prospecting,2025-01-10,2025-01-10,\n"
+    )
+    run_import(session, "csv", [first], mapping=mapping, as_of=datetime(2025, 3, 1, tzinfo=UTC))
+    second = write(
+        tmp_path / "deals-2.csv", header + "h1,Alpha,Proposal,2025-01-10,2025-01-10,2025-03-20\n"
+    )
+    summary = run_import(session, "csv", [second], mapping=mapping, as_of=AS_OF)
+    assert summary.tables["opportunities"].updated == 1
+    moves = session.scalars(
+        select(OpportunityEvent).where(OpportunityEvent.field.in_(["stage", "forecast_category"]))
+    ).all()
+    assert {(e.field, e.new_value, e.at) for e in moves} >= {
+        ("stage", "Proposal", datetime(2025, 3, 20, tzinfo=UTC))
+    }
+    assert {e.at for e in moves} == {datetime(2025, 3, 20, tzinfo=UTC)}

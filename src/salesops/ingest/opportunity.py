@@ -305,35 +305,50 @@ class OpportunityRules:
                     )
         self._write(events)
 
-    def _closing_time(
+    def _known_times(
         self, record: Record, old: dict[str, Any], changes: dict[str, Any]
-    ) -> datetime | None:
-        """When the file says an update's deal closed, if this update closes it."""
+    ) -> tuple[datetime | None, datetime | None]:
+        """When the file says an update's stage changed, and when it closed the deal.
+
+        The stage changed when the file's stage history says the deal entered its new stage
+        or, for a deal this update closes, when the file says it closed. Neither is earlier
+        than the deal's creation. None: the file does not say (the export's time is used).
+        """
         by_id = self.ctx.stages.by_id
         if "stage_id" not in changes:
-            return None
+            return None, None
         before, after = by_id.get(old.get("stage_id") or -1), by_id.get(changes["stage_id"])
-        closed: datetime | None = record.cols.get("closed_at")
-        if after is None or after.category == "open" or closed is None:
-            return None
-        if before is not None and before.category != "open":
-            return None  # won -> lost: no date says when that changed
+        if after is None:
+            return None, None
+        closes = after.category != "open" and (before is None or before.category == "open")
+        closed: datetime | None = record.cols.get("closed_at") if closes else None
+        timeline: list[tuple[datetime, StageInfo]] = record.extra.get("timeline") or []
+        entered = next((at for at, stage in reversed(timeline) if stage.id == after.id), None)
         created: datetime | None = old.get("created_at")
-        return closed if created is None else max(closed, created)
+        times = [t if t is None or created is None else max(t, created) for t in (entered, closed)]
+        stage_at = times[0] or times[1]
+        return stage_at, (stage_at if closes and stage_at is not None else None)
 
     def after_update(
         self, updates: Sequence[tuple[Record, dict[str, Any]]], existing: dict[Any, dict[str, Any]]
     ) -> None:
         events = []
+        as_of = self.ctx.as_of
         for record, changes in updates:
             old = existing[record.key]
-            # A deal this update closes closed when its file says, not when the file was
-            # exported: its stage, category, amount and close date changed by then.
-            closing = self._closing_time(record, old, changes)
+            # A change the file dates is recorded then, not when the file was exported: the
+            # stage (and category) when the deal entered it; for a deal this update closes,
+            # its amount and close date as of the close too. The owner's change is undated.
+            stage_at, closing = self._known_times(record, old, changes)
             for column, field in EVENT_FIELDS:
                 if column not in changes:
                     continue
-                at = self.ctx.as_of if closing is None or column == "owner_id" else closing
+                if column in {"stage_id", "forecast_category"}:
+                    at = stage_at or as_of
+                elif column in {"amount", "close_date"}:
+                    at = closing or as_of
+                else:
+                    at = as_of
                 before, after = old.get(column), changes[column]
                 if column == "stage_id":
                     before = (
