@@ -39,6 +39,9 @@ def test_the_worked_example_of_the_documentation_does_what_the_text_says(
         "deals-2025-04.csv",
         "acme-crm.yaml",
         "deals-2025-05.csv",
+        "leads.csv",
+        "won.csv",
+        "funnel.yaml",
     }
     rejects = tmp_path / "rejects.csv"
     first = run_import(
@@ -89,3 +92,42 @@ def test_the_worked_example_of_the_documentation_does_what_the_text_says(
     in_may = {s.id: s for s in pipeline_as_of(session, datetime(2025, 5, 15, tzinfo=UTC))}
     assert in_may[won.id].stage == "Proposal"
     assert in_may[won.id].amount == Decimal("1200.00")
+    assert {e.at for e in events} == {datetime(2025, 5, 20, tzinfo=UTC)}
+
+
+def test_the_funnel_example_of_the_documentation_does_what_the_text_says(
+    session: Session, tmp_path: Path
+) -> None:
+    files = example_files(tmp_path)
+    rejects = tmp_path / "rejects.csv"
+    summary = run_import(
+        session,
+        "csv",
+        [files["leads.csv"], files["won.csv"]],
+        mapping=files["funnel.yaml"],
+        rejects=rejects,
+    )
+    text = DOCS.read_text()
+    shown = [*summary.notes, *(f"warning: {w.message}" for w in summary.warnings)]
+    for line in shown:
+        assert line in text
+    assert len(shown) == 4
+    counts = {n: (t.read, t.inserted, t.rejected) for n, t in summary.tables.items()}
+    assert counts == {
+        "opportunities": (4, 3, 1),
+        "reps": (0, 1, 0),
+        "opportunity_events": (0, 6, 0),
+    }
+    deals = {o.external_id: o for o in session.scalars(select(Opportunity))}
+    assert {k: o.stage.name for k, o in deals.items()} == {
+        "L1": "Closed Won",
+        "L2": "Prospecting",
+        "L4": "Prospecting",
+    }
+    assert deals["L2"].name == "Lead L2"
+    in_february = {s.id: s for s in pipeline_as_of(session, datetime(2025, 2, 10, tzinfo=UTC))}
+    assert in_february[deals["L1"].id].stage == "Prospecting"
+    with rejects.open(newline="") as handle:
+        (row,) = list(csv.DictReader(handle))
+    assert row["Lead ID"] == "L3"
+    assert row["_reason"] in text.replace("\n", " ")

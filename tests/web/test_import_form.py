@@ -57,6 +57,10 @@ def test_an_upload_is_a_dry_run_first_then_committed_with_its_rejects_downloadab
     assert cells[:2] == ["3", "2"]  # read 3, would insert 2
     assert cells[4] == "1"  # 1 rejected
     assert _opps(session) == before  # nothing written yet
+    # d2 is won and the mapping has no lifecycle: the page says what that means, with d2
+    warning = re.search(r'data-testid="import-warning">([^<]*)</div>', html)
+    assert warning is not None
+    assert "1 closed deal(s) were imported with no history (e.g. &#39;d2&#39;" in warning.group(1)
     link = re.search(r'href="(/imports/[^"]+/rejects-dry-run\.csv)"', html)
     assert link is not None
     rejects = ops.get(link.group(1))

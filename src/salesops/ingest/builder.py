@@ -12,35 +12,69 @@ import hashlib
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from salesops.db.attributes import attribute_problems
 from salesops.ingest import opportunity
 from salesops.ingest.convert import _boolean, converter
 from salesops.ingest.mapping import PLACEHOLDER, FieldSpec, FileSpec, OutputSpec
-from salesops.ingest.records import Context, Getter, Record, Rejected, getter, template_getter
+from salesops.ingest.records import (
+    DEFAULT_OWNER,
+    Context,
+    Getter,
+    Record,
+    Rejected,
+    getter,
+    template_getter,
+)
 from salesops.ingest.resolve import StageInfo
 from salesops.ingest.targets import FieldDef, target
 
+if TYPE_CHECKING:
+    from salesops.ingest.joins import Joiner
+
 AS_OF = "$as_of"
 MISSING = object()
+EXAMPLES = 5
+
+
+class LookupTally:
+    """How the lookups of one reference field went: values given, values unknown."""
+
+    def __init__(self) -> None:
+        self.given = 0
+        self.unknown = 0
+        self.examples: list[str] = []
+
+    def miss(self, text: str) -> None:
+        self.unknown += 1
+        if len(self.examples) < EXAMPLES and text not in self.examples:
+            self.examples.append(text)
 
 
 class RecordBuilder:
     """Builds and resolves the records of one output of one file; rejects what fails."""
 
     def __init__(
-        self, ctx: Context, file: FileSpec, output: OutputSpec, path: Path, columns: list[str]
+        self,
+        ctx: Context,
+        file: FileSpec,
+        output: OutputSpec,
+        path: Path,
+        columns: list[str],
+        joiner: Joiner | None = None,
     ) -> None:
         self.ctx = ctx
         self.output = output
         self.path = path
-        self.columns = columns
+        self.columns = columns  # the file's own columns (rejects are written with these)
+        self.width = len(columns)
+        self.joiner = joiner
         self.tdef = target(output.target)
         self.table = self.tdef.table
         self.counts = ctx.summary.table(output.target)
         index: dict[str, int] = {}
-        for position, name in enumerate(columns):
+        for position, name in enumerate([*columns, *(joiner.names if joiner else ())]):
             index.setdefault(name, position)
         self.index = index
         self.plan: list[tuple[FieldSpec, FieldDef, Getter, Callable[[str], Any]]] = []
@@ -106,11 +140,16 @@ class RecordBuilder:
         self.opp = (
             opportunity.OpportunityRules(ctx, output, index, file) if self.is_opportunity else None
         )
+        # Data without reps: every deal belongs to the mapping's default owner.
+        self.owner_default = self.is_opportunity and "owner" not in output.fields
+        self.lookups = {spec.name: LookupTally() for spec, _, lookup in self.ref_plan if lookup}
+        self.defaulted = 0
 
     # -- building -------------------------------------------------------------------------
     def reject(self, record: Record, reason: str) -> None:
         self.counts.rejected += 1
-        self.pending_rejects.append((record.line, reason, record.values))
+        values = record.values[: self.width] if self.joiner else record.values
+        self.pending_rejects.append((record.line, reason, values))
 
     def flush_rejects(self) -> None:
         """Write this chunk's rejects in line order (checks reject rows at different steps)."""
@@ -119,6 +158,33 @@ class RecordBuilder:
             self.ctx.rejects.add(self.path, self.columns, line, self.output.target, reason, values)
         self.pending_rejects.clear()
 
+    # -- after the file -------------------------------------------------------------------
+    def report(self) -> None:
+        """Warn about what the summary's counts do not show (a lookup that never matched...)."""
+        from salesops.ingest import hints  # only when a lookup failed for every row
+
+        summary = self.ctx.summary
+        target_name = self.output.target
+        for spec, fdef, lookup in self.ref_plan:
+            tally = self.lookups.get(spec.name)
+            if lookup is None or tally is None or not tally.given:
+                continue
+            if tally.unknown == tally.given:
+                summary.warn(
+                    "lookup_failed",
+                    tally.unknown,
+                    hints.lookup_failed(self.ctx, target_name, spec, str(fdef.ref), tally),
+                )
+        if self.defaulted:
+            owner = self.ctx.mapping.default_owner
+            why = "the mapping has no `owner`" if self.owner_default else "`missing: default`"
+            summary.notes.append(
+                f"{self.path.name}: {self.defaulted:,} {target_name} row(s) got the default"
+                f" owner {owner.name!r} (rep {owner.key!r}; {why})"
+            )
+        if self.opp is not None:
+            self.opp.report(self.path.name)
+
     def _key(self, values: list[str], line: int) -> str:
         position = self.key_position
         if position >= 0:
@@ -126,7 +192,9 @@ class RecordBuilder:
             if key and len(key) <= 120:
                 return key
         if self.hash_key:
-            digest = hashlib.sha1("\x1f".join(v.strip() for v in values).encode()).hexdigest()[:20]
+            # Only the file's own columns: a row's id must not change when joined data does.
+            own = values[: self.width] if self.joiner else values
+            digest = hashlib.sha1("\x1f".join(v.strip() for v in own).encode()).hexdigest()[:20]
             count = self.occurrences.get(digest, 0) + 1
             self.occurrences[digest] = count
             return f"{digest}-{count}"
@@ -234,9 +302,10 @@ class RecordBuilder:
         wanted: dict[tuple[str, str], set[str]] = {}
         for spec, fdef, _, _ in self.plan:
             if fdef.kind == "ref" and fdef.ref:
-                wanted.setdefault((fdef.ref, spec.lookup_by), set()).update(
-                    r.refs[spec.name] for r in everyone if spec.name in r.refs
-                )
+                name = spec.name
+                texts = [r.refs[name] for r in everyone if name in r.refs]
+                wanted.setdefault((fdef.ref, spec.lookup_by), set()).update(texts)
+                self.lookups[name].given += len(texts)
         found = {k: self.ctx.resolver.lookup(k[0], k[1], keys) for k, keys in wanted.items()}
         kept = []
         for record in records:
@@ -263,12 +332,16 @@ class RecordBuilder:
         later: list[tuple[Any, str, str, int, list[str]]] = []
         problems: list[str] = []
         unknown: set[str] = set()
+        defaulted = 0
         cols = record.cols
         refs = record.refs
         stage_cache = self.stage_cache
         for spec, fdef, lookup in self.ref_plan:
             text = refs.get(spec.name)
             if text is None:
+                if spec.missing == "default":
+                    cols[fdef.column] = self.ctx.default_owner()
+                    defaulted = 1
                 continue
             if lookup is None:  # a stage
                 stage = stage_cache.get(text)
@@ -288,11 +361,18 @@ class RecordBuilder:
                 cols[fdef.column] = hit[0]
                 if hit[1]:
                     attrs[spec.name] = hit[1]
-            elif fdef.ref == self.output.target and spec.lookup_by == "external_id":
+                continue
+            if fdef.ref == self.output.target and spec.lookup_by == "external_id":
+                self.lookups[spec.name].given -= 1  # resolved at the end of the file
                 cols[fdef.column] = None
                 later.append((record.key, fdef.column, text, record.line, record.values))
-            elif spec.missing == "null":
+                continue
+            self.lookups[spec.name].miss(text)
+            if spec.missing == "null":
                 cols[fdef.column] = None
+            elif spec.missing == "default":
+                cols[fdef.column] = self.ctx.default_owner()
+                defaulted = 1
             else:
                 problems.append(f"unknown {spec.name} {text!r}")
                 unknown.add(fdef.name)
@@ -300,8 +380,11 @@ class RecordBuilder:
             if cols.get(fdef.column) is None:
                 assert spec.derive is not None
                 cols[fdef.column] = attrs.get(spec.derive[0], {}).get(spec.derive[1])
+        if self.owner_default:
+            # Only for new deals: a file without owners must not take deals from their reps.
+            record.insert_only["owner_id"] = DEFAULT_OWNER
         if self.opp is not None:
-            self.opp.prepare(record, attrs)
+            problems.extend(self.opp.prepare(record, attrs))
         for name, column in self.required:
             value = cols.get(column, MISSING)
             if value is None:
@@ -315,6 +398,8 @@ class RecordBuilder:
                 problems.append(extra)
         if problems:
             raise Rejected("; ".join(problems))
+        if keep:
+            self.defaulted += defaulted
         if keep and later:
             self.deferred.extend(later)
 

@@ -91,6 +91,11 @@ def print_summary(summary: ImportSummary) -> None:
             )
         for kind, count in summary.reject_reasons[:8]:
             console.print(f"  {count:>8,}  {kind}", highlight=False, markup=False)
+    for note in summary.notes:
+        console.print(note, highlight=False, markup=False)
+    for warning in summary.warnings:
+        console.print("[yellow]warning:[/] ", end="")
+        console.print(warning.message, highlight=False, markup=False)
     if summary.dry_run:
         console.print("dry run: nothing was written to the database")
 

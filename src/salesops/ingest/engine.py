@@ -14,18 +14,25 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 
 from salesops.ingest.builder import RecordBuilder
+from salesops.ingest.joins import Joiner
 from salesops.ingest.lookups import existing_ids, existing_rows, unique_holders, update_rows
 from salesops.ingest.mapping import FileSpec, OutputSpec
-from salesops.ingest.records import Context, Record, Rejected
+from salesops.ingest.records import DEFAULT_OWNER, Context, Record, Rejected
 
 
 class OutputRunner(RecordBuilder):
     """Writes one output of one file: build, resolve, deduplicate, insert or update."""
 
     def __init__(
-        self, ctx: Context, file: FileSpec, output: OutputSpec, path: Path, columns: list[str]
+        self,
+        ctx: Context,
+        file: FileSpec,
+        output: OutputSpec,
+        path: Path,
+        columns: list[str],
+        joiner: Joiner | None = None,
     ) -> None:
-        super().__init__(ctx, file, output, path, columns)
+        super().__init__(ctx, file, output, path, columns, joiner)
         # Rows this runner already wrote: ids above the watermark are new, lower ones are
         # marked in a bitmap, so duplicate keys are caught in bounded memory.
         self.touched = bytearray()
@@ -60,6 +67,7 @@ class OutputRunner(RecordBuilder):
         failed: list[tuple[Record, str]] = []
         width = len(self.columns)
         self.counts.read += len(chunk)
+        joiner = self.joiner
         for line, values in chunk:
             if (
                 len(values) != width
@@ -72,6 +80,8 @@ class OutputRunner(RecordBuilder):
                     " (truncated or misquoted?)",
                 )
                 continue
+            if joiner is not None:
+                values = joiner.extend(values)
             try:
                 records.append(self.build(line, values))
             except Rejected as exc:
@@ -97,6 +107,8 @@ class OutputRunner(RecordBuilder):
 
     def _existing(self, records: list[Record]) -> dict[Any, dict[str, Any]]:
         columns = {*self.mapped_columns, *(self.opp.tracked if self.opp else ())}
+        if self.opp is not None:
+            columns.add("created_at")
         columns |= {c for r in records for c in r.cols}
         return existing_rows(
             self.ctx.connection,
@@ -125,6 +137,11 @@ class OutputRunner(RecordBuilder):
                     )
                 continue
             self._mark(old["id"])
+            if self.opp is not None and "created_at" not in record.cols:
+                problem = self.opp.check_dates(record, old.get("created_at"))
+                if problem:
+                    self.reject(record, problem)
+                    continue
             changes = {c: v for c, v in record.cols.items() if old.get(c) != v}
             if self.opp is not None:
                 changes.update(self.opp.update_extras(record, old, changes))
@@ -186,6 +203,9 @@ class OutputRunner(RecordBuilder):
             row = record.cols  # the record is done with: complete it in place
             if record.insert_only:
                 for column, value in record.insert_only.items():
+                    if value is DEFAULT_OWNER:
+                        value = self.ctx.default_owner()
+                        self.defaulted += 1
                     row.setdefault(column, value)
             if imported:
                 row["source_system"] = source_system
@@ -196,6 +216,8 @@ class OutputRunner(RecordBuilder):
         self.ctx.resolver.forget(self.output.target)
         if self.opp is not None and self.opp.knows_history:
             self.opp.after_insert(records, self._existing_ids([r.key for r in records]))
+        elif self.opp is not None:
+            self.opp.note_inserts(records)
 
     def _existing_ids(self, keys: list[Any]) -> dict[Any, int]:
         return existing_ids(self.ctx.connection, self.tdef, self.ctx.mapping.source_system, keys)

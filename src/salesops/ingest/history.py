@@ -37,6 +37,8 @@ class HistoryRunner(OutputRunner):
         records: list[Record] = []
         for line, values in chunk:
             self.counts.read += 1
+            if self.joiner is not None:
+                values = self.joiner.extend(values)
             try:
                 records.append(self.build(line, values))
             except Rejected as exc:

@@ -19,8 +19,10 @@ from salesops.db.attributes import KINDS as ATTRIBUTE_KINDS
 from salesops.db.attributes import attribute_problems
 from salesops.db.types import as_utc
 from salesops.errors import Problem, ValidationFailed
+from salesops.ingest import syntax
 from salesops.ingest.spec import (
     PLACEHOLDER,
+    Case,
     FieldSpec,
     FileFormat,
     FileSpec,
@@ -100,9 +102,12 @@ class _Parser:
             raise ValidationFailed("invalid mapping", self.problems)
         self.keys(
             data,
-            {"version", "source_system", "description", "currency", "as_of", "stages", "files"},
+            {
+                "version", "source_system", "description", "currency", "as_of", "stages", "files",
+                "default_owner",
+            },
             "",
-        )
+        )  # fmt: skip
         if data.get("version", 1) != 1:
             self.problem("version", "only version 1 of the mapping format exists")
         source = self.text(data, "source_system", "") or ""
@@ -126,6 +131,7 @@ class _Parser:
             self.problem("files", "required: a list of files, each with `match` and `outputs`")
             files_data = []
         files = tuple(self.file(f, f"files[{i}]") for i, f in enumerate(files_data))
+        owner = syntax.default_owner(self, data.get("default_owner"))
         if self.problems:
             raise ValidationFailed(f"invalid mapping {self.name}", self.problems)
         return Mapping(
@@ -136,6 +142,7 @@ class _Parser:
             as_of=as_of,
             stages=tuple(s for s in stages if s is not None),
             description=str(data.get("description") or ""),
+            default_owner=owner,
         )
 
     def stage(self, data: Any, where: str) -> StageDecl | None:
@@ -160,7 +167,7 @@ class _Parser:
         if not isinstance(data, dict):
             self.problem(where, "expected a dictionary with `match` and `outputs`")
             return FileSpec((), FileFormat(), ())
-        self.keys(data, {"match", "format", "outputs", "dates"}, where)
+        self.keys(data, {"match", "format", "outputs", "dates", "join"}, where)
         match = self.texts(data.get("match"), f"{where}.match")
         if not match:
             self.problem(f"{where}.match", "required: a file name pattern such as 'accounts*.csv'")
@@ -172,15 +179,21 @@ class _Parser:
         outputs = tuple(self.output(o, f"{where}.outputs[{i}]") for i, o in enumerate(outputs_data))
         dates = self.texts(data.get("dates"), f"{where}.dates")
         self.check_formats(dates, f"{where}.dates")
-        if not fmt.header:
-            known = set(fmt.columns)
+        joins = syntax.joins(self, data.get("join"), f"{where}.join")
+        known = syntax.joined_columns_known(fmt, joins)
+        if not fmt.header and known is not None:
+            for join in joins:
+                if join.left not in fmt.columns:
+                    self.problem(
+                        f"{join.location}.on", f"{join.left!r} is not one of the file's columns"
+                    )
             for i, output in enumerate(outputs):
                 for column in sorted(output.source_columns() - known):
                     self.problem(
                         f"{where}.outputs[{i}]",
                         f"column {column!r} is not one of the file's `format.columns`",
                     )
-        return FileSpec(match, fmt, outputs, dates, where)
+        return FileSpec(match, fmt, outputs, dates, where, joins)
 
     def format(self, data: Any, where: str) -> FileFormat:
         if not isinstance(data, dict):
@@ -227,9 +240,12 @@ class _Parser:
             return OutputSpec("")
         self.keys(
             data,
-            {"target", "key", "duplicates", "fields", "lifecycle", "stage_history"},
+            {
+                "target", "key", "duplicates", "fields", "lifecycle", "stage_history",
+                "impossible_dates",
+            },
             where,
-        )
+        )  # fmt: skip
         name = str(data.get("target", ""))
         try:
             tdef = target(name)
@@ -238,12 +254,14 @@ class _Parser:
                 f"{where}.target", f"unknown target {name!r} (one of {', '.join(IMPORTABLE)})"
             )
             return OutputSpec(name)
-        key = self.texts(data.get("key"), f"{where}.key")
-        if tdef.imported and not key:
+        constant = syntax.key(self, data.get("key"), f"{where}.key")
+        key = constant if constant is not None else self.texts(data.get("key"), f"{where}.key")
+        if tdef.imported and not key and constant is None:
             self.problem(f"{where}.key", "required: the column (or template) of the record's id")
         if not tdef.imported and key:
             self.problem(f"{where}.key", f"{name} rows are identified by {tdef.natural_key}")
-        key = tuple(k if ("{" in k or k == "$hash") else "{" + k + "}" for k in key)
+        if constant is None:
+            key = tuple(k if ("{" in k or k == "$hash") else "{" + k + "}" for k in key)
         duplicates = str(data.get("duplicates", "reject"))
         if duplicates not in {"reject", "merge"}:
             self.problem(f"{where}.duplicates", "expected reject or merge")
@@ -273,7 +291,9 @@ class _Parser:
                 attribute_kinds=tuple(a[2] for a in attributes),
             )
         for fdef in tdef.fields.values():
-            defaulted = name == "opportunities" and fdef.name in {"created_at"}
+            # A deal without a creation time was created at the export's time; one without an
+            # owner belongs to the mapping's default owner.
+            defaulted = name == "opportunities" and fdef.name in {"created_at", "owner"}
             if fdef.required and fdef.name not in fields and not defaulted:
                 self.problem(f"{where}.fields", f"{name} needs the field {fdef.name!r}")
         for spec in fields.values():
@@ -282,53 +302,20 @@ class _Parser:
                     f"{where}.fields.{spec.name}.derive",
                     f"{spec.derive[0]!r} is not a reference field of this output",
                 )
+        impossible = str(data.get("impossible_dates", "reject"))
+        if impossible not in {"reject", "keep"}:
+            self.problem(f"{where}.impossible_dates", "expected reject or keep")
+        elif "impossible_dates" in data and name != "opportunities":
+            self.problem(f"{where}.impossible_dates", "applies to opportunities only")
         lifecycle = history = None
         if "lifecycle" in data or "stage_history" in data:
             if name != "opportunities":
                 self.problem(where, "lifecycle and stage_history apply to opportunities only")
-            lifecycle = self.lifecycle(data.get("lifecycle"), fields, f"{where}.lifecycle")
-            history = self.stage_history(data.get("stage_history"), f"{where}.stage_history")
-        return OutputSpec(name, key, duplicates, fields, lifecycle, history, where)
-
-    def lifecycle(
-        self, data: Any, fields: dict[str, FieldSpec], where: str
-    ) -> LifecycleSpec | None:
-        if data is None:
-            return None
-        if not isinstance(data, dict):
-            self.problem(where, "expected a dictionary")
-            return None
-        self.keys(data, {"open_stage", "open_amount", "close_date_known"}, where)
-        amount = None
-        if data.get("open_amount") is not None:
-            amount = self.field(
-                "opportunities", "amount", data["open_amount"], f"{where}.open_amount"
+            lifecycle = syntax.lifecycle(self, data.get("lifecycle"), fields, f"{where}.lifecycle")
+            history = syntax.stage_history(
+                self, data.get("stage_history"), f"{where}.stage_history"
             )
-            if amount and amount.derive and amount.derive[0] not in fields:
-                self.problem(f"{where}.open_amount.derive", f"{amount.derive[0]!r} is not mapped")
-        known = data.get("close_date_known", True)
-        if not isinstance(known, bool):
-            self.problem(f"{where}.close_date_known", "expected true or false")
-            known = True
-        return LifecycleSpec(self.text(data, "open_stage", where), amount, known)
-
-    def stage_history(self, data: Any, where: str) -> StageHistorySpec | None:
-        if data is None:
-            return None
-        if not isinstance(data, dict) or "columns" not in data:
-            self.problem(where, "expected `columns`: a regular expression on column names")
-            return None
-        self.keys(data, {"columns", "formats"}, where)
-        try:
-            pattern = re.compile(str(data["columns"]))
-        except re.error as exc:
-            self.problem(f"{where}.columns", f"invalid regular expression: {exc}")
-            return None
-        if pattern.groups != 1:
-            self.problem(f"{where}.columns", "the expression needs one group: the stage name")
-        formats = self.texts(data.get("formats"), f"{where}.formats")
-        self.check_formats(formats, f"{where}.formats")
-        return StageHistorySpec(pattern, formats)
+        return OutputSpec(name, key, duplicates, fields, lifecycle, history, where, impossible)
 
     def check_formats(self, formats: tuple[str, ...], where: str) -> None:
         for fmt in formats:
@@ -379,15 +366,23 @@ class _Parser:
             "column", "template", "value", "columns", "pattern", "map", "strict", "default",
             "required", "format", "decimal_separator", "thousands_separator", "scale", "min",
             "time", "lookup", "missing", "derive", "optional", "add_months", "add_days",
+            *syntax.CONDITIONAL_KEYS,
         }  # fmt: skip
         self.keys(data, allowed, where)
-        sources = [k for k in ("column", "template", "value", "columns") if k in data]
+        kinds = ("column", "template", "value", "columns", "cases", "if_present", "if_empty")
+        sources = [k for k in kinds if k in data]
         if len(sources) > 1:
-            self.problem(
-                where, f"give only one of column, template, value, columns (got {sources})"
-            )
+            self.problem(where, f"give only one of {', '.join(kinds)} (got {sources})")
         if not sources and "derive" not in data and "default" not in data:
-            self.problem(where, "needs a column, template, value, columns, derive or default")
+            self.problem(
+                where, "needs a column, template, value, columns, a condition, derive or default"
+            )
+        cases: tuple[Case, ...] = ()
+        otherwise = None
+        if {"cases", "if_present", "if_empty"} & set(data):
+            cases, otherwise = syntax.conditional(self, data, where)
+        elif "else" in data or "then" in data:
+            self.problem(where, "`then` and `else` belong to if_present, if_empty or cases")
         if "columns" in data and fdef.kind != "json":
             self.problem(where, "`columns` builds a dictionary: only for json fields")
         pattern = None
@@ -416,8 +411,10 @@ class _Parser:
             self.problem(where, "lookup and missing apply to reference fields only")
         if lookup not in {"external_id", "name"}:
             self.problem(f"{where}.lookup", "expected external_id or name")
-        if missing not in {"reject", "null"}:
-            self.problem(f"{where}.missing", "expected reject or null")
+        if missing not in {"reject", "null", "default"}:
+            self.problem(f"{where}.missing", "expected reject, null or default")
+        elif missing == "default" and fdef.ref != "reps":
+            self.problem(f"{where}.missing", "`default` (the default owner) is for reps only")
         derive = None
         if data.get("derive") is not None:
             parts = str(data["derive"]).split(".")
@@ -454,6 +451,8 @@ class _Parser:
             optional=bool(data.get("optional", False)),
             add_months=self.whole(data.get("add_months", 0), f"{where}.add_months"),
             add_days=self.whole(data.get("add_days", 0), f"{where}.add_days"),
+            cases=cases,
+            otherwise=otherwise,
         )
 
 

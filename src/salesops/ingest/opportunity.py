@@ -26,6 +26,25 @@ from salesops.pipeline.service import event_value
 if TYPE_CHECKING:
     from salesops.ingest.records import Context, Record
 
+EXAMPLES = 5
+
+
+class DateTally:
+    """Deals of one kind: how many, and a few examples (id and dates)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.examples: list[str] = []
+
+    def add(self, record: Record, detail: str) -> None:
+        self.count += 1
+        if len(self.examples) < EXAMPLES:
+            self.examples.append(f"{record.key!r} line {record.line}: {detail}")
+
+    def text(self) -> str:
+        return "; ".join(self.examples)
+
+
 TRACKED = ("stage_id", "amount", "close_date", "forecast_category", "owner_id", "closed_at")
 EVENT_FIELDS = (
     ("stage_id", EventField.STAGE),
@@ -86,6 +105,9 @@ class OpportunityRules:
         self.close_date_known = lifecycle.close_date_known if lifecycle else True
         self.open_amount = lifecycle.open_amount if lifecycle else None
         self.knows_history = bool(self.history) or self.open_stage is not None
+        self.keep_impossible = output.impossible_dates == "keep"
+        self.impossible = DateTally()  # closed before created
+        self.closed_without_history = DateTally()  # closed deals inserted with no events
 
     # -- while building and resolving a record --------------------------------------------
     def build(self, record: Record, values: list[str]) -> list[str]:
@@ -104,12 +126,16 @@ class OpportunityRules:
         record.extra["timeline"] = timeline
         return []
 
-    def prepare(self, record: Record, attrs: dict[str, dict[str, Any]]) -> None:
-        """Fill the defaults of an opportunity (currency, category, dates of closing)."""
+    def prepare(self, record: Record, attrs: dict[str, dict[str, Any]]) -> list[str]:
+        """Fill the defaults of an opportunity (currency, category, dates of closing).
+
+        Returns the row's problems: a deal that closed before it was created (unless the
+        mapping keeps such dates).
+        """
         cols = record.cols
         stage = self.ctx.stages.by_id.get(cols.get("stage_id") or -1)
         if stage is None:
-            return
+            return []
         if cols.get("currency") is None:
             cols["currency"] = self.ctx.mapping.currency
         if cols.get("forecast_category") is None:
@@ -131,6 +157,54 @@ class OpportunityRules:
         if self.open_amount is not None and self.open_amount.derive:
             ref, attribute = self.open_amount.derive
             record.extra["open_amount"] = attrs.get(ref, {}).get(attribute)
+        if stage.category == "open":
+            return []
+        problem = self.check_dates(record, cols.get("created_at"))
+        return [problem] if problem else []
+
+    def check_dates(self, record: Record, created: datetime | None) -> str | None:
+        """A problem if the deal's file says it closed on a day before the day it was created.
+
+        Only dates the files gave count (a creation defaulted to the export's time does not),
+        and same-day closes are fine (a close date has no time of day).
+        """
+        closed = record.cols.get("closed_at")
+        if created is None or closed is None or closed.date() >= created.date():
+            return None
+        self.impossible.add(record, f"closed {closed.date()}, created {created.date()}")
+        if self.keep_impossible:
+            return None
+        return (
+            f"closed ({closed.date()}) before it was created ({created.date()}):"
+            " `impossible_dates: keep` imports such deals"
+        )
+
+    def report(self, file_name: str) -> None:
+        """Warnings on history the summary's counts do not show."""
+        summary = self.ctx.summary
+        if self.impossible.count:
+            outcome = (
+                "imported as given (`impossible_dates: keep`)"
+                if self.keep_impossible
+                else "rejected (`impossible_dates: keep` imports them)"
+            )
+            summary.warn(
+                "closed_before_created",
+                self.impossible.count,
+                f"{file_name}: {self.impossible.count:,} deal(s) closed before they were created"
+                f" (e.g. {self.impossible.text()}): {outcome}",
+            )
+        if self.closed_without_history.count:
+            tally = self.closed_without_history
+            summary.warn(
+                "closed_without_history",
+                tally.count,
+                f"{file_name}: {tally.count:,} closed deal(s) were imported with no history (e.g."
+                f" {tally.text()}): without `lifecycle` or `stage_history` a deal counts as"
+                " won or lost from the day it was created, not from the day it closed; add"
+                " `lifecycle: {open_stage: <its open stage>}` to the output to give them an open"
+                " period",
+            )
 
     def update_extras(
         self, record: Record, old: dict[str, Any], changes: dict[str, Any]
@@ -170,7 +244,27 @@ class OpportunityRules:
             return [(created, self.open_stage), (max(closed_at, created), stage)]
         return [(created, stage)]
 
+    def note_inserts(self, records: Sequence[Record]) -> None:
+        """Count closed deals inserted without history that existed open for a while."""
+        by_id = self.ctx.stages.by_id
+        for record in records:
+            cols = record.cols
+            stage = by_id.get(cols.get("stage_id") or -1)
+            if stage is None or stage.category == "open":
+                continue
+            created = cols.get("created_at") or record.insert_only.get("created_at")
+            closed = cols.get("closed_at") or record.insert_only.get("closed_at")
+            if created is not None and closed is not None and closed.date() > created.date():
+                self.closed_without_history.add(
+                    record, f"created {created.date()}, {stage.name} {closed.date()}"
+                )
+
     def after_insert(self, records: Sequence[Record], ids: dict[Any, int]) -> None:
+        # Only the current state is known unless the mapping says how deals got there; then
+        # no event is invented (created_at still says since when the deal existed).
+        if not self.knows_history:
+            self.note_inserts(records)
+            return
         events: list[dict[str, Any]] = []
         for record in records:
             opp_id = ids.get(record.key)
@@ -180,10 +274,6 @@ class OpportunityRules:
                 continue
             created = cols.get("created_at") or record.insert_only["created_at"]
             timeline = self._timeline(record, stage, created)
-            if not self.knows_history:
-                # Only the current state is known, not how the deal got there: no event is
-                # invented (created_at still says since when the deal existed).
-                continue
             events.append(
                 self._event(opp_id, EventField.CREATED, None, timeline[0][1].name, created)
             )
@@ -215,16 +305,50 @@ class OpportunityRules:
                     )
         self._write(events)
 
+    def _known_times(
+        self, record: Record, old: dict[str, Any], changes: dict[str, Any]
+    ) -> tuple[datetime | None, datetime | None]:
+        """When the file says an update's stage changed, and when it closed the deal.
+
+        The stage changed when the file's stage history says the deal entered its new stage
+        or, for a deal this update closes, when the file says it closed. Neither is earlier
+        than the deal's creation. None: the file does not say (the export's time is used).
+        """
+        by_id = self.ctx.stages.by_id
+        if "stage_id" not in changes:
+            return None, None
+        before, after = by_id.get(old.get("stage_id") or -1), by_id.get(changes["stage_id"])
+        if after is None:
+            return None, None
+        closes = after.category != "open" and (before is None or before.category == "open")
+        closed: datetime | None = record.cols.get("closed_at") if closes else None
+        timeline: list[tuple[datetime, StageInfo]] = record.extra.get("timeline") or []
+        entered = next((at for at, stage in reversed(timeline) if stage.id == after.id), None)
+        created: datetime | None = old.get("created_at")
+        times = [t if t is None or created is None else max(t, created) for t in (entered, closed)]
+        stage_at = times[0] or times[1]
+        return stage_at, (stage_at if closes and stage_at is not None else None)
+
     def after_update(
         self, updates: Sequence[tuple[Record, dict[str, Any]]], existing: dict[Any, dict[str, Any]]
     ) -> None:
         events = []
-        at = self.ctx.as_of
+        as_of = self.ctx.as_of
         for record, changes in updates:
             old = existing[record.key]
+            # A change the file dates is recorded then, not when the file was exported: the
+            # stage (and category) when the deal entered it; for a deal this update closes,
+            # its amount and close date as of the close too. The owner's change is undated.
+            stage_at, closing = self._known_times(record, old, changes)
             for column, field in EVENT_FIELDS:
                 if column not in changes:
                     continue
+                if column in {"stage_id", "forecast_category"}:
+                    at = stage_at or as_of
+                elif column in {"amount", "close_date"}:
+                    at = closing or as_of
+                else:
+                    at = as_of
                 before, after = old.get(column), changes[column]
                 if column == "stage_id":
                     before = (

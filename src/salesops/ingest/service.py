@@ -17,6 +17,7 @@ from salesops.db.bulk import bulk_mode, indexes_deferred
 from salesops.db.engine import WRITE_INTENT
 from salesops.db.types import as_utc, utc_now
 from salesops.errors import Problem, ValidationFailed
+from salesops.ingest import joins
 from salesops.ingest.engine import OutputRunner
 from salesops.ingest.mapping import FileSpec, Mapping, load_mapping
 from salesops.ingest.readers import SourceFile, open_source
@@ -71,7 +72,13 @@ def match_files(
 ) -> tuple[list[tuple[FileSpec, Path]], list[Path]]:
     """Pair files with the mapping's file specs (in the mapping's order); return the rest."""
     pairs: list[tuple[FileSpec, Path]] = []
-    used: set[Path] = set()
+    # A file that a `join` reads is joined, not imported by itself.
+    used = {
+        p
+        for spec in mapping.files
+        for j in spec.joins
+        for p in joins.join_paths(j, paths, spec.match)
+    }
     for spec in mapping.files:
         for path in paths:
             if path not in used and any(
@@ -126,8 +133,10 @@ def _check_stage_names(session: Session, mapping: Mapping) -> None:
         raise ValidationFailed(f"mapping {mapping.name} names unknown stages", problems)
 
 
-def _check_columns(spec: FileSpec, source: SourceFile) -> list[Problem]:
-    present = set(source.columns)
+def _check_columns(
+    spec: FileSpec, source: SourceFile, joined: list[str] | None = None
+) -> list[Problem]:
+    present = set(source.columns) | set(joined or ())
     problems = []
     read = set().union(*(output.source_columns() for output in spec.outputs))
     seen: set[str] = set()
@@ -146,7 +155,9 @@ def _check_columns(spec: FileSpec, source: SourceFile) -> list[Problem]:
             problems.append(
                 Problem(
                     f"missing column {column!r} needed by {output.target}"
-                    f" (the file has: {', '.join(source.columns[:30])})",
+                    f" (the file has: {', '.join(source.columns[:30])}"
+                    + (f"; joined: {', '.join(joined[:30])}" if joined else "")
+                    + ")",
                     source.path.name,
                 )
             )
@@ -193,9 +204,12 @@ def run_import(
         newest = max(p.stat().st_mtime for _, p in pairs)
         as_of = datetime.fromtimestamp(newest, tz=UTC)
     summary = ImportSummary(resolved.source_system, as_utc(as_of), dry_run=dry_run, ignored=ignored)
-    # Open every file (reading only its header) so that all problems surface before any row.
-    opened: list[tuple[FileSpec, SourceFile]] = []
+    # Open every file (reading only its header) so that all problems surface before any row;
+    # joined files are read whole (they are lookup tables).
+    opened: list[tuple[FileSpec, SourceFile, joins.Joiner | None]] = []
     problems: list[Problem] = []
+    loaded: dict[int, joins.JoinedFile] = {}
+    unreadable: set[int] = set()
     try:
         for spec, path in pairs:
             try:
@@ -203,8 +217,25 @@ def run_import(
             except ValidationFailed as exc:
                 problems.extend(exc.problems)
                 continue
-            opened.append((spec, source_file))
-            problems.extend(_check_columns(spec, source_file))
+            for join in spec.joins:
+                if id(join) not in loaded and id(join) not in unreadable:
+                    try:
+                        right = joins.join_paths(join, files, spec.match)
+                        loaded[id(join)] = joins.load(join, right, summary)
+                    except ValidationFailed as exc:
+                        problems.extend(exc.problems)
+                        unreadable.add(id(join))
+            if any(id(j) in unreadable for j in spec.joins):
+                opened.append((spec, source_file, None))
+                continue
+            joiner, join_problems = joins.joiner(
+                [loaded[id(j)] for j in spec.joins], path, source_file.columns
+            )
+            problems.extend(join_problems)
+            opened.append((spec, source_file, joiner))
+            if not join_problems:
+                joined = joiner.names if joiner else None
+                problems.extend(_check_columns(spec, source_file, joined))
         if problems:
             raise ValidationFailed("cannot import", problems)
         # Only now, with the mapping and every file's header checked, does the import wait for
@@ -214,6 +245,7 @@ def run_import(
         savepoint = session.begin_nested()
         try:
             _import_files(session, resolved, summary, opened, rejects, progress)
+            joins.report(list(loaded.values()), summary)
         except BaseException:
             savepoint.rollback()
             raise
@@ -222,7 +254,7 @@ def run_import(
         else:
             savepoint.commit()
     finally:
-        for _, source_file in opened:
+        for _, source_file, _ in opened:
             source_file.close()
     return summary
 
@@ -231,7 +263,7 @@ def _import_files(
     session: Session,
     mapping: Mapping,
     summary: ImportSummary,
-    opened: list[tuple[FileSpec, SourceFile]],
+    opened: list[tuple[FileSpec, SourceFile, joins.Joiner | None]],
     rejects: Path | None,
     progress: Progress | None,
 ) -> None:
@@ -255,8 +287,8 @@ def _import_files(
     gc.disable()
     try:
         with bulk_mode(connection), indexes_deferred(connection, _deferrable(ctx, opened)):
-            for spec, source_file in opened:
-                rows = _import_file(ctx, spec, source_file, progress)
+            for spec, source_file, joiner in opened:
+                rows = _import_file(ctx, spec, source_file, joiner, progress)
                 summary.files.append(
                     FileRead(source_file.path, rows, source_file.encoding, source_file.delimiter)
                 )
@@ -273,11 +305,13 @@ def _import_files(
             gc.enable()
 
 
-def _deferrable(ctx: Context, opened: list[tuple[FileSpec, SourceFile]]) -> list[Table]:
+def _deferrable(
+    ctx: Context, opened: list[tuple[FileSpec, SourceFile, joins.Joiner | None]]
+) -> list[Table]:
     """Tables whose indexes are worth rebuilding once: empty now, and a large input coming."""
-    if sum(source.size for _, source in opened) < BIG_INPUT_BYTES:
+    if sum(source.size for _, source, _ in opened) < BIG_INPUT_BYTES:
         return []
-    targets = {o.target for spec, _ in opened for o in spec.outputs}
+    targets = {o.target for spec, _, _ in opened for o in spec.outputs}
     if HISTORY in targets:  # history import looks events up by opportunity
         return []
     if "opportunities" in targets:
@@ -291,13 +325,17 @@ def _deferrable(ctx: Context, opened: list[tuple[FileSpec, SourceFile]]) -> list
 
 
 def _import_file(
-    ctx: Context, spec: FileSpec, source: SourceFile, progress: Progress | None
+    ctx: Context,
+    spec: FileSpec,
+    source: SourceFile,
+    joiner: joins.Joiner | None,
+    progress: Progress | None,
 ) -> int:
     from salesops.ingest.history import HistoryRunner
 
     runners = [
         (HistoryRunner if output.target == HISTORY else OutputRunner)(
-            ctx, spec, output, source.path, source.columns
+            ctx, spec, output, source.path, source.columns, joiner
         )
         for output in spec.outputs
     ]
@@ -313,6 +351,7 @@ def _import_file(
             progress(label, source.position(), source.size)
     for runner in runners:
         runner.finish()
+        runner.report()
     if progress is not None:
         progress(label, source.size, source.size)
     return rows

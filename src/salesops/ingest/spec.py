@@ -26,6 +26,39 @@ class FileFormat:
 
 
 @dataclass(frozen=True)
+class Choice:
+    """Where the text of one branch of a conditional field comes from."""
+
+    value: str | None = None  # a constant
+    column: str | None = None
+    template: tuple[str, ...] = ()
+
+    def source_columns(self) -> set[str]:
+        names = {self.column} if self.column else set()
+        for template in self.template:
+            names.update(PLACEHOLDER.findall(template))
+        return names
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A test on one column's (stripped) text; comparisons ignore case."""
+
+    column: str
+    test: str  # present, empty, equals, not_equals, matches
+    values: tuple[str, ...] = ()  # casefolded, for equals / not_equals
+    pattern: re.Pattern[str] | None = None  # for matches
+
+
+@dataclass(frozen=True)
+class Case:
+    """`then` applies when every condition of `when` holds."""
+
+    when: tuple[Condition, ...]
+    then: Choice
+
+
+@dataclass(frozen=True)
 class FieldSpec:
     """How one canonical field is read from a source row."""
 
@@ -34,6 +67,8 @@ class FieldSpec:
     template: tuple[str, ...] = ()  # the first whose placeholders are all non-empty wins
     value: str | None = None
     columns: tuple[str, ...] = ()  # json fields: a dict of these columns
+    cases: tuple[Case, ...] = ()  # a conditional field: the first case that holds...
+    otherwise: Choice | None = None  # ...else this (else empty)
     pattern: re.Pattern[str] | None = None
     value_map: dict[str, str] = field(default_factory=dict)  # keys casefolded
     strict: bool = False  # values missing from `value_map` are rejected
@@ -62,6 +97,11 @@ class FieldSpec:
             names.add(self.column)
         for template in self.template:
             names.update(PLACEHOLDER.findall(template))
+        for case in self.cases:
+            names.update(c.column for c in case.when)
+            names |= case.then.source_columns()
+        if self.otherwise is not None:
+            names |= self.otherwise.source_columns()
         return names - SPECIAL_COLUMNS
 
 
@@ -91,6 +131,8 @@ class OutputSpec:
     lifecycle: LifecycleSpec | None = None
     stage_history: StageHistorySpec | None = None
     location: str = ""
+    # A deal that closed before it was created: rejected, or kept (and counted) when allowed.
+    impossible_dates: str = "reject"
 
     def source_columns(self) -> set[str]:
         """The columns the file must have (optional fields left out)."""
@@ -107,12 +149,37 @@ class OutputSpec:
 
 
 @dataclass(frozen=True)
+class JoinSpec:
+    """Another file of the import whose columns are added to each row (a left join)."""
+
+    match: tuple[str, ...]
+    left: str  # the column of the main file...
+    right: str  # ...whose value is looked up in this column of the joined file
+    format: FileFormat = field(default_factory=FileFormat)
+    prefix: str = ""  # `as`: the joined columns are named "<prefix>.<column>"
+    duplicates: str = "error"  # a key twice in the joined file: error, first or last
+    location: str = ""
+
+    def column_name(self, column: str) -> str:
+        return f"{self.prefix}.{column}" if self.prefix else column
+
+
+@dataclass(frozen=True)
 class FileSpec:
     match: tuple[str, ...]
     format: FileFormat
     outputs: tuple[OutputSpec, ...]
     dates: tuple[str, ...] = ()
     location: str = ""
+    joins: tuple[JoinSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class DefaultOwner:
+    """The rep that owns deals of data without reps (created on first use)."""
+
+    key: str = "unassigned"  # its external id in the mapping's source system
+    name: str = "Unassigned"
 
 
 @dataclass(frozen=True)
@@ -133,6 +200,7 @@ class Mapping:
     as_of: datetime | None = None
     stages: tuple[StageDecl, ...] = ()
     description: str = ""
+    default_owner: DefaultOwner = field(default_factory=DefaultOwner)
 
     def stage_names(self) -> set[str]:
         """Every stage name that a value map of this mapping produces."""
@@ -144,6 +212,12 @@ class Mapping:
                         names.update(spec.value_map.values())
                         if spec.value:
                             names.add(spec.value)
+                        choices = [c.then for c in spec.cases] + [spec.otherwise]
+                        names.update(
+                            spec.value_map.get(c.value.casefold(), c.value)
+                            for c in choices
+                            if c and c.value
+                        )
                 if output.lifecycle and output.lifecycle.open_stage:
                     names.add(output.lifecycle.open_stage)
         return names

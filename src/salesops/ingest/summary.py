@@ -27,6 +27,15 @@ class FileRead:
     delimiter: str = ""
 
 
+@dataclass(frozen=True)
+class ImportWarning:
+    """Something imported that the user should know about: counted, with examples."""
+
+    kind: str  # e.g. closed_before_created, no_lifecycle, join_unmatched, lookup_failed
+    count: int
+    message: str  # the sentence shown, with the count and examples
+
+
 @dataclass
 class ImportSummary:
     """The outcome of one import run (also of a dry run, which is rolled back)."""
@@ -40,7 +49,15 @@ class ImportSummary:
     rejects_path: Path | None = None
     rejects_written: int = 0  # at most rejects.MAX_REJECTS_KEPT of the rejected rows
     reject_reasons: list[tuple[str, int]] = field(default_factory=list)  # most common first
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # how it went (e.g. rows joined)
+    warnings: list[ImportWarning] = field(default_factory=list)
+
+    def warn(self, kind: str, count: int, message: str) -> None:
+        self.warnings.append(ImportWarning(kind, count, message))
+
+    def warning(self, kind: str) -> ImportWarning | None:
+        """The first warning of `kind`, if any."""
+        return next((w for w in self.warnings if w.kind == kind), None)
 
     def table(self, name: str) -> TableCounts:
         return self.tables.setdefault(name, TableCounts())
