@@ -160,7 +160,8 @@ def logistic_baseline(
         return out
 
     steps = []
-    numeric = [n for n in spec.numeric if prepared(train)[n].notna().any()]
+    train_frame = prepared(train)
+    numeric = [n for n in spec.numeric if train_frame[n].notna().any()]
     if numeric:
         steps.append(
             ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric)
@@ -168,7 +169,7 @@ def logistic_baseline(
     if spec.categorical:
         steps.append(("cat", OneHotEncoder(handle_unknown="ignore"), list(spec.categorical)))
     pipe = make_pipeline(ColumnTransformer(steps), LogisticRegression(C=1.0, max_iter=1000))
-    pipe.fit(prepared(train), y)
+    pipe.fit(train_frame, y)
     return lambda frame: np.asarray(pipe.predict_proba(prepared(frame))[:, 1], dtype="float64")
 
 
