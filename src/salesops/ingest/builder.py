@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from salesops.crm import checks
 from salesops.ingest import opportunity
 from salesops.ingest.convert import converter
 from salesops.ingest.mapping import PLACEHOLDER, FieldSpec, FileSpec, OutputSpec
@@ -80,8 +81,10 @@ class RecordBuilder:
         self.derive_plan = [(s, d) for s, d, _, _ in self.plan if s.derive]
         self.required = [(f.name, f.column) for f in self.tdef.fields.values() if f.required]
         table_columns = set(self.table.columns.keys())
+        self.has_currency = "currency" in table_columns
         self.needs_check = (
-            output.target == "quotas"
+            self.has_currency
+            or output.target == "quotas"
             or bool(self.tdef.natural_key)
             or bool({"valid_from", "start_date"} & table_columns)
         )
@@ -313,10 +316,15 @@ class RecordBuilder:
 
     def _check(self, record: Record) -> str | None:
         cols = record.cols
+        if self.has_currency and (
+            reason := checks.currency_problem(cols.get("currency"), self.ctx.rated_currencies)
+        ):
+            return f"currency: {reason}"
         if self.output.target == "quotas":
-            holders = sum(cols.get(c) is not None for c in ("rep_id", "team_id", "territory_id"))
-            if holders != 1:
-                return "a quota needs exactly one of rep, team or territory"
+            # The records service's rules (API and form share them), field by field.
+            problems = checks.quota_problems(cols)
+            if problems:
+                return "; ".join(str(p) for p in problems)
         start, end = (
             cols.get("valid_from") or cols.get("start_date"),
             cols.get("valid_to") or cols.get("end_date"),
