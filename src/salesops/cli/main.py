@@ -69,14 +69,10 @@ def root(
     ctx.obj = CliState(database_url=database_url or get_settings().database_url)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the CLI, turning expected errors into one line and an exit code.
-
-    `argv` (default: the process's arguments) lets tests run a command in-process exactly as
-    a user's shell would, error handling and exit code included.
-    """
+def main() -> None:
+    """Entry point: run the CLI, turning expected errors into one line and an exit code."""
     try:
-        app(args=argv, prog_name="salesops", standalone_mode=False)
+        app(standalone_mode=False)
     except SalesOpsError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
