@@ -50,7 +50,8 @@ def test_a_stale_change_of_a_user_is_refused_and_changes_nothing(
     assert body.status_code == 409, body.text
     session.expire_all()
     user = session.get(User, bob)
-    assert user is not None and user.is_active and user.role == "manager" and user.version == 2
+    assert user is not None
+    assert (user.is_active, user.role, user.version) == (True, "manager", 2)
     assert client_as("ann").get(f"/api/v1/users/{bob}").status_code == 403
 
 
@@ -91,8 +92,9 @@ def test_deleting_a_deal_takes_its_history_and_is_refused_while_records_point_at
     ann, cat = client_as("ann"), client_as("cat")
     first, second = (o.id for o in org.opps["ann"])
     ann.patch(f"/api/v1/opportunities/{first}", json={"amount": "1500.00"})
-    session.add(Activity(kind="call", subject="intro", opportunity_id=second,
-                         rep_id=org.reps["ann"].id, occurred_at=org.opps["ann"][1].created_at))  # fmt: skip
+    call = Activity(kind="call", subject="intro", opportunity_id=second, rep_id=org.reps["ann"].id)
+    call.occurred_at = org.opps["ann"][1].created_at
+    session.add(call)
     session.commit()
     # Outside her scope a deal does not exist; an analyst may not delete.
     assert cat.delete(f"/api/v1/opportunities/{first}").status_code == 404

@@ -81,7 +81,7 @@ GENERATED: dict[str, Callable[[], bytes]] = {
         + b"n" * readers.SAMPLE_BYTES
         + b",r1,Prospecting,5,2025-03-31\n"
         + b"d3,Caf\xe9,r1,Prospecting,5,2025-03-31\n"
-    ),  # fmt: skip
+    ),
     "deals_utf16.csv": lambda: (HEADER + ROW).encode("utf-16"),
     "deals_binary.csv": lambda: b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4,
     # A NUL byte past the first 8 KB, where the binary sniffing does not look.
@@ -93,7 +93,7 @@ GENERATED: dict[str, Callable[[], bytes]] = {
     + (HEADER + "d2,Bad day,r1,Prospecting,5,2025-13-01\n").replace("\n", "\r\n").encode(),
     "deals_dtd.xlsx": lambda: _xlsx(
         [HEAD, ["d2", "x", "r1", "Prospecting", 5, "2025-03-31"]], sheet_xml=_with_dtd
-    ),  # fmt: skip
+    ),
     "deals_zip_bomb.xlsx": lambda: _xlsx([HEAD], sheet_xml=_padded),
     "deals_too_many_rows.xlsx": lambda: _xlsx(
         [HEAD, *[[f"d{i}", "x", "r1", "Prospecting", 5, "2025-03-31"] for i in range(12)]]
