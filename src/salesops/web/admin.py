@@ -1,4 +1,5 @@
-"""Admin pages: users (roles, access) — the audit log page lives with the record pages."""
+"""Admin pages: users (roles, access) and the values metrics cannot use — the audit log page
+lives with the record pages."""
 
 from __future__ import annotations
 
@@ -13,11 +14,14 @@ from salesops.api.deps import Principal
 from salesops.auth import service as auth
 from salesops.crm import versioning
 from salesops.errors import StaleRecord
+from salesops.metrics import quarantine
 from salesops.models import Rep, Role
 from salesops.web import export
 from salesops.web.deps import SessionDep, WebUser, check_csrf, page_context
+from salesops.web.nav import NavItem, register
 
 router = APIRouter(include_in_schema=False)
+register(NavItem("Quarantine", "/admin/quarantine", "alert", 905, frozenset({Role.ADMIN})))
 
 
 @router.get("/admin/users", response_class=HTMLResponse)
@@ -69,3 +73,16 @@ def change_user(
         session.rollback()
         return _users_page(request, session, who, stale=str(exc))
     return RedirectResponse(f"/admin/users?saved={user.username}", status_code=303)
+
+
+@router.get("/admin/quarantine", response_class=HTMLResponse)
+def quarantine_page(request: Request, session: SessionDep, who: WebUser) -> Response:
+    """Stored values metrics cannot use (left out of the copy, or blocking money metrics),
+    by table, id and field, with why and what to do."""
+    who.scope.require_admin("see the values metrics cannot use")
+    context = page_context(request, session, who) | {
+        "title": "Quarantine",
+        "rows": quarantine.quarantined(session),
+        "left_out": quarantine.LEFT_OUT,
+    }
+    return export.render(request, "quarantine.html", context)
