@@ -282,8 +282,9 @@ def _check_values(
     """The record-level rules every entry point shares: a currency metrics can convert, and
     the resource's own rules over the whole record (a quota's period, holder and amount)."""
     problems: list[Problem] = []
-    if "currency" in changed and getattr(obj, "currency", None) is not None:
-        code = str(obj.currency)
+    current: Any = getattr(obj, "currency", None)
+    if "currency" in changed and current is not None:
+        code = str(current)
         reason = checks.currency_problem(code, checks.rated_currencies(session))
         if reason:
             problems.append(Problem(reason, "currency"))
