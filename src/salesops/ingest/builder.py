@@ -306,7 +306,7 @@ class RecordBuilder:
             elif value is MISSING and column not in record.insert_only and name not in unknown:
                 problems.append(f"{name}: required but not given")
         if self.needs_check:
-            extra = self._check(record)
+            extra = self._check(record, unknown)
             if extra:
                 problems.append(extra)
         if problems:
@@ -314,7 +314,7 @@ class RecordBuilder:
         if keep and later:
             self.deferred.extend(later)
 
-    def _check(self, record: Record) -> str | None:
+    def _check(self, record: Record, unknown: set[str]) -> str | None:
         cols = record.cols
         if self.has_currency and (
             reason := checks.currency_problem(cols.get("currency"), self.ctx.rated_currencies)
@@ -323,6 +323,8 @@ class RecordBuilder:
         if self.output.target == "quotas":
             # The records service's rules (API and form share them), field by field.
             problems = checks.quota_problems(cols)
+            if unknown:  # an unknown rep is the problem, not that the quota then has no holder
+                problems = [p for p in problems if p.location != "holder"]
             if problems:
                 return "; ".join(str(p) for p in problems)
         start, end = (
