@@ -231,7 +231,7 @@ class QuarantinedRead(BaseModel):
     field: str
     value: str
     reason: str
-    effect: str = Field(description="left out of every figure, or money metrics refuse to run")
+    effect: str = Field(description="left out of every figure (until it has an exchange rate)")
 
 
 @router.get(

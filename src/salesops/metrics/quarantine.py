@@ -5,9 +5,10 @@ Two kinds (see docs/security.md):
 - **left out**: a row holding a value the analytics copy cannot hold (an amount beyond
   DECIMAL(18, 2), a date DuckDB cannot read) is quarantined when the copy is loaded
   (`feed.Quarantined`) and counts in no figure until it is repaired;
-- **blocks money metrics**: a row in a currency with no exchange rate. Every money metric
-  refuses to run while such a row exists (it could only be converted wrongly), so these are
-  listed too, to be given a rate or corrected (`PATCH .../{id}` with another `currency`).
+- **no exchange rate**: a row in a currency with no exchange rate cannot be converted to the
+  reporting currency. It used to stop every money metric of the company; now it is left out
+  of every figure (with a deal's events, `engines._without_currencies`) until its rates are
+  loaded or its currency corrected (`PATCH .../{id}` with another `currency`).
 
 Values written through salesops today cannot be either: every entry point checks them
 (`db/limits.py`, `crm/checks.py`). These rows come from before those checks, or from writes
@@ -29,7 +30,7 @@ from salesops.metrics.engines import LARGE
 from salesops.models import Base, FxRate
 
 LEFT_OUT = "left out of every figure"
-BLOCKS_MONEY = "money metrics refuse to run"
+NO_RATE = "left out of every figure until it has an exchange rate"
 # More than this many rows of one kind is a wrong load, not a few bad rows: the list says so
 # rather than growing without bound.
 MAX_LISTED = 500
@@ -96,7 +97,7 @@ def unconvertible(session: Session) -> list[QuarantinedValue]:
                 "currency",
                 str(code),
                 f"no exchange rate for {code!r}: load its rates or correct the currency",
-                BLOCKS_MONEY,
+                NO_RATE,
             )
             for row_id, code in rows
         )
