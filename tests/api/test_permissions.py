@@ -149,6 +149,23 @@ def test_who_may_create_a_deal(client_as: Client, org: Org, who: str, status: in
 
 @pytest.mark.parametrize(
     ("who", "status"),
+    [
+        ("ann", 204),  # her own deal
+        ("mia", 204),  # her team's
+        ("director", 204),
+        ("admin", 204),
+        ("cat", 404),  # outside her scope it does not exist
+        ("will", 404),
+        ("analyst", 403),  # reads only
+    ],
+)
+def test_who_may_delete_a_deal(client_as: Client, org: Org, who: str, status: int) -> None:
+    deal = org.opps["ann"][0].id
+    assert client_as(who).delete(f"/api/v1/opportunities/{deal}").status_code == status
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
     [("ann", 403), ("mia", 403), ("analyst", 403), ("ops_rep", 201), ("director", 201)],
 )
 def test_only_ops_directors_and_admins_change_plans(
@@ -164,10 +181,16 @@ def test_only_ops_directors_and_admins_change_plans(
 
 
 @pytest.mark.parametrize("who", ["director", "analyst", "ops_rep", "mia", "ann"])
-def test_only_admins_read_the_audit_log_and_manage_users(client_as: Client, who: str) -> None:
+def test_only_admins_read_the_audit_log_and_manage_users(
+    client_as: Client, org: Org, who: str
+) -> None:
     client = client_as(who)
     assert client.get("/api/v1/audit").status_code == 403
     assert client.get("/api/v1/users").status_code == 403
+    assert client.get("/api/v1/quarantine").status_code == 403
+    bob = org.users["bob"].id
+    assert client.get(f"/api/v1/users/{bob}").status_code == 403
+    assert client.patch(f"/api/v1/users/{bob}", json={"role": "admin"}).status_code == 403
     reply = client.post("/api/v1/users", json={"username": "x", "role": "admin"})
     assert reply.status_code == 403
     assert reply.json()["error"]["type"] == "permission_denied"

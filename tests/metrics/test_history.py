@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from salesops import metrics
 from salesops.errors import ValidationFailed
-from salesops.metrics import opportunity_fact
+from salesops.metrics import opportunity_fact, quarantine
 from salesops.pipeline import service, stages
 from tests.factories import T0, make_opportunity, make_rep
 from tests.metrics import reference as ref
@@ -160,13 +160,18 @@ def test_drill_down_returns_the_deals_behind_a_figure(
             metrics.drill_down(src, "quota_attainment")
 
 
-def test_a_currency_without_rates_is_refused_for_money_but_not_for_counts(
+def test_a_deal_in_a_currency_without_rates_is_left_out_of_every_figure_not_an_error(
     session: Session,
 ) -> None:
-    opp = make_opportunity(session, owner=make_rep(session), amount=100)
+    # It used to stop every money metric of the company ("no FX rate ... for JPY").
+    rep = make_rep(session)
+    make_opportunity(session, owner=rep, amount=100)
+    opp = make_opportunity(session, owner=rep, amount=100)
     opp.currency = "JPY"
     service.move_stage(session, opp, stages.by_name(session, "Discovery"), at=T0 + DAY)
     session.flush()
     assert metrics.compute(session, "opportunities_created").total == 1
-    with pytest.raises(ValidationFailed, match="JPY"):
-        metrics.compute(session, "pipeline_value")
+    assert metrics.compute(session, "pipeline_value").total == 100
+    assert [(q.table, q.id, q.value) for q in quarantine.unconvertible(session)] == [
+        ("opportunities", opp.id, "JPY")
+    ]

@@ -146,6 +146,7 @@ def test_the_security_policy_blocks_nothing_the_dashboard_uses_and_forbids_frami
         ("/forecast", "main"),
         ("/admin/users", "[data-testid=users]"),
         ("/admin/audit", "[data-testid=audit]"),
+        ("/admin/quarantine", "[data-testid=quarantine]"),
         ("/api/v1/docs", ".swagger-ui .info"),
     ):
         page.goto(f"{base}{path}")

@@ -8,11 +8,12 @@ from typing import Any
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from salesops.api.crud import ERRORS
+from salesops.api.crud import ERRORS, STALE_ERRORS, IfMatch, tagged
 from salesops.api.deps import CurrentUser, SessionDep
-from salesops.api.schemas import Page, page_body
+from salesops.api.schemas import VERSION_HELP, Page, page_body
 from salesops.audit import service as audit
 from salesops.auth import service as auth
+from salesops.crm import versioning
 from salesops.models import ApiToken, Role, User
 
 router = APIRouter(responses=ERRORS)
@@ -28,6 +29,7 @@ class UserRead(BaseModel):
     role: str
     is_active: bool
     created_at: datetime
+    version: int
 
 
 class Me(BaseModel):
@@ -76,6 +78,7 @@ class UserUpdate(BaseModel):
     password: str | None = None
     email: str | None = None
     full_name: str | None = None
+    version: int | None = Field(None, ge=1, description=VERSION_HELP)
 
 
 class UnlockRequest(BaseModel):
@@ -159,12 +162,33 @@ def create_user(body: UserCreate, session: SessionDep, who: CurrentUser) -> User
     )
 
 
-@router.patch("/users/{user_id}", response_model=UserRead, tags=["users"], summary="Change")
-def update_user(user_id: int, body: UserUpdate, session: SessionDep, who: CurrentUser) -> User:
+@router.get("/users/{user_id}", response_model=UserRead, tags=["users"], summary="One user")
+def get_user(user_id: int, response: Response, session: SessionDep, who: CurrentUser) -> Any:
+    """A user with their version as the `ETag` (admins only)."""
+    who.scope.require_admin("read users")
+    return tagged(response, auth.user_by_id(session, user_id))
+
+
+@router.patch(
+    "/users/{user_id}",
+    response_model=UserRead,
+    tags=["users"],
+    summary="Change",
+    responses=STALE_ERRORS,
+)
+def update_user(
+    user_id: int,
+    body: UserUpdate,
+    response: Response,
+    session: SessionDep,
+    who: CurrentUser,
+    if_match: str | None = IfMatch,
+) -> Any:
     """Disabling a user revokes their API tokens for good (enabling them again does not
-    bring the tokens back)."""
+    bring the tokens back). A stale `If-Match` is 412, a stale body `version` 409."""
     who.scope.require_admin("change users")
-    return auth.update_user(
+    expected = (versioning.from_if_match(if_match), versioning.from_body(body.version))
+    updated = auth.update_user(
         session,
         auth.user_by_id(session, user_id),
         role=body.role.value if body.role is not None else None,
@@ -174,7 +198,9 @@ def update_user(user_id: int, body: UserUpdate, session: SessionDep, who: Curren
         full_name=body.full_name,
         by=who.user,
         via="api",
+        expected=expected,
     )
+    return tagged(response, updated)
 
 
 @router.post(

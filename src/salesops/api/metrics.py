@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
 
 from salesops import caching, metrics
 from salesops.api.crud import ERRORS
@@ -13,6 +14,7 @@ from salesops.api.deps import CurrentUser, SessionDep
 from salesops.audit.service import jsonable
 from salesops.errors import Problem, ValidationFailed
 from salesops.metrics import compare as comparing
+from salesops.metrics.quarantine import quarantined
 from salesops.metrics.scoped import open_scoped
 
 router = APIRouter(tags=["metrics"], responses=ERRORS)
@@ -219,3 +221,26 @@ def waterfall(
         }
         for w in result
     ]
+
+
+class QuarantinedRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    table: str
+    id: int
+    field: str
+    value: str
+    reason: str
+    effect: str = Field(description="left out of every figure (until it has an exchange rate)")
+
+
+@router.get(
+    "/quarantine",
+    response_model=list[QuarantinedRead],
+    summary="Stored values metrics cannot use (admins)",
+)
+def quarantine(session: SessionDep, who: CurrentUser) -> Any:
+    """Every stored value the metrics cannot use, by table, id and field, with the reason:
+    rows left out of the analytics copy, and rows in a currency without exchange rate."""
+    who.scope.require_admin("see the values metrics cannot use")
+    return quarantined(session)

@@ -8,6 +8,7 @@ the signed-in user making the change (None from the command line, which has no s
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from salesops.audit import service as audit
 from salesops.auth import passwords
+from salesops.crm import versioning
 from salesops.db.types import utc_now
 from salesops.errors import Conflict, NotFound, PermissionDenied, Problem, ValidationFailed
 from salesops.models import ApiToken, Role, User, WebSession
@@ -155,8 +157,12 @@ def update_user(
     full_name: str | None = None,
     by: User | None = None,
     via: str = "cli",
+    expected: Sequence[versioning.Expected | None] = (),
 ) -> User:
     """Change what is given (None leaves a field alone) and record it in one audit entry.
+
+    `expected`: the version(s) the change is based on (API `If-Match` or body `version`, the
+    admin form's hidden field); a stale one is refused before anything changes.
 
     Disabling ends the user's sessions and revokes their API tokens: enabling them again
     later gives back sign-in only, never the old tokens. A new password signs out their
@@ -164,6 +170,7 @@ def update_user(
     """
     if by is not None:
         guard_self_change(by, user, role=role, is_active=is_active)
+    versioning.check(user, "user", *expected)
     before = values_of(user)
     if role is not None:
         user.role = parse_role(role).value
@@ -183,6 +190,7 @@ def update_user(
         changes["password"] = {"old": old, "new": HIDDEN}
     if changes:
         record(session, user, "update", changes, by=by, via=via)
+    versioning.flush(session, "user", user.id)
     return user
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.sql.elements import ColumnClause
 
 from salesops.audit import service as audit
 from salesops.auth.scoping import Scope, not_visible
-from salesops.crm import versioning
+from salesops.crm import checks, versioning
 from salesops.db.limits import problem_with
 from salesops.db.types import Money, Ratio, UTCDateTime, as_utc
 from salesops.errors import Conflict, Problem, ValidationFailed
@@ -56,6 +56,8 @@ class Resource(Generic[M]):
     read_only_fields: frozenset[str] = field(
         default_factory=lambda: frozenset({"id", "created_at"})
     )
+    # Rules over the record as a whole (`crm/checks.py`), given its values after the change.
+    check: Callable[[Mapping[str, Any]], list[Problem]] | None = None
 
     def column(self, name: str) -> ColumnClause[Any]:
         return getattr(self.model, name)  # type: ignore[no-any-return]
@@ -274,6 +276,26 @@ def _check_links(
         raise ValidationFailed(f"this {resource.name} points at records it cannot use", problems)
 
 
+def _check_values(
+    session: Session, resource: Resource[Any], obj: Base, changed: Iterable[str]
+) -> None:
+    """The record-level rules every entry point shares: a currency metrics can convert, and
+    the resource's own rules over the whole record (a quota's period, holder and amount)."""
+    problems: list[Problem] = []
+    current: Any = getattr(obj, "currency", None)
+    if "currency" in changed and current is not None:
+        code = str(current)
+        reason = checks.currency_problem(code, checks.rated_currencies(session))
+        if reason:
+            problems.append(Problem(reason, "currency"))
+        else:
+            setattr(obj, "currency", code.upper())  # noqa: B010 (any model with a currency)
+    if resource.check is not None:
+        problems.extend(resource.check(values_of(obj)))
+    if problems:
+        raise ValidationFailed(f"invalid {resource.name} values", problems)
+
+
 def _flush(session: Session, resource: Resource[Any], record_id: object = "") -> None:
     try:
         session.flush()
@@ -319,6 +341,7 @@ def create_record(
     if resource.owner_field and values.get(resource.owner_field) is None:
         values[resource.owner_field] = scope.own_rep_id
     _assign(resource, obj, values)
+    _check_values(session, resource, obj, values)
     _check_links(session, resource, scope, obj, values)
     session.add(obj)
     _flush(session, resource)
@@ -348,6 +371,7 @@ def update_record(
     versioning.check(obj, resource.name, *expected)
     before = values_of(obj)
     _assign(resource, obj, values)
+    _check_values(session, resource, obj, values)
     _check_links(session, resource, scope, obj, values)
     _flush(session, resource, getattr(obj, "id", ""))
     changes = audit.diff(before, values_of(obj))

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from salesops.auth.scoping import Scope
+from salesops.crm.checks import quota_problems
 from salesops.crm.records import Resource, create_record
 from salesops.models import (
     Account,
@@ -149,6 +150,7 @@ QUOTAS = Resource(
     sort_fields=("id", "period_start", "period_end", "amount"),
     default_sort="period_start",
     write="planning",
+    check=quota_problems,
 )
 
 BY_TABLE: dict[str, Resource[Any]] = {

@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from salesops.crm import checks
 from salesops.db.attributes import attribute_problems
 from salesops.ingest import opportunity
 from salesops.ingest.convert import _boolean, converter
@@ -116,8 +117,10 @@ class RecordBuilder:
         self.derive_plan = [(s, d) for s, d, _, _ in self.plan if s.derive]
         self.required = [(f.name, f.column) for f in self.tdef.fields.values() if f.required]
         table_columns = set(self.table.columns.keys())
+        self.has_currency = "currency" in table_columns
         self.needs_check = (
-            output.target == "quotas"
+            self.has_currency
+            or output.target == "quotas"
             or bool(self.tdef.natural_key)
             or bool({"valid_from", "start_date"} & table_columns)
         )
@@ -393,7 +396,7 @@ class RecordBuilder:
             elif value is MISSING and column not in record.insert_only and name not in unknown:
                 problems.append(f"{name}: required but not given")
         if self.needs_check:
-            extra = self._check(record)
+            extra = self._check(record, unknown)
             if extra:
                 problems.append(extra)
         if problems:
@@ -403,12 +406,19 @@ class RecordBuilder:
         if keep and later:
             self.deferred.extend(later)
 
-    def _check(self, record: Record) -> str | None:
+    def _check(self, record: Record, unknown: set[str]) -> str | None:
         cols = record.cols
+        if self.has_currency and (
+            reason := checks.currency_problem(cols.get("currency"), self.ctx.rated_currencies)
+        ):
+            return f"currency: {reason}"
         if self.output.target == "quotas":
-            holders = sum(cols.get(c) is not None for c in ("rep_id", "team_id", "territory_id"))
-            if holders != 1:
-                return "a quota needs exactly one of rep, team or territory"
+            # The records service's rules (API and form share them), field by field.
+            problems = checks.quota_problems(cols)
+            if unknown:  # an unknown rep is the problem, not that the quota then has no holder
+                problems = [p for p in problems if p.location != "holder"]
+            if problems:
+                return "; ".join(str(p) for p in problems)
         start, end = (
             cols.get("valid_from") or cols.get("start_date"),
             cols.get("valid_to") or cols.get("end_date"),

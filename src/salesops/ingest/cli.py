@@ -79,11 +79,18 @@ def print_summary(summary: ImportSummary) -> None:
     console.print(table)
     for path in summary.ignored:
         console.print(f"ignored {path.name}: no part of the mapping reads it")
+    for read in summary.files:
+        if read.rows == 0:
+            console.print(f"{read.path.name}: no data rows below the header; nothing to import")
     if summary.rejects_path is not None:
-        console.print(
-            f"[yellow]{summary.rejected:,} rejected row(s)[/] written with line and reason to"
-            f" {summary.rejects_path}"
+        # A self-reference left empty (a parent later in no file) is a note on an imported
+        # row, not a rejected one: say which, rather than "0 rejected rows".
+        what = (
+            f"[yellow]{summary.rejected:,} rejected row(s)[/]"
+            if summary.rejected
+            else "[yellow]notes on imported rows[/]"
         )
+        console.print(f"{what} written with line and reason to {summary.rejects_path}")
         if summary.rejects_written < summary.rejected:
             console.print(
                 f"  only the first {summary.rejects_written:,} are in the file; the rest are"

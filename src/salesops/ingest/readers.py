@@ -157,12 +157,16 @@ def open_source(path: Path, fmt: FileFormat) -> SourceFile:
     return source
 
 
-def _decoding_failed(path: Path, encoding: str, exc: UnicodeDecodeError) -> ValidationFailed:
-    """A decoding failure deep in a file, as one clear problem."""
+def _decoding_failed(
+    path: Path, encoding: str, exc: UnicodeDecodeError, line: int | None = None
+) -> ValidationFailed:
+    """A decoding failure deep in a file, as one clear problem (at `line` when known)."""
+    where = " from this line on" if line else ""
     return _fail(
         path,
-        f"not valid {encoding} ({exc.reason}); set `encoding: latin-1` in the mapping "
+        f"not valid {encoding}{where} ({exc.reason}); set `encoding: latin-1` in the mapping "
         "or save the file as UTF-8",
+        line,
     )
 
 
@@ -196,7 +200,9 @@ def _csv_records(
                 raise _fail(path, message, line) from exc
             raise _fail(path, f"malformed CSV ({exc}); is the file truncated?", line) from exc
         except UnicodeDecodeError as exc:
-            raise _decoding_failed(path, text.encoding, exc) from exc
+            # The decoder reads ahead in blocks: the bad byte is at this record or a later
+            # one of the same block, so "from line N" is what can honestly be said.
+            raise _decoding_failed(path, text.encoding, exc, line) from exc
 
     return records()
 

@@ -44,6 +44,8 @@ class Context:
     stages: StageRegistry
     _default_owner: int | None = None
     inserters: dict[str, BulkInserter] = field(default_factory=dict)
+    # Currencies a row may carry: the reporting one and those with an exchange rate.
+    rated_currencies: frozenset[str] = frozenset()
 
     def inserter(self, table: str) -> BulkInserter:
         if table not in self.inserters:

@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
+from salesops.crm import checks
 from salesops.db.bulk import bulk_mode, indexes_deferred
 from salesops.db.engine import WRITE_INTENT
 from salesops.db.types import as_utc, utc_now
@@ -280,6 +281,7 @@ def _import_files(
         rejects=sink,
         resolver=RefResolver(connection, mapping.source_system),
         stages=StageRegistry(connection),
+        rated_currencies=checks.rated_currencies(connection),
     )
     # The import allocates millions of short-lived objects and no reference cycles: the
     # cyclic garbage collector would only rescan the live chunk again and again.

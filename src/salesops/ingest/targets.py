@@ -42,7 +42,8 @@ NATURAL_KEYS = {
     "territory_assignments": ("rep_id", "territory_id", "valid_from"),
 }
 # Columns an import never sets: they belong to salesops itself.
-NEVER_IMPORTED = {"id", "source_system", "external_id", "password_hash"}
+# `version` is optimistic-concurrency bookkeeping (crm/versioning.py), never data.
+NEVER_IMPORTED = {"id", "source_system", "external_id", "password_hash", "version"}
 # How a reference is matched "by name" on each referenced table.
 NAME_COLUMNS = {"users": "username", "pipeline_stages": "name"}
 # Money that can never be negative in a CRM export.

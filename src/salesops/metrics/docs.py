@@ -123,7 +123,11 @@ and `--format json` write a row at a time, for piping into other tools.
 - **Currency.** Each amount is converted to the reporting currency with the rate of
   `fx_rates` valid on the metric's date for that deal (the latest rate on or before it; the
   earliest rate for older dates), multiplied as exact decimals and rounded to the cent (half
-  away from zero) before summing, so sums are exact. A currency without any rate is an error.
+  away from zero) before summing, so sums are exact. A deal, quota or contract in a currency
+  without any rate is left out of every figure (a deal with its events), as a quarantined row
+  is, and listed for admins (`/admin/quarantine`, `GET /api/v1/quarantine`); every entry point
+  refuses such a currency, so only older or outside writes can hold one. (It used to be an
+  error that stopped every money metric of the company.)
 - **Point in time.** `as_of` rebuilds every opportunity from the event log: the value of a
   field at T is the old value of the first event after T, else the current value; events at T
   count as applied; deals created after T do not exist. Stage-based metrics use only events up

@@ -289,7 +289,27 @@ def _finish(
     )
     rated = {str(r[0]) for r in found["rated"]}
     missing_fx = frozenset(c for c in ctx.currencies if c != currency and c not in rated)
+    if missing_fx:
+        tables = _without_currencies(tables, missing_fx)
     return Source(engine, backend, tables, ctx, missing_fx=missing_fx)
+
+
+def _without_currencies(tables: dict[str, Table], codes: frozenset[str]) -> dict[str, Table]:
+    """The tables without the rows (and a left-out deal's events) in currencies that have no
+    exchange rate: one such row used to stop every money metric of the company; now it is
+    quarantined like a value the copy cannot hold (listed for admins by
+    `metrics.quarantine`), and every other row counts."""
+    kept = dict(tables)
+    for name in ("opportunities", "quotas", "contracts"):
+        if name in kept:
+            kept[name] = kept[name].filter(~kept[name].currency.isin(sorted(codes)))
+    if "opportunities" in tables and "opportunity_events" in kept:
+        dropped = tables["opportunities"].filter(
+            tables["opportunities"].currency.isin(sorted(codes))
+        )
+        events = kept["opportunity_events"]
+        kept["opportunity_events"] = events.filter(~events.opportunity_id.isin(dropped.id))
+    return kept
 
 
 def _as_date(value: Any) -> date:

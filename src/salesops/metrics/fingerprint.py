@@ -15,20 +15,22 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 _SUMS = {
+    # `version` grows with every change salesops makes to a row (crm/versioning.py), so a change
+    # of a column summed nowhere else (a corrected currency) still moves the fingerprint.
     "opportunities": (
         "amount", "stage_id", "owner_id", "coalesce(probability, 0)",
         "coalesce(territory_id, 0)", "coalesce(product_id, 0)",
-        "coalesce(length(competitor), 0) + coalesce(length(lead_source), 0)",
+        "coalesce(length(competitor), 0) + coalesce(length(lead_source), 0)", "version",
         "coalesce(length(CAST(attributes AS TEXT)), 0)",
     ),
     "opportunity_events": (),
-    "quotas": ("amount", "coalesce(rep_id, 0)", "coalesce(ramp_factor, 0)"),
-    "leads": ("coalesce(owner_id, 0)", "coalesce(converted_opportunity_id, 0)"),
-    "contracts": ("value", "length(status)", "coalesce(account_id, 0)"),
+    "quotas": ("amount", "coalesce(rep_id, 0)", "coalesce(ramp_factor, 0)", "version"),
+    "leads": ("coalesce(owner_id, 0)", "coalesce(converted_opportunity_id, 0)", "version"),
+    "contracts": ("value", "length(status)", "coalesce(account_id, 0)", "version"),
     "accounts": (
         "coalesce(territory_id, 0)",
         "coalesce(length(segment), 0) + coalesce(length(industry), 0)"
-        " + coalesce(length(region), 0)",
+        " + coalesce(length(region), 0)", "version",
         "coalesce(length(CAST(attributes AS TEXT)), 0)",
     ),
 }  # fmt: skip

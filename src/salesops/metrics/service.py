@@ -29,7 +29,7 @@ from salesops.metrics.engines import Source, materialized, open_source
 from salesops.metrics.facts import Context
 from salesops.metrics.periods import Window
 from salesops.metrics.query_check import Query, all_params, check_query
-from salesops.metrics.runner import MONEY_UNITS, empty_value, execute, run_metric
+from salesops.metrics.runner import empty_value, execute, run_metric
 from salesops.metrics.schemas import FunnelStage, MetricInfo, MetricResult, MetricRow
 from salesops.metrics.steps import prepared
 
@@ -102,21 +102,6 @@ def _filters(filters: Mapping[str, str | Sequence[str]] | None) -> dict[str, tup
     return result
 
 
-def _uses_money(metric: MetricDefinition, cat: Catalog) -> bool:
-    if metric.unit in MONEY_UNITS or metric.kind in (
-        "retention",
-        "ramp_time",
-        "cohort_retention",
-        "ramp_curve",
-    ):
-        return True
-    texts = [m.expr for m in (metric.measure, metric.numerator, metric.denominator) if m]
-    if any("amount_rc" in t for t in texts):
-        return True
-    refs = [*metric.inputs.values(), *([metric.of] if metric.of else [])]
-    return any(_uses_money(cat.get(r), cat) for r in refs)
-
-
 def compute(
     source: SourceLike,
     name: str,
@@ -149,11 +134,6 @@ def compute(
     )
     check_query(metric, cat, query)
     src = open_engine(source, engine=engine, now=now)
-    if src.missing_fx and _uses_money(metric, cat):
-        raise ValidationFailed(
-            f"no FX rate to {src.ctx.reporting_currency} for {', '.join(sorted(src.missing_fx))};"
-            " add rates to fx_rates"
-        )
     if metric.kind == "retention" and not query.window.bounded:
         raise ValidationFailed(f"{name} needs a window: give --from and --to")
     src = _with_entries(src, metric, cat, query)

@@ -12,7 +12,7 @@ from salesops.db.types import Ratio
 from salesops.models.base import Base, Imported, Timestamped, Versioned, import_key
 
 
-class User(Imported, Timestamped, Base):
+class User(Imported, Timestamped, Versioned, Base):
     """Someone who signs in; their role decides what they can see and change."""
 
     __tablename__ = "users"

@@ -248,9 +248,34 @@ def close(
     return opp
 
 
+def delete(
+    session: Session,
+    opp: Opportunity,
+    *,
+    scope: Scope,
+    expected: Sequence[versioning.Expected | None] = (),
+) -> None:
+    """Delete an opportunity the scope can see (see `service.delete_opportunity` for what
+    goes with it and what refuses it); audited with its last values."""
+    scope.require_record_write("delete opportunities")
+    versioning.check(opp, "opportunity", *expected)
+    before = records.values_of(opp)
+    service.delete_opportunity(session, opp)
+    versioning.flush(session, "opportunity", before["id"])
+    audit.record(
+        session,
+        user_id=scope.user_id,
+        action="delete",
+        entity="opportunity",
+        entity_id=before["id"],
+        changes=audit.diff(before, {}),
+    )
+
+
 __all__ = [
     "close",
     "create",
+    "delete",
     "events",
     "export_rows",
     "get_visible",

@@ -78,6 +78,12 @@ class OpportunityUpdate(BaseModel):
     lead_source: str | None = Field(None, max_length=80)
     loss_reason: str | None = Field(None, max_length=200)
     next_step: str | None = Field(None, max_length=255)
+    currency: str | None = Field(
+        None,
+        min_length=3,
+        max_length=3,
+        description="needs an exchange rate (or be the reporting currency)",
+    )
     version: int | None = Field(None, ge=1, description=VERSION_HELP)
 
 
@@ -201,6 +207,19 @@ def patch(
     expected = _expected(if_match, values.pop("version", None))
     updated = access.update(session, opp, scope=who.scope, expected=expected, **values)
     return tagged(response, updated)  # type: ignore[no-any-return]
+
+
+@router.delete(
+    "/{opp_id}", status_code=204, summary="Delete an opportunity", responses=STALE_ERRORS
+)
+def delete(
+    opp_id: int, session: SessionDep, who: CurrentUser, if_match: str | None = IfMatch
+) -> Response:
+    """Deletes the deal with its event history and the model predictions made for it; refused
+    with 409, naming them, while activities, contracts or converted leads point at it."""
+    opp = access.get_visible(session, opp_id, scope=who.scope)
+    access.delete(session, opp, scope=who.scope, expected=(versioning.from_if_match(if_match),))
+    return Response(status_code=204)
 
 
 @router.post(

@@ -5,17 +5,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from salesops.config import get_settings
+from salesops.crm import checks
 from salesops.db.limits import date_problem, money_problem
 from salesops.db.types import as_utc
 from salesops.errors import Conflict, NotFound, Problem, ValidationFailed
 from salesops.models import (
     EventField,
     ForecastCategory,
-    FxRate,
     Opportunity,
     OpportunityEvent,
     OpportunityType,
@@ -86,13 +85,8 @@ def _check_close_date(close_date: date) -> date:
 def check_currency(session: Session, currency: str) -> str:
     """The currency code, upper-cased, if metrics can convert it to the reporting currency."""
     code = currency.strip().upper()
-    if code == get_settings().reporting_currency.upper():
-        return code
-    if session.scalar(select(FxRate.id).where(FxRate.currency == code).limit(1)) is None:
-        raise ValidationFailed(
-            "unknown currency",
-            [Problem(f"no exchange rate for {code!r}: load its rates first", "currency")],
-        )
+    if reason := checks.currency_problem(code, checks.rated_currencies(session)):
+        raise ValidationFailed("unknown currency", [Problem(reason, "currency")])
     return code
 
 
@@ -295,8 +289,13 @@ def update_opportunity(
     lead_source: str | None = None,
     loss_reason: str | None = None,
     next_step: str | None = None,
+    currency: str | None = None,
 ) -> Opportunity:
     """Apply any set of changes; tracked fields go through the functions that record events."""
+    if currency is not None:
+        # Correctable like any field, with the same check as on creation: a currency with no
+        # exchange rate would leave every money metric nothing to convert this deal with.
+        opp.currency = check_currency(session, currency)
     if name is not None:
         if not name.strip():
             raise ValidationFailed("an opportunity needs a name")
@@ -322,3 +321,35 @@ def update_opportunity(
     if next_step is not None:
         opp.next_step = next_step.strip() or None
     return opp
+
+
+def dependants(session: Session, opp: Opportunity) -> dict[str, int]:
+    """Records people entered that point at `opp` (by kind, how many): while there are any,
+    the opportunity cannot be deleted (its own events and model predictions go with it)."""
+    from salesops.models import Activity, Contract, Lead
+
+    found = {
+        "activities": session.scalar(select(func.count()).where(Activity.opportunity_id == opp.id)),
+        "contracts": session.scalar(select(func.count()).where(Contract.opportunity_id == opp.id)),
+        "leads": session.scalar(
+            select(func.count()).where(Lead.converted_opportunity_id == opp.id)
+        ),
+    }
+    return {kind: n for kind, n in found.items() if n}
+
+
+def delete_opportunity(session: Session, opp: Opportunity) -> None:
+    """Delete `opp` with its event history (and the model predictions made for it).
+
+    Refused with Conflict, naming them, while activities, contracts or converted leads point
+    at it: those are records of their own, and silently unlinking or deleting them would lose
+    what someone entered. The audit log keeps the deleted values.
+    """
+    found = dependants(session, opp)
+    if found:
+        named = ", ".join(f"{n} {kind}" for kind, n in found.items())
+        raise Conflict(
+            f"opportunity {opp.id} cannot be deleted: {named} point at it;"
+            " delete them or link them to another opportunity first"
+        )
+    session.delete(opp)

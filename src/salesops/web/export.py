@@ -107,11 +107,13 @@ def csv_response(filename: str, header: Sequence[str], rows: Iterable[Iterable[A
     )
 
 
-def render(request: Request, template: str, context: dict[str, Any]) -> Response:
+def render(
+    request: Request, template: str, context: dict[str, Any], *, status_code: int = 200
+) -> Response:
     """The page, or with `?export=NAME` its table or chart NAME as CSV."""
     name = request.query_params.get(EXPORT_PARAM)
     if not name:
-        return templates.TemplateResponse(request, template, context)
+        return templates.TemplateResponse(request, template, context, status_code=status_code)
     spec = _TABLES.get((template, name))
     if spec is not None:
         header, rows = spec.header, spec.records(context)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from salesops.api.deps import Principal
 from salesops.api.schemas import create_schema, update_schema
-from salesops.crm import records, versioning
+from salesops.crm import checks, records, versioning
 from salesops.crm.resources import QUOTAS
 from salesops.models import Quota, Rep, Team, Territory
 from salesops.web import forms
@@ -132,16 +132,13 @@ def quotas_page(request: Request, session: SessionDep, who: WebUser) -> Response
     return _page(request, session, who, editing=editing)
 
 
-def _check_period(values: dict[str, Any], state: forms.FormState) -> None:
-    start, end = values.get("period_start"), values.get("period_end")
-    if start and end and end < start:
-        state.add("period_end", "must not be before the start")
-    amount = values.get("amount")
-    if amount is not None and amount < 0:
-        state.add("amount", "must not be negative")
-    ramp = values.get("ramp_factor")
-    if ramp is not None and not Decimal(0) <= ramp <= Decimal(1):
-        state.add("ramp_factor", "must be between 0 and 1")
+def _precheck(
+    values: dict[str, Any], holder: dict[str, int | None] | None, state: forms.FormState
+) -> None:
+    """The records service's quota rules (`crm/checks.py`, shared with the API and imports)
+    run on the form first too, so every problem shows at once, even with no holder chosen."""
+    for problem in checks.quota_problems(values | (holder or {"rep_id": 0})):
+        state.add(problem.location, problem.message)
 
 
 @router.post("/quotas")
@@ -152,7 +149,7 @@ async def add_quota(request: Request, session: SessionDep, who: forms.FormUser) 
     holder = _holder(data.get("holder", ""), state)
     body = forms.parse(QuotaCreate, data, state, fields=FIELDS)
     if body is not None:
-        _check_period(body.model_dump(exclude_unset=True), state)
+        _precheck(body.model_dump(exclude_unset=True), holder, state)
     if body is not None and holder is not None:
         values = body.model_dump(exclude_unset=True) | holder
         if state.ok:
@@ -180,13 +177,8 @@ async def change_quota(
     if body is not None and holder is not None:
         values = body.model_dump(exclude_unset=True) | holder
         expected = versioning.from_body(values.pop("version", None))
-        _check_period(
-            values
-            | {
-                "period_start": values.get("period_start", quota.period_start),
-                "period_end": values.get("period_end", quota.period_end),
-            },
-            state,
+        _precheck(
+            {c: getattr(quota, c) for c in ("period_start", "period_end")} | values, holder, state
         )
         if state.ok:
             forms.attempt(
