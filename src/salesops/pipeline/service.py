@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from salesops.config import get_settings
+from salesops.db.attributes import attribute_problems
 from salesops.db.limits import date_problem, money_problem
 from salesops.db.types import as_utc
 from salesops.errors import Conflict, NotFound, Problem, ValidationFailed
@@ -295,8 +297,11 @@ def update_opportunity(
     lead_source: str | None = None,
     loss_reason: str | None = None,
     next_step: str | None = None,
+    attributes: dict[str, Any] | None = None,
 ) -> Opportunity:
-    """Apply any set of changes; tracked fields go through the functions that record events."""
+    """Apply any set of changes; tracked fields go through the functions that record events.
+
+    `attributes` replaces the custom attributes ({} clears them); they keep no history."""
     if name is not None:
         if not name.strip():
             raise ValidationFailed("an opportunity needs a name")
@@ -321,4 +326,11 @@ def update_opportunity(
         opp.lead_source = lead_source or None
     if next_step is not None:
         opp.next_step = next_step.strip() or None
+    if attributes is not None:
+        problems = attribute_problems(attributes)
+        if problems:
+            raise ValidationFailed(
+                "invalid attributes", [Problem(p, "attributes") for p in problems]
+            )
+        opp.attributes = dict(attributes) or None
     return opp
