@@ -27,3 +27,20 @@ def test_nested_or_oversized_attributes_are_a_422_naming_the_field(
         reply = client_as("ann").patch(f"/api/v1/accounts/{acme}", json={"attributes": bad})
         assert reply.status_code == 422, (bad, reply.text)
         assert "attributes" in reply.text
+
+
+def test_deal_attributes_are_changed_through_a_patch_and_audited(
+    client_as: Client, org: Org
+) -> None:
+    deal = org.opps["ann"][0].id
+    ann = client_as("ann")
+    reply = ann.patch(f"/api/v1/opportunities/{deal}", json={"attributes": {"size": "L"}})
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["attributes"] == {"size": "L"}
+    cleared = ann.patch(f"/api/v1/opportunities/{deal}", json={"attributes": {}})
+    assert cleared.json()["attributes"] is None
+    bad = ann.patch(f"/api/v1/opportunities/{deal}", json={"attributes": {"x": [1]}})
+    assert bad.status_code == 422
+    log = client_as("admin").get("/api/v1/audit", params={"entity": "opportunity"}).json()
+    changes = [e["changes"].get("attributes") for e in log["items"] if e["entity_id"] == str(deal)]
+    assert {"old": None, "new": {"size": "L"}} in changes

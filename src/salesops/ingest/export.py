@@ -55,6 +55,9 @@ FORMATS = ("parquet", "csv")
 # Credentials and sign-in records: left out of a data export unless a full backup is asked for.
 SECRET_TABLES = ("api_tokens", "web_sessions", "login_attempts")
 SECRET_COLUMNS = {"users": ("password_hash",)}
+# Trained models are pickles, which run code when loaded; they and their scores are rebuilt
+# from the data (`salesops deals score train`): never exported, never restored from a file.
+DERIVED_TABLES = ("trained_models", "deal_scores")
 BATCH = 10_000
 NULL = "\\N"  # how CSV exports write NULL (an empty field is an empty string)
 Progress = Callable[[str, int, int], None]
@@ -172,7 +175,7 @@ def export_database(
     omitted = left_out(include_secrets)
     tables = []
     for table in Base.metadata.sorted_tables:
-        if table.name in omitted["tables"]:
+        if table.name in omitted["tables"] or table.name in DERIVED_TABLES:
             continue
         path = directory / f"{table.name}.{format}"
         hidden = set(omitted["columns"].get(table.name, ()))
@@ -228,6 +231,7 @@ def export_database(
         else None,
         "includes_secrets": include_secrets,
         "left_out": omitted,
+        "derived_left_out": list(DERIVED_TABLES),
         "tables": tables,
     }
     with _fresh(directory / "manifest.json") as fresh:
@@ -312,6 +316,15 @@ def _verify(directory: Path, manifest: dict[str, Any]) -> list[Problem]:
         table = Base.metadata.tables.get(name)
         if table is None:
             problems.append(Problem(f"table {name!r} does not exist in this salesops", where))
+            continue
+        if name in DERIVED_TABLES:
+            problems.append(
+                Problem(
+                    f"{name} is never restored from a file (a stored model runs code when"
+                    " loaded): train again after the import",
+                    where,
+                )
+            )
             continue
         names = [c["name"] for c in entry.get("columns", [])]
         missing = [c.name for c in table.columns if c.name not in names and not c.nullable]

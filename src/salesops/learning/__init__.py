@@ -7,11 +7,14 @@ its risk reasons; lead scoring and churn risk next). The public API, kept backwa
 - `FeatureSpec(numeric, categorical)`, `Params(...)`: what the model reads and how it fits.
 - `fit(frame, labels, spec, params=, calibration_rows=, calibration=)` -> `FittedModel`
   (or None with one class); `FittedModel.predict(frame)` gives calibrated probabilities,
-  `FittedModel.contributions(frame, reference)` per-feature effects by ablation,
-  `top_features(contributions, spec)` the largest per row.
-- `evaluate(frame, labels, spec, known_at=...)` -> `Evaluation`: AUC, Brier, log loss,
+  `FittedModel.contributions(frame)` per-feature effects against each feature's training
+  distribution (`marginal_ablation`), `top_features(contributions, spec)` the largest per
+  row; `ablation(frame, predict, reference, spec)` the same against one typical value.
+- `fit_calibrated(frame, labels, spec, params=, groups=)`: a fifth of the rows (of the
+  groups) held out for calibration.
+- `evaluate(frame, labels, spec, known_at=, groups=)` -> `Evaluation`: AUC, Brier, log loss,
   calibration and lift tables, against the base rate and a logistic regression, on a
-  time-ordered hold-out (with `known_at`) or by cross-validation.
+  time-ordered hold-out (with `known_at`) or by (grouped) cross-validation.
 - `fingerprint(frame, labels)`, `save(session, name, model, as_of=, fingerprint=, metrics=)`,
   `latest(session, name)`, `load(row)`: the `trained_models` table.
 """
@@ -30,7 +33,9 @@ from salesops.learning.model import (
     FittedModel,
     Params,
     ablation,
+    backgrounds,
     fit,
+    marginal_ablation,
     threads,
     top_features,
     typical_values,
@@ -44,6 +49,7 @@ __all__ = [
     "Params",
     "Scores",
     "ablation",
+    "backgrounds",
     "calibration_table",
     "dumps",
     "evaluate",
@@ -54,6 +60,7 @@ __all__ = [
     "lift_table",
     "load",
     "loads",
+    "marginal_ablation",
     "save",
     "scores",
     "threads",

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from salesops.api.crud import ERRORS, STALE_ERRORS, IfMatch, filter_help, list_filters, tagged
 from salesops.api.deps import CurrentUser, SessionDep
-from salesops.api.schemas import VERSION_HELP, Page, page_body, read_schema
+from salesops.api.schemas import VERSION_HELP, Attributes, Page, page_body, read_schema
 from salesops.crm import versioning
 from salesops.crm.records import MAX_LIMIT
 from salesops.crm.resources import OPPORTUNITIES
@@ -83,6 +83,9 @@ class OpportunityUpdate(BaseModel):
         min_length=3,
         max_length=3,
         description="needs an exchange rate (or be the reporting currency)",
+    )
+    attributes: Attributes | None = Field(
+        None, description="custom attributes: replaces them all ({} clears them)"
     )
     version: int | None = Field(None, ge=1, description=VERSION_HELP)
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from salesops.config import get_settings
 from salesops.crm import checks
+from salesops.db.attributes import attribute_problems
 from salesops.db.limits import date_problem, money_problem
 from salesops.db.types import as_utc
 from salesops.errors import Conflict, NotFound, Problem, ValidationFailed
@@ -290,8 +293,11 @@ def update_opportunity(
     loss_reason: str | None = None,
     next_step: str | None = None,
     currency: str | None = None,
+    attributes: dict[str, Any] | None = None,
 ) -> Opportunity:
-    """Apply any set of changes; tracked fields go through the functions that record events."""
+    """Apply any set of changes; tracked fields go through the functions that record events.
+
+    `attributes` replaces the custom attributes ({} clears them); they keep no history."""
     if currency is not None:
         # Correctable like any field, with the same check as on creation: a currency with no
         # exchange rate would leave every money metric nothing to convert this deal with.
@@ -320,6 +326,13 @@ def update_opportunity(
         opp.lead_source = lead_source or None
     if next_step is not None:
         opp.next_step = next_step.strip() or None
+    if attributes is not None:
+        problems = attribute_problems(attributes)
+        if problems:
+            raise ValidationFailed(
+                "invalid attributes", [Problem(p, "attributes") for p in problems]
+            )
+        opp.attributes = dict(attributes) or None
     return opp
 
 
