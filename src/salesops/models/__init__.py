@@ -27,6 +27,14 @@ from salesops.models.leads import Lead
 from salesops.models.org import ApiToken, Rep, Team, TeamMembership, User
 from salesops.models.pipeline import Opportunity, OpportunityEvent, PipelineStage
 from salesops.models.planning import Quota
+from salesops.models.playbooks import (
+    CoachingNote,
+    DealChecklistItem,
+    Feedback,
+    FeedbackVote,
+    HygieneSnapshot,
+    PlaybookRevision,
+)
 from salesops.models.territories import Territory, TerritoryAssignment
 
 __all__ = [
@@ -37,17 +45,22 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "Base",
+    "CoachingNote",
     "Contact",
     "Contract",
     "ContractStatus",
+    "DealChecklistItem",
     "DealPrediction",
     "DemoBuild",
     "EventField",
+    "Feedback",
+    "FeedbackVote",
     "ForecastCategory",
     "ForecastLine",
     "ForecastRun",
     "ForecastSubmission",
     "FxRate",
+    "HygieneSnapshot",
     "Imported",
     "Lead",
     "LeadStatus",
@@ -56,6 +69,7 @@ __all__ = [
     "OpportunityEvent",
     "OpportunityType",
     "PipelineStage",
+    "PlaybookRevision",
     "Product",
     "Quota",
     "Rep",

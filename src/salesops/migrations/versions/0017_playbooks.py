@@ -1,0 +1,208 @@
+"""playbooks (methodology revisions), deal checklists, coaching notes, hygiene snapshots,
+feedback and votes
+
+Revision ID: 0017
+Revises: 0009
+Create Date: 2026-12-08 02:20:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import salesops.db.types
+
+revision: str = "0017"
+down_revision: str | None = "0009"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "playbooks",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("methodology", sa.String(length=80), nullable=False),
+        sa.Column("revision", sa.Integer(), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("source", sa.Text(), nullable=False),
+        sa.Column("checksum", sa.String(length=64), nullable=False),
+        sa.Column("is_active", sa.Boolean(), nullable=False),
+        sa.Column("loaded_at", salesops.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("loaded_by_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["loaded_by_id"], ["users.id"], name=op.f("fk_playbooks_loaded_by_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_playbooks")),
+        sa.UniqueConstraint(
+            "methodology", "revision", name=op.f("uq_playbooks_methodology_revision")
+        ),
+    )
+    with op.batch_alter_table("playbooks", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_playbooks_is_active"), ["is_active"], unique=False)
+
+    op.create_table(
+        "hygiene_snapshots",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("taken_on", sa.Date(), nullable=False),
+        sa.Column("rep_id", sa.Integer(), nullable=False),
+        sa.Column("open_deals", sa.Integer(), nullable=False),
+        sa.Column("flagged_deals", sa.Integer(), nullable=False),
+        sa.Column("flag_counts", sa.JSON(), nullable=False),
+        sa.Column(
+            "score", salesops.db.types.Ratio(precision=7, scale=4, asdecimal=False), nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["rep_id"],
+            ["reps.id"],
+            name=op.f("fk_hygiene_snapshots_rep_id_reps"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_hygiene_snapshots")),
+        sa.UniqueConstraint(
+            "taken_on", "rep_id", name=op.f("uq_hygiene_snapshots_taken_on_rep_id")
+        ),
+    )
+    with op.batch_alter_table("hygiene_snapshots", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_hygiene_snapshots_rep_id"), ["rep_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_hygiene_snapshots_taken_on"), ["taken_on"], unique=False
+        )
+
+    op.create_table(
+        "coaching_notes",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("opportunity_id", sa.Integer(), nullable=False),
+        sa.Column("author_id", sa.Integer(), nullable=True),
+        sa.Column("at", salesops.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("flag", sa.String(length=30), nullable=True),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("resolved_at", salesops.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["author_id"], ["users.id"], name=op.f("fk_coaching_notes_author_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["opportunity_id"],
+            ["opportunities.id"],
+            name=op.f("fk_coaching_notes_opportunity_id_opportunities"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_coaching_notes")),
+    )
+    with op.batch_alter_table("coaching_notes", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_coaching_notes_opportunity_id"), ["opportunity_id"], unique=False
+        )
+
+    op.create_table(
+        "deal_checklist",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("opportunity_id", sa.Integer(), nullable=False),
+        sa.Column("item_key", sa.String(length=60), nullable=False),
+        sa.Column("done", sa.Boolean(), nullable=False),
+        sa.Column("note", sa.String(length=255), nullable=True),
+        sa.Column("updated_at", salesops.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_by_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["opportunity_id"],
+            ["opportunities.id"],
+            name=op.f("fk_deal_checklist_opportunity_id_opportunities"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["updated_by_id"], ["users.id"], name=op.f("fk_deal_checklist_updated_by_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_deal_checklist")),
+        sa.UniqueConstraint(
+            "opportunity_id", "item_key", name=op.f("uq_deal_checklist_opportunity_id_item_key")
+        ),
+    )
+    op.create_table(
+        "feedback",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("author_id", sa.Integer(), nullable=True),
+        sa.Column("category", sa.String(length=20), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("opportunity_id", sa.Integer(), nullable=True),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("owner_id", sa.Integer(), nullable=True),
+        sa.Column("response", sa.Text(), nullable=True),
+        sa.Column("change_made", sa.Text(), nullable=True),
+        sa.Column("created_at", salesops.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", salesops.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("version", sa.Integer(), server_default=sa.text("1"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["author_id"], ["users.id"], name=op.f("fk_feedback_author_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["opportunity_id"],
+            ["opportunities.id"],
+            name=op.f("fk_feedback_opportunity_id_opportunities"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["owner_id"], ["users.id"], name=op.f("fk_feedback_owner_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_feedback")),
+    )
+    with op.batch_alter_table("feedback", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_feedback_author_id"), ["author_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_feedback_opportunity_id"), ["opportunity_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_feedback_status"), ["status"], unique=False)
+
+    op.create_table(
+        "feedback_votes",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("feedback_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("at", salesops.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["feedback_id"],
+            ["feedback.id"],
+            name=op.f("fk_feedback_votes_feedback_id_feedback"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_feedback_votes_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_feedback_votes")),
+        sa.UniqueConstraint(
+            "feedback_id", "user_id", name=op.f("uq_feedback_votes_feedback_id_user_id")
+        ),
+    )
+    with op.batch_alter_table("feedback_votes", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_feedback_votes_user_id"), ["user_id"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("feedback_votes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_feedback_votes_user_id"))
+
+    op.drop_table("feedback_votes")
+    with op.batch_alter_table("feedback", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_feedback_status"))
+        batch_op.drop_index(batch_op.f("ix_feedback_opportunity_id"))
+        batch_op.drop_index(batch_op.f("ix_feedback_author_id"))
+
+    op.drop_table("feedback")
+    op.drop_table("deal_checklist")
+    with op.batch_alter_table("coaching_notes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_coaching_notes_opportunity_id"))
+
+    op.drop_table("coaching_notes")
+    with op.batch_alter_table("hygiene_snapshots", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_hygiene_snapshots_taken_on"))
+        batch_op.drop_index(batch_op.f("ix_hygiene_snapshots_rep_id"))
+
+    op.drop_table("hygiene_snapshots")
+    with op.batch_alter_table("playbooks", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_playbooks_is_active"))
+
+    op.drop_table("playbooks")

@@ -1,0 +1,153 @@
+"""`salesops playbook ...`: load and show playbooks, a deal's play and checklist, move a deal
+(exit criteria checked), deal hygiene and feedback.
+
+Commands act as the operator (every record) unless `--as USERNAME` gives them that user's
+scope, so a rep's or a manager's limits can be exercised from the shell too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from salesops.auth import users
+from salesops.auth.scoping import Scope, scope_for, system_scope
+from salesops.cli.context import console, err_console, state
+from salesops.pipeline import access
+from salesops.playbooks import gate, service
+
+playbook_app = typer.Typer(
+    help="Methodology playbooks, exit criteria, deal hygiene and feedback.", no_args_is_help=True
+)
+AS_HELP = "act as this user (their role and scope); default: the operator, who sees everything"
+
+
+def scope_of(session: Session, username: str | None) -> Scope:
+    if not username:
+        return system_scope()
+    return scope_for(session, users.get_user(session, username))
+
+
+@playbook_app.command("load")
+def load(
+    ctx: typer.Context, path: Path = typer.Argument(..., help="the playbook file (YAML)")
+) -> None:
+    """Validate a playbook file, store it as a revision and put it in force."""
+    with state(ctx).session() as session:
+        revision = service.load(session, path)
+        playbook = gate.playbook_of(revision)
+        gated = sum(1 for p in playbook.stages if p.has_criteria)
+        console.print(
+            f"loaded {revision.methodology} revision {revision.revision} (id {revision.id}):"
+            f" {len(playbook.stages)} stages, {gated} with exit criteria; now in force"
+        )
+
+
+@playbook_app.command("show")
+def show(ctx: typer.Context) -> None:
+    """The playbook in force, stage by stage."""
+    with state(ctx).session() as session:
+        revision, playbook = service.require_active(session)
+        console.print(
+            f"[bold]{playbook.methodology}[/] revision {revision.revision}"
+            f" (loaded {revision.loaded_at:%Y-%m-%d %H:%M} UTC, checksum {revision.checksum[:12]})"
+        )
+        table = Table("stage", "on missing items", "required fields", "checklist", "activities")
+        for play in playbook.stages:
+            table.add_row(
+                play.stage,
+                play.enforcement,
+                ", ".join(play.fields) or "-",
+                ", ".join(i.key for i in play.checklist) or "-",
+                ", ".join(f"{a.at_least} {a.kind}" for a in play.activities) or "-",
+            )
+        console.print(table)
+
+
+@playbook_app.command("revisions")
+def list_revisions(ctx: typer.Context) -> None:
+    """Every loaded revision, newest first."""
+    with state(ctx).session() as session:
+        table = Table("id", "methodology", "revision", "loaded", "in force", "checksum")
+        for r in service.revisions(session):
+            table.add_row(
+                str(r.id),
+                r.methodology,
+                str(r.revision),
+                f"{r.loaded_at:%Y-%m-%d %H:%M}",
+                "yes" if r.is_active else "",
+                r.checksum[:12],
+            )
+        console.print(table)
+
+
+@playbook_app.command("deal")
+def deal(
+    ctx: typer.Context,
+    opp_id: int = typer.Argument(..., help="opportunity id"),
+    as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
+) -> None:
+    """A deal's play: its stage's guidance, checklist, and what it lacks to leave the stage."""
+    with state(ctx).session() as session:
+        opp = access.get_visible(session, opp_id, scope=scope_of(session, as_user))
+        found = service.deal_play(session, opp)
+        console.print(f"[bold]{opp.name}[/] (id {opp.id}) in {opp.stage.name}")
+        if found.revision is None:
+            console.print("no playbook is loaded")
+            return
+        if found.play and found.play.guidance:
+            console.print(found.play.guidance)
+        for link in found.play.links if found.play else ():
+            console.print(f"  - {link.title}: {link.url}")
+        for line in found.checklist:
+            mark = "x" if line.done else " "
+            console.print(f"  [{mark}] {line.key} ({line.stage}): {line.label}", highlight=False)
+        if found.missing:
+            console.print(f"missing to leave {opp.stage.name}:")
+            for item in found.missing:
+                console.print(f"  - {item.label}")
+        elif found.is_open:
+            console.print(f"meets every exit criterion of {opp.stage.name}")
+
+
+@playbook_app.command("tick")
+def tick(
+    ctx: typer.Context,
+    opp_id: int = typer.Argument(..., help="opportunity id"),
+    key: str = typer.Argument(..., help="checklist item key, e.g. economic_buyer"),
+    undo: bool = typer.Option(False, "--undo", help="mark the item not done"),
+    note: str | None = typer.Option(None, "--note"),
+    as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
+) -> None:
+    """Mark a checklist item of a deal done (or not, with --undo)."""
+    with state(ctx).session() as session:
+        scope = scope_of(session, as_user)
+        opp = access.get_visible(session, opp_id, scope=scope)
+        service.set_checklist_item(session, opp, key, done=not undo, note=note, scope=scope)
+        console.print(f"{key} on deal {opp.id}: {'not done' if undo else 'done'}")
+
+
+@playbook_app.command("move")
+def move(
+    ctx: typer.Context,
+    opp_id: int = typer.Argument(..., help="opportunity id"),
+    stage: str = typer.Argument(..., help="the stage to move to"),
+    loss_reason: str | None = typer.Option(None, "--loss-reason"),
+    as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
+) -> None:
+    """Move a deal to a stage; the playbook's exit criteria warn or block."""
+    with state(ctx).session() as session:
+        scope = scope_of(session, as_user)
+        opp = access.get_visible(session, opp_id, scope=scope)
+        before = opp.stage.name
+        access.move_stage(session, opp, stage, scope=scope, loss_reason=loss_reason)
+        for verdict in gate.warnings(session):
+            err_console.print(
+                f"[yellow]warning:[/] exit criteria not met leaving {verdict.from_stage}:"
+                f" {verdict.summary()}",
+                highlight=False,
+            )
+        console.print(f"deal {opp.id}: {before} -> {opp.stage.name}")
