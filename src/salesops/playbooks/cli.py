@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.orm import Session
 
@@ -104,7 +105,8 @@ def deal(
             console.print(f"  - {link.title}: {link.url}")
         for line in found.checklist:
             mark = "x" if line.done else " "
-            console.print(f"  [{mark}] {line.key} ({line.stage}): {line.label}", highlight=False)
+            text = f"  [{mark}] {line.key} ({line.stage}): {line.label}"
+            console.print(escape(text), highlight=False)
         if found.missing:
             console.print(f"missing to leave {opp.stage.name}:")
             for item in found.missing:

@@ -1,0 +1,70 @@
+"""The deal page and its edit form with a playbook in force: blocked moves are refused next
+to the Stage field, warned ones land and say what was missing, the checklist ticks."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy.orm import Session
+
+from salesops.models import Opportunity, PlaybookRevision
+from tests.orgchart import Org
+from tests.web.test_deal_form import _form
+from tests.web.test_pages import _form_token, sign_in
+
+
+def test_the_deal_form_warns_then_blocks_then_lets_a_ready_deal_through(
+    app: FastAPI, session: Session, org: Org, meddicc: PlaybookRevision
+) -> None:
+    ann = sign_in(app, session, org, "ann")
+    deal = org.opps["ann"][0].id
+    page = ann.get(f"/opportunities/{deal}").text
+    assert 'data-testid="deal-playbook"' in page
+    assert "To leave Prospecting" in page
+
+    form = _form(ann, deal) | {"stage": "Discovery"}
+    reply = ann.post(f"/opportunities/{deal}", data=form, follow_redirects=False)
+    assert reply.status_code == 303
+    assert reply.headers["location"] == f"/opportunities/{deal}?saved=1&warned=1"
+    page = ann.get(reply.headers["location"]).text
+    assert 'data-testid="exit-warning"' in page
+    assert "Prospecting: a next step" in page
+
+    form = _form(ann, deal) | {"stage": "Proposal"}
+    reply = ann.post(f"/opportunities/{deal}", data=form, follow_redirects=False)
+    assert reply.status_code == 422
+    assert 'data-testid="error-stage"' in reply.text
+    assert "missing Discovery: Economic buyer met" in reply.text
+    session.expire_all()
+    opp = session.get(Opportunity, deal)
+    assert opp is not None
+    assert opp.stage.name == "Discovery"
+
+    token = _form_token(ann.get(f"/opportunities/{deal}").text)
+    for key in ("economic_buyer", "decision_criteria", "decision_process"):
+        ticked = ann.post(
+            f"/opportunities/{deal}/checklist",
+            data={"csrf_token": token, "key": key, "done": "1"},
+            follow_redirects=False,
+        )
+        assert ticked.status_code == 303
+    page = ann.get(f"/opportunities/{deal}").text
+    assert page.count("☑") == 3
+    form = _form(ann, deal) | {"stage": "Proposal", "next_step": "Proposal to the CFO"}
+    reply = ann.post(f"/opportunities/{deal}", data=form, follow_redirects=False)
+    assert reply.headers["location"] == f"/opportunities/{deal}?saved=1"
+
+
+def test_an_analyst_sees_the_playbook_but_cannot_tick(
+    app: FastAPI, session: Session, org: Org, meddicc: PlaybookRevision
+) -> None:
+    analyst = sign_in(app, session, org, "analyst")
+    deal = org.opps["cat"][0].id
+    page = analyst.get(f"/opportunities/{deal}").text
+    assert 'data-testid="checklist"' in page
+    assert f'action="/opportunities/{deal}/checklist"' not in page
+    reply = analyst.post(
+        f"/opportunities/{deal}/checklist",
+        data={"csrf_token": _form_token(page), "key": "champion", "done": "1"},
+    )
+    assert reply.status_code == 403
+    assert "MEDDICC" in analyst.get("/playbook").text
