@@ -5,6 +5,7 @@ it is for everyone; a deal's play and checklist follow the deal's scope."""
 from __future__ import annotations
 
 import tempfile
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -13,14 +14,23 @@ from sqlalchemy.orm import Session
 
 from salesops.api.crud import ERRORS
 from salesops.api.deps import CurrentUser, SessionDep
+from salesops.db.limits import INT_LIMIT
 from salesops.pipeline import access
-from salesops.playbooks import gate, service
+from salesops.playbooks import gate, inspection, service
+from salesops.playbooks.hygiene import FLAGS
 from salesops.playbooks.schemas import (
     ChecklistUpdate,
+    DealHygieneRead,
     DealPlayRead,
+    FlagRead,
+    NoteCreate,
+    NoteRead,
     PlaybookRead,
     PlaybookUpload,
+    RepHygieneRead,
     RevisionRead,
+    SnapshotCount,
+    SnapshotRead,
     VerdictRead,
 )
 
@@ -86,3 +96,100 @@ def check(
     found = gate.verdict(session, opp, opp.stage.name, target.name)
     assert found is not None  # a playbook is active
     return VerdictRead.of(found)
+
+
+def _deal_hygiene(found: inspection.Inspection, notes: dict[int, int]) -> list[DealHygieneRead]:
+    return [
+        DealHygieneRead(
+            opportunity_id=d.deal.id,
+            name=found.deal_names[d.deal.id][0],
+            owner_id=d.deal.owner_id,
+            owner=found.names.get(d.deal.owner_id, ""),
+            stage=d.deal.stage,
+            amount=found.deal_names[d.deal.id][1],
+            close_date=d.deal.close_date,
+            flags=[FlagRead(code=f.code, label=f.label, detail=f.detail) for f in d.flags],
+            open_notes=notes.get(d.deal.id, 0),
+        )
+        for d in found.deals
+    ]
+
+
+@router.get("/hygiene/deals", response_model=list[DealHygieneRead], summary="Flagged open deals")
+def hygiene_deals(
+    session: SessionDep,
+    who: CurrentUser,
+    rep_id: int | None = Query(None, ge=1, le=INT_LIMIT),
+    flag: str | None = Query(None, description=f"only deals with this flag: {', '.join(FLAGS)}"),
+    as_of: date | None = Query(None, description="inspect as at the end of this day"),
+) -> list[DealHygieneRead]:
+    """The open deals you may see with at least one flag (or `flag`), most flags first."""
+    at = inspection.end_of(as_of) if as_of else None
+    found = inspection.inspect(session, scope=who.scope, rep_id=rep_id, at=at)
+    found.deals.sort(key=lambda d: (-len(d.flags), d.deal.id))
+    found.deals[:] = [
+        d for d in found.deals if d.flags and (flag is None or flag in {f.code for f in d.flags})
+    ]
+    notes = inspection.open_note_counts(session, [d.deal.id for d in found.deals])
+    return _deal_hygiene(found, notes)
+
+
+@router.get("/hygiene/reps", response_model=list[RepHygieneRead], summary="Hygiene per rep")
+def hygiene_reps(
+    session: SessionDep,
+    who: CurrentUser,
+    as_of: date | None = Query(None, description="inspect as at the end of this day"),
+) -> list[RepHygieneRead]:
+    """Per rep you may see: open deals, flagged deals, flags by kind, the score (0-1)."""
+    at = inspection.end_of(as_of) if as_of else None
+    found = inspection.inspect(session, scope=who.scope, at=at)
+    return [
+        RepHygieneRead(
+            rep_id=r.rep_id,
+            rep=found.names.get(r.rep_id, ""),
+            open_deals=r.open_deals,
+            flagged_deals=r.flagged_deals,
+            flags=r.flag_counts,
+            score=r.score,
+        )
+        for r in found.reps
+    ]
+
+
+@router.get("/hygiene/trend", response_model=list[SnapshotRead], summary="Hygiene trend")
+def hygiene_trend(
+    session: SessionDep,
+    who: CurrentUser,
+    rep_id: int | None = Query(None, ge=1, le=INT_LIMIT),
+    since: date | None = Query(None),
+) -> Any:
+    """The daily snapshots (`salesops playbook hygiene-snapshot`) of the reps you may see."""
+    return inspection.trend(session, scope=who.scope, rep_id=rep_id, since=since)
+
+
+@router.post(
+    "/hygiene/snapshots", response_model=SnapshotCount, status_code=201, summary="Take a snapshot"
+)
+def hygiene_snapshot(session: SessionDep, who: CurrentUser) -> SnapshotCount:
+    """Store today's hygiene of every rep (ops, directors and admins; again today replaces it)."""
+    who.scope.require_planning("take hygiene snapshots")
+    return SnapshotCount(reps=inspection.take_snapshot(session))
+
+
+@router.get("/deals/{opp_id}/notes", response_model=list[NoteRead], summary="Coaching notes")
+def deal_notes(opp_id: int, session: SessionDep, who: CurrentUser) -> Any:
+    return inspection.notes(session, access.get_visible(session, opp_id, scope=who.scope))
+
+
+@router.post(
+    "/deals/{opp_id}/notes", response_model=NoteRead, status_code=201, summary="Add a note"
+)
+def add_note(opp_id: int, body: NoteCreate, session: SessionDep, who: CurrentUser) -> Any:
+    """A coaching note on a deal you see (managers, ops, directors, admins)."""
+    opp = access.get_visible(session, opp_id, scope=who.scope)
+    return inspection.add_note(session, opp, scope=who.scope, text=body.text, flag=body.flag)
+
+
+@router.post("/notes/{note_id}/resolve", response_model=NoteRead, summary="Resolve a note")
+def resolve_note(note_id: int, session: SessionDep, who: CurrentUser) -> Any:
+    return inspection.resolve_note(session, note_id, scope=who.scope)

@@ -201,6 +201,10 @@ class SnapshotRead(BaseModel):
     score: Decimal
 
 
+class SnapshotCount(BaseModel):
+    reps: int
+
+
 class NoteCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
