@@ -55,3 +55,24 @@ def test_load_show_tick_and_move_from_the_shell(
     code, out, _ = run_cli(capsys, url, "playbook", "deal", "1")
     assert "[x] economic_buyer" in out
     assert "- a next step" in out
+
+
+def test_hygiene_snapshot_and_coaching_from_the_shell(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_cli(capsys, url, "playbook", "hygiene", "--as-of", "2025-02-15")
+    assert code == 0, err
+    assert "of 2 open deals flagged" in out
+    assert "no next step" in out
+    code, out, err = run_cli(capsys, url, "playbook", "hygiene", "--as", "cat", "--limit", "0")
+    assert code == 0, err
+    assert "Ann" not in out
+    assert "1 of 1 open deals flagged" in out
+    code, out, err = run_cli(capsys, url, "playbook", "hygiene-snapshot", "--on", "2025-02-15")
+    assert (code, out) == (0, "hygiene of 2 reps recorded\n"), err
+    code, _, err = run_cli(capsys, url, "playbook", "note", "1", "Who signs?", "--as", "ann")
+    assert code == 5, err
+    assert "cannot write coaching notes" in err
+    code, out, err = run_cli(capsys, url, "playbook", "note", "1", "Who signs?", "--flag", "stale")
+    assert code == 0, err
+    assert out.startswith("note ")

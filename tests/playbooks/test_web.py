@@ -68,3 +68,31 @@ def test_an_analyst_sees_the_playbook_but_cannot_tick(
     )
     assert reply.status_code == 403
     assert "MEDDICC" in analyst.get("/playbook").text
+
+
+def test_a_manager_works_through_the_teams_flagged_deals_and_coaches_on_one(
+    app: FastAPI, session: Session, org: Org
+) -> None:
+    mia = sign_in(app, session, org, "mia")
+    page = mia.get("/hygiene").text
+    assert 'data-testid="hygiene-deals"' in page
+    for name in ("ann deal 1", "bob deal 1", "dan deal 1", "mia deal 1"):
+        assert name in page
+    assert "cat deal" not in page
+    only_ann = mia.get("/hygiene", params={"rep": org.reps["ann"].id, "flag": "stale"}).text
+    assert "ann deal 2" in only_ann
+    assert "bob deal 1" not in only_ann
+    deal = org.opps["ann"][0].id
+    token = _form_token(mia.get(f"/opportunities/{deal}").text)
+    reply = mia.post(
+        f"/opportunities/{deal}/notes",
+        data={"csrf_token": token, "text": "Add the CFO to the thread", "flag": "single_threaded"},
+        follow_redirects=False,
+    )
+    assert reply.status_code == 303
+    ann = sign_in(app, session, org, "ann")
+    page = ann.get(f"/opportunities/{deal}").text
+    assert "Add the CFO to the thread" in page
+    assert 'data-testid="note-form"' not in page  # reps read notes, managers write them
+    assert "Resolve</button>" in page
+    assert "cat deal" not in ann.get("/hygiene").text

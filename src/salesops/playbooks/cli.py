@@ -7,6 +7,7 @@ scope, so a rep's or a manager's limits can be exercised from the shell too.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import typer
@@ -17,12 +18,22 @@ from sqlalchemy.orm import Session
 from salesops.auth import users
 from salesops.auth.scoping import Scope, scope_for, system_scope
 from salesops.cli.context import console, err_console, state
+from salesops.errors import ValidationFailed
 from salesops.pipeline import access
-from salesops.playbooks import gate, service
+from salesops.playbooks import gate, inspection, service
 
 playbook_app = typer.Typer(
     help="Methodology playbooks, exit criteria, deal hygiene and feedback.", no_args_is_help=True
 )
+
+
+def parse_day(text: str, what: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationFailed(f"{what} must be a date like 2025-03-31 (got {text!r})") from None
+
+
 AS_HELP = "act as this user (their role and scope); default: the operator, who sees everything"
 
 
@@ -153,3 +164,72 @@ def move(
                 highlight=False,
             )
         console.print(f"deal {opp.id}: {before} -> {opp.stage.name}")
+
+
+@playbook_app.command("hygiene")
+def hygiene_command(
+    ctx: typer.Context,
+    rep: int | None = typer.Option(None, "--rep", help="only this rep's deals (rep id)"),
+    as_of: str | None = typer.Option(None, "--as-of", help="inspect as at the end of this day"),
+    limit: int = typer.Option(20, "--limit", help="flagged deals to list (0: reps only)"),
+    as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
+) -> None:
+    """Hygiene flags on open deals and the score of each rep."""
+    at = inspection.end_of(parse_day(as_of, "--as-of")) if as_of else None
+    with state(ctx).session() as session:
+        found = inspection.inspect(session, scope=scope_of(session, as_user), rep_id=rep, at=at)
+        reps = Table("rep", "open deals", "flagged", "score", "flags")
+        for r in sorted(found.reps, key=lambda r: r.score):
+            flags = ", ".join(f"{k} {v}" for k, v in sorted(r.flag_counts.items()))
+            reps.add_row(
+                found.names.get(r.rep_id, str(r.rep_id)),
+                str(r.open_deals),
+                str(r.flagged_deals),
+                f"{r.score * 100:.0f}%",
+                flags,
+            )
+        console.print(reps)
+        flagged = sorted((d for d in found.deals if d.flags), key=lambda d: -len(d.flags))
+        if limit and flagged:
+            deals = Table("deal", "owner", "stage", "flags")
+            for d in flagged[:limit]:
+                deals.add_row(
+                    f"{d.deal.id} {found.deal_names[d.deal.id][0]}",
+                    found.names.get(d.deal.owner_id, ""),
+                    d.deal.stage,
+                    "; ".join(f"{f.label} ({f.detail})" for f in d.flags),
+                )
+            console.print(deals)
+        total = sum(len(d.flags) for d in found.deals)
+        console.print(
+            f"{len(flagged)} of {len(found.deals)} open deals flagged, {total} flags",
+            highlight=False,
+        )
+
+
+@playbook_app.command("hygiene-snapshot")
+def hygiene_snapshot(
+    ctx: typer.Context,
+    on: str | None = typer.Option(None, "--on", help="the day to record (default today)"),
+) -> None:
+    """Store each rep's hygiene for the day (the trend); run it daily."""
+    day = parse_day(on, "--on") if on else None
+    with state(ctx).session() as session:
+        count = inspection.take_snapshot(session, on=day)
+        console.print(f"hygiene of {count} reps recorded")
+
+
+@playbook_app.command("note")
+def note(
+    ctx: typer.Context,
+    opp_id: int = typer.Argument(..., help="opportunity id"),
+    text: str = typer.Argument(..., help="the coaching note"),
+    flag: str | None = typer.Option(None, "--flag", help="the hygiene flag it is about"),
+    as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
+) -> None:
+    """Add a coaching note to a deal."""
+    with state(ctx).session() as session:
+        scope = scope_of(session, as_user)
+        opp = access.get_visible(session, opp_id, scope=scope)
+        added = inspection.add_note(session, opp, scope=scope, text=text, flag=flag)
+        console.print(f"note {added.id} on deal {opp.id}")

@@ -19,13 +19,14 @@ from sqlalchemy.orm import Session
 from salesops.api.deps import Principal
 from salesops.models import AuditEntry, Opportunity
 from salesops.pipeline import access
-from salesops.playbooks import gate, service
+from salesops.playbooks import gate, service, web_hygiene
 from salesops.web import forms
 from salesops.web.deps import SessionDep, WebUser, page_context
 from salesops.web.nav import NavItem, register
 from salesops.web.templating import add_template_dir, templates
 
 router = APIRouter(include_in_schema=False)
+router.include_router(web_hygiene.router)
 add_template_dir(Path(__file__).resolve().parent / "templates")
 register(NavItem("Playbook", "/playbook", "book", 70))
 
@@ -50,7 +51,7 @@ def deal_context(
 ) -> dict[str, Any]:
     """What the deal page's playbook card needs."""
     warned = request.query_params.get("warned") == "1"
-    return {
+    return web_hygiene.coaching_context(session, who, opp) | {
         "deal_play": service.deal_play(session, opp),
         "can_tick": forms.allowed(lambda: who.scope.require_record_write("change checklists")),
         "exit_warning": last_warning(session, opp) if warned else [],
