@@ -20,6 +20,7 @@ from salesops.db import make_engine, session_factory
 from salesops.forecasting import api as forecasting_api
 from salesops.pipeline import api as pipeline_api
 from salesops.playbooks import api as playbooks_api
+from salesops.playbooks import feedback_api
 
 API_PREFIX = "/api/v1"
 SWAGGER_JS = "swagger-ui-bundle-5.35.0.js"
@@ -37,6 +38,7 @@ def api_router() -> APIRouter:
     router.include_router(metrics.router)
     router.include_router(forecasting_api.router)
     router.include_router(playbooks_api.router)
+    router.include_router(feedback_api.router)
     return router
 
 
