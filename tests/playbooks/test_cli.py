@@ -76,3 +76,23 @@ def test_hygiene_snapshot_and_coaching_from_the_shell(
     code, out, err = run_cli(capsys, url, "playbook", "note", "1", "Who signs?", "--flag", "stale")
     assert code == 0, err
     assert out.startswith("note ")
+
+
+def test_feedback_from_the_shell(url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(
+        capsys, url, "playbook", "feedback-submit", "process", "Too many fields", "Cut them",
+        "--as", "ann",
+    )  # fmt: skip
+    assert code == 0, err
+    item = out.split()[1]
+    code, _, err = run_cli(
+        capsys, url, "playbook", "feedback-triage", item, "--status", "done", "--as", "ann"
+    )
+    assert code == 5, err
+    code, out, err = run_cli(
+        capsys, url, "playbook", "feedback-triage", item, "--status", "done", "--owner", "cat",
+        "--change-made", "Removed 4 fields",
+    )  # fmt: skip
+    assert (code, out.strip()) == (0, f"feedback {item}: done"), err
+    code, out, _ = run_cli(capsys, url, "playbook", "feedback", "--status", "done")
+    assert "Too many fields" in out

@@ -96,3 +96,49 @@ def test_a_manager_works_through_the_teams_flagged_deals_and_coaches_on_one(
     assert 'data-testid="note-form"' not in page  # reps read notes, managers write them
     assert "Resolve</button>" in page
     assert "cat deal" not in ann.get("/hygiene").text
+
+
+def test_feedback_pages_submit_vote_and_triage(app: FastAPI, session: Session, org: Org) -> None:
+    ann = sign_in(app, session, org, "ann")
+    token = _form_token(ann.get("/feedback").text)
+    bad = ann.post(
+        "/feedback", data={"csrf_token": token, "category": "tools", "title": "", "text": "x"}
+    )
+    assert bad.status_code == 422
+    assert 'data-testid="error-title"' in bad.text
+    sent = ann.post(
+        "/feedback",
+        data={
+            "csrf_token": token,
+            "category": "leads",
+            "title": "Leads lack phone numbers",
+            "text": "Half of them",
+        },
+        follow_redirects=False,
+    )
+    assert sent.headers["location"] == "/feedback?sent=1"
+    bob = sign_in(app, session, org, "bob")
+    page = bob.get("/feedback").text
+    assert "Leads lack phone numbers" in page
+    item_id = int(page.split('href="/feedback/')[1].split('"')[0])
+    bob.post(f"/feedback/{item_id}/vote", data={"csrf_token": _form_token(page), "up": "1"})
+    assert 'data-testid="triage-form"' not in bob.get(f"/feedback/{item_id}").text
+    ops = sign_in(app, session, org, "ops_rep")
+    detail = ops.get(f"/feedback/{item_id}").text
+    assert "1 vote(s)" in detail
+    saved = ops.post(
+        f"/feedback/{item_id}",
+        data={
+            "csrf_token": _form_token(detail),
+            "version": "1",
+            "status": "planned",
+            "owner_id": str(org.users["ops_rep"].id),
+            "response": "We will enrich them",
+            "change_made": "",
+        },
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303, saved.text
+    page = ann.get(f"/feedback/{item_id}").text
+    assert "We will enrich them" in page
+    assert "status new → <b>planned</b>" in page

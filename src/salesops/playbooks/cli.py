@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.markup import escape
@@ -20,7 +21,7 @@ from salesops.auth.scoping import Scope, scope_for, system_scope
 from salesops.cli.context import console, err_console, state
 from salesops.errors import ValidationFailed
 from salesops.pipeline import access
-from salesops.playbooks import gate, inspection, service
+from salesops.playbooks import feedback, gate, inspection, service
 
 playbook_app = typer.Typer(
     help="Methodology playbooks, exit criteria, deal hygiene and feedback.", no_args_is_help=True
@@ -233,3 +234,64 @@ def note(
         opp = access.get_visible(session, opp_id, scope=scope)
         added = inspection.add_note(session, opp, scope=scope, text=text, flag=flag)
         console.print(f"note {added.id} on deal {opp.id}")
+
+
+@playbook_app.command("feedback")
+def feedback_list(
+    ctx: typer.Context,
+    status: str | None = typer.Option(None, "--status", help=", ".join(feedback.STATUSES)),
+    category: str | None = typer.Option(None, "--category", help=", ".join(feedback.CATEGORIES)),
+) -> None:
+    """Feedback items, most voted first."""
+    with state(ctx).session() as session:
+        table = Table("id", "votes", "category", "status", "title")
+        for item in feedback.items(session, scope=system_scope(), status=status, category=category):
+            f = item.feedback
+            table.add_row(str(f.id), str(item.votes), f.category, f.status, f.title)
+        console.print(table)
+
+
+@playbook_app.command("feedback-submit")
+def feedback_submit(
+    ctx: typer.Context,
+    category: str = typer.Argument(..., help=", ".join(feedback.CATEGORIES)),
+    title: str = typer.Argument(...),
+    text: str = typer.Argument(...),
+    deal: int | None = typer.Option(None, "--deal", help="the opportunity it is about"),
+    as_user: str = typer.Option(..., "--as", help="the user submitting it"),
+) -> None:
+    """Submit feedback as a user."""
+    with state(ctx).session() as session:
+        item = feedback.submit(
+            session,
+            scope=scope_of(session, as_user),
+            category=category,
+            title=title,
+            text=text,
+            opportunity_id=deal,
+        )
+        console.print(f"feedback {item.id} submitted")
+
+
+@playbook_app.command("feedback-triage")
+def feedback_triage(
+    ctx: typer.Context,
+    feedback_id: int = typer.Argument(...),
+    status: str | None = typer.Option(None, "--status", help=", ".join(feedback.STATUSES)),
+    owner: str | None = typer.Option(None, "--owner", help="username of the owner"),
+    response: str | None = typer.Option(None, "--response"),
+    change_made: str | None = typer.Option(None, "--change-made", help="what changed"),
+    as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
+) -> None:
+    """Triage feedback: status, owner, response, what changed."""
+    with state(ctx).session() as session:
+        changes: dict[str, Any] = {"status": status}
+        if owner is not None:
+            changes["owner_id"] = users.get_user(session, owner).id
+        if response is not None:
+            changes["response"] = response
+        if change_made is not None:
+            changes["change_made"] = change_made
+        item = feedback.get(session, feedback_id)
+        feedback.triage(session, item, scope=scope_of(session, as_user), **changes)
+        console.print(f"feedback {item.id}: {item.status}")

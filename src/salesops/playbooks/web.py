@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from salesops.api.deps import Principal
 from salesops.models import AuditEntry, Opportunity
 from salesops.pipeline import access
-from salesops.playbooks import gate, service, web_hygiene
+from salesops.playbooks import gate, service, web_feedback, web_hygiene
 from salesops.web import forms
 from salesops.web.deps import SessionDep, WebUser, page_context
 from salesops.web.nav import NavItem, register
@@ -27,6 +27,7 @@ from salesops.web.templating import add_template_dir, templates
 
 router = APIRouter(include_in_schema=False)
 router.include_router(web_hygiene.router)
+router.include_router(web_feedback.router)
 add_template_dir(Path(__file__).resolve().parent / "templates")
 register(NavItem("Playbook", "/playbook", "book", 70))
 
