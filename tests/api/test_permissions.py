@@ -281,3 +281,59 @@ def test_list_totals_are_exact_up_to_the_count_limit_and_a_lower_bound_past_it(
     assert (body["total"], body["total_at_least"], len(body["items"])) == (4, True, 2)
     body = client_as("ann").get("/api/v1/opportunities", params={"limit": 1}).json()
     assert (body["total"], body["total_at_least"]) == (2, False)
+
+
+# Playbooks, hygiene and feedback (salesops.playbooks): who may do what, on Ann's deal.
+PLAYBOOK_ROLES = ("ann", "bob", "mia", "will", "director", "analyst", "ops_rep", "admin")
+PLAYBOOK_MATRIX = {
+    # (method, path template): expected status per role, in PLAYBOOK_ROLES order
+    ("GET", "/api/v1/playbooks"): (200, 200, 200, 200, 200, 200, 200, 200),
+    ("GET", "/api/v1/playbooks/active"): (200, 200, 200, 200, 200, 200, 200, 200),
+    ("POST", "/api/v1/playbooks"): (403, 403, 403, 403, 201, 403, 201, 201),
+    ("GET", "/api/v1/playbooks/deals/{deal}"): (200, 404, 200, 404, 200, 200, 200, 200),
+    ("GET", "/api/v1/playbooks/deals/{deal}/check?stage=Qualification"): (
+        200, 404, 200, 404, 200, 200, 200, 200,
+    ),
+    ("PUT", "/api/v1/playbooks/deals/{deal}/checklist/champion"): (
+        200, 404, 200, 404, 200, 403, 200, 200,
+    ),
+    ("GET", "/api/v1/playbooks/hygiene/deals"): (200, 200, 200, 200, 200, 200, 200, 200),
+    ("GET", "/api/v1/playbooks/hygiene/reps"): (200, 200, 200, 200, 200, 200, 200, 200),
+    ("GET", "/api/v1/playbooks/hygiene/trend"): (200, 200, 200, 200, 200, 200, 200, 200),
+    ("POST", "/api/v1/playbooks/hygiene/snapshots"): (403, 403, 403, 403, 201, 403, 201, 201),
+    ("GET", "/api/v1/playbooks/deals/{deal}/notes"): (200, 404, 200, 404, 200, 200, 200, 200),
+    ("POST", "/api/v1/playbooks/deals/{deal}/notes"): (403, 404, 201, 404, 201, 403, 201, 201),
+    ("GET", "/api/v1/feedback"): (200, 200, 200, 200, 200, 200, 200, 200),
+    ("POST", "/api/v1/feedback"): (201, 201, 201, 201, 201, 201, 201, 201),
+    ("PATCH", "/api/v1/feedback/{feedback}"): (403, 403, 403, 403, 200, 403, 200, 200),
+    ("POST", "/api/v1/feedback/{feedback}/vote"): (409, 200, 200, 200, 200, 200, 200, 200),
+}  # fmt: skip
+PLAYBOOK_BODIES = {
+    "/api/v1/playbooks/deals/{deal}/checklist/champion": {"done": True},
+    "/api/v1/playbooks/deals/{deal}/notes": {"text": "Who signs?"},
+    "/api/v1/feedback": {"category": "process", "title": "t", "text": "x"},
+    "/api/v1/feedback/{feedback}": {"status": "triaged"},
+}
+
+
+def test_playbook_hygiene_and_feedback_endpoints_follow_the_role_matrix(
+    client_as: Client, org: Org
+) -> None:
+    from pathlib import Path
+
+    import salesops.playbooks
+
+    shipped = Path(salesops.playbooks.__file__).parent / "meddicc.yaml"
+    source = shipped.read_text(encoding="utf-8")
+    clients = {who: client_as(who) for who in PLAYBOOK_ROLES}
+    assert clients["admin"].post("/api/v1/playbooks", json={"source": source}).status_code == 201
+    body = PLAYBOOK_BODIES["/api/v1/feedback"]
+    item = clients["ann"].post("/api/v1/feedback", json=body).json()["id"]
+    wrong = {}
+    for (method, path), expected in PLAYBOOK_MATRIX.items():
+        url = path.format(deal=org.opps["ann"][0].id, feedback=item)
+        body = {"source": source} if path == "/api/v1/playbooks" else PLAYBOOK_BODIES.get(path)
+        got = tuple(clients[w].request(method, url, json=body).status_code for w in PLAYBOOK_ROLES)
+        if got != expected:
+            wrong[f"{method} {path}"] = dict(zip(PLAYBOOK_ROLES, got, strict=True))
+    assert wrong == {}
