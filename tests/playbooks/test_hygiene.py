@@ -93,7 +93,7 @@ def test_missing_exit_criteria() -> None:
     assert (flag.code, flag.detail, flag.label) == (
         "missing_exit_criteria",
         "Economic buyer met",
-        "exit criteria not met",
+        "exit criteria of passed stages not met",
     )
 
 

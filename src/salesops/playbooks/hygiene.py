@@ -10,7 +10,9 @@ flags and their thresholds are documented in docs/playbooks.md ("Deal hygiene"):
   spent in that stage (only where at least `min_won_sample` won deals passed through it).
 - `late_amount_change`: the amount moved by `late_amount_ratio` or more within
   `late_amount_days` days before the close date in force at the time of the inspection.
-- `missing_exit_criteria`: the playbook's exit criteria of its stage are not all met.
+- `missing_exit_criteria`: exit criteria of a stage the deal has already left are not met
+  (it moved on with a warning, or was imported there); its current stage's criteria are its
+  to-do list, shown on its page, not a flag.
 - `single_threaded`: its activities reach at most one contact.
 
 A rep's score is the share of checks their open deals pass (1 - flags / (deals x 7)), so one
@@ -33,7 +35,7 @@ FLAGS: dict[str, str] = {
     "stale": "no recent activity",
     "stuck_in_stage": "in stage longer than 90% of won deals",
     "late_amount_change": "amount changed late",
-    "missing_exit_criteria": "exit criteria not met",
+    "missing_exit_criteria": "exit criteria of passed stages not met",
     "single_threaded": "single-threaded",
 }
 

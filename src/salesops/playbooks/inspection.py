@@ -155,14 +155,17 @@ def _missing_exit(
     ):
         kinds[opp_id][kind] = int(n)
     out: dict[int, tuple[str, ...]] = {}
+    order = [name for name, category in gate.stage_order(session) if category == "open"]
     for opp in opps:
-        play = playbook.play(opp.stage.name)
-        if play is None or not play.has_criteria:
+        # The stages the deal has passed: their criteria should have been met on the way.
+        passed = order[: order.index(opp.stage.name)] if opp.stage.name in order else []
+        plays = [p for p in (playbook.play(name) for name in passed) if p and p.has_criteria]
+        if not plays:
             continue
         facts = DealFacts(gate.filled_fields(opp), frozenset(checked[opp.id]), kinds[opp.id])
-        lacking = missing_for(play, facts)
+        lacking = [m for play in plays for m in missing_for(play, facts)]
         if lacking:
-            out[opp.id] = tuple(m.label for m in lacking)
+            out[opp.id] = tuple(str(m) for m in lacking)
     return out
 
 

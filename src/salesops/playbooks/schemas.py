@@ -33,7 +33,7 @@ class PlaybookUpload(BaseModel):
     source: str = Field(
         min_length=1, max_length=MAX_PLAYBOOK_CHARS, description="the playbook file (YAML)"
     )
-    name: str = Field("playbook.yaml", min_length=1, max_length=80, pattern=r"^[\w.-]+$")
+    name: str = Field("playbook.yaml", min_length=1, max_length=80, pattern=r"^\w[\w.-]*$")
 
 
 class LinkRead(BaseModel):
