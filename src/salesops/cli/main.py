@@ -38,6 +38,11 @@ LazyGroup.lazy = {
     "forecast": LazyCommand(
         "salesops.forecasting.cli:forecast_app", "Forecast runs, backtests, calls and risk."
     ),
+    "worker": LazyCommand(
+        "salesops.jobs.cli:worker", "Run due jobs and deliver e-mail and webhooks."
+    ),
+    "jobs": LazyCommand("salesops.jobs.cli:jobs_app", "Scheduled jobs and their run log."),
+    "outbox": LazyCommand("salesops.outbox.cli:outbox_app", "Outgoing e-mail and webhooks."),
     "users": LazyCommand("salesops.auth.cli:users_app", "Create and manage users and roles."),
     "tokens": LazyCommand("salesops.auth.cli:tokens_app", "Create and revoke API tokens."),
     "serve": LazyCommand("salesops.web.cli:serve", "Serve the REST API and the dashboard."),

@@ -5,7 +5,12 @@ from salesops.models.activities import Activity
 from salesops.models.auth import LoginAttempt, WebSession
 from salesops.models.base import Base, Imported, Timestamped, Versioned, import_key
 from salesops.models.catalog import Product
-from salesops.models.contracts import Contract
+from salesops.models.contracts import (
+    Contract,
+    ContractAmendment,
+    ContractEvent,
+    ContractLineItem,
+)
 from salesops.models.enums import (
     ActivityKind,
     ContractStatus,
@@ -24,6 +29,14 @@ from salesops.models.forecasting import (
 )
 from salesops.models.governance import AuditEntry, DemoBuild, FxRate
 from salesops.models.leads import Lead
+from salesops.models.operations import (
+    Document,
+    DocumentTemplate,
+    InboxItem,
+    Job,
+    JobRun,
+    OutboxMessage,
+)
 from salesops.models.org import ApiToken, Rep, Team, TeamMembership, User
 from salesops.models.pipeline import Opportunity, OpportunityEvent, PipelineStage
 from salesops.models.planning import Quota
@@ -39,9 +52,14 @@ __all__ = [
     "Base",
     "Contact",
     "Contract",
+    "ContractAmendment",
+    "ContractEvent",
+    "ContractLineItem",
     "ContractStatus",
     "DealPrediction",
     "DemoBuild",
+    "Document",
+    "DocumentTemplate",
     "EventField",
     "ForecastCategory",
     "ForecastLine",
@@ -49,12 +67,16 @@ __all__ = [
     "ForecastSubmission",
     "FxRate",
     "Imported",
+    "InboxItem",
+    "Job",
+    "JobRun",
     "Lead",
     "LeadStatus",
     "LoginAttempt",
     "Opportunity",
     "OpportunityEvent",
     "OpportunityType",
+    "OutboxMessage",
     "PipelineStage",
     "Product",
     "Quota",
