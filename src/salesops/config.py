@@ -43,6 +43,22 @@ class Settings(BaseSettings):
     mail_from: str = Field(
         default="salesops@localhost", description="Sender address of outgoing e-mail."
     )
+    contract_rules: Path | None = Field(
+        default=None,
+        description="Contract approval rules (YAML); the packaged defaults when unset.",
+    )
+    renewal_lead_days: int = Field(
+        default=90,
+        ge=0,
+        le=3650,
+        description="Days before a contract's notice date that its renewal deal is raised.",
+    )
+    notice_alert_days: int = Field(
+        default=30,
+        ge=0,
+        le=3650,
+        description="Days before a notice date that the owner is warned it is about to pass.",
+    )
     webhook_secret: str | None = Field(
         default=None,
         description="Key of the HMAC-SHA256 signature sent with webhooks (X-Salesops-Signature).",

@@ -11,6 +11,8 @@ The public API (stable; renewals, alerts, digests, score and cache refreshes use
   handler's writes and the job's completion commit together, so a job that fails or whose
   worker dies leaves nothing behind and is tried again (with backoff) later.
 - `run_now(session, kind, payload)` runs a handler inline ("also on demand").
+- `@handler("kind", every=timedelta(days=1))` makes a kind recurring; `ensure_recurring`
+  (called when a worker starts) schedules one job per recurring kind.
 
 Two workers at once: on PostgreSQL each claims its job with SELECT ... FOR UPDATE SKIP
 LOCKED, so they share the queue and never run one job twice; on SQLite each job runs inside
@@ -20,6 +22,7 @@ a write transaction (BEGIN IMMEDIATE), so workers take turns.
 from salesops.jobs.service import (
     HANDLER_MODULES,
     JobOutcome,
+    ensure_recurring,
     handler,
     handlers,
     recent_runs,
@@ -31,6 +34,7 @@ from salesops.jobs.service import (
 __all__ = [
     "HANDLER_MODULES",
     "JobOutcome",
+    "ensure_recurring",
     "handler",
     "handlers",
     "recent_runs",

@@ -33,6 +33,8 @@ def worker(
     cli = state(ctx)
     engine = cli.require_schema()
     settings = get_settings()
+    with cli.session() as session:
+        service.ensure_recurring(session)
     while True:
         for outcome in service.run_due(engine):
             console.print(

@@ -25,23 +25,37 @@ log = logging.getLogger("salesops.jobs")
 
 Handler = Callable[[Session, dict[str, Any]], str | None]
 _HANDLERS: dict[str, Handler] = {}
+# Kinds that run on their own on a fixed interval (`ensure_recurring` schedules them).
+_RECURRING: dict[str, timedelta] = {}
 
 # Modules whose import registers handlers; a worker imports them all before running jobs.
-HANDLER_MODULES: list[str] = []
+HANDLER_MODULES: list[str] = ["salesops.contracts.jobs"]
 
 # After the n-th failure a job waits BACKOFF_BASE * 4^(n-1): 1 min, 4 min, 16 min, ...
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=6)
 
 
-def handler(kind: str) -> Callable[[Handler], Handler]:
-    """Register the decorated function as the handler of jobs of `kind`."""
+def handler(kind: str, *, every: timedelta | None = None) -> Callable[[Handler], Handler]:
+    """Register the decorated function as the handler of jobs of `kind`; with `every`, the
+    worker also keeps one recurring job of that kind (see `ensure_recurring`)."""
 
     def register(fn: Handler) -> Handler:
         _HANDLERS[kind] = fn
+        if every is not None:
+            _RECURRING[kind] = every
         return fn
 
     return register
+
+
+def ensure_recurring(session: Session, *, start: datetime | None = None) -> list[Job]:
+    """Schedule each recurring kind once (key `recurring:<kind>`); existing jobs are kept."""
+    handlers()
+    return [
+        schedule(session, kind, key=f"recurring:{kind}", run_at=start, every=every)
+        for kind, every in sorted(_RECURRING.items())
+    ]
 
 
 def handlers() -> dict[str, Handler]:
