@@ -38,6 +38,9 @@ LazyGroup.lazy = {
     "forecast": LazyCommand(
         "salesops.forecasting.cli:forecast_app", "Forecast runs, backtests, calls and risk."
     ),
+    "contracts": LazyCommand(
+        "salesops.contracts.cli:contracts_app", "Contracts: lifecycle, documents, renewals."
+    ),
     "worker": LazyCommand(
         "salesops.jobs.cli:worker", "Run due jobs and deliver e-mail and webhooks."
     ),

@@ -84,7 +84,7 @@ def raise_renewal(session: Session, contract: Contract, *, today: date) -> Oppor
     if contract.renewal_opportunity_id is not None:
         return session.get(Opportunity, contract.renewal_opportunity_id)
     rep = owner_rep(session, contract, today)
-    if rep is None:
+    if rep is None or not stages.ordered(session):
         return None
     at = datetime(today.year, today.month, today.day, tzinfo=UTC)
     opp = pipeline.create_opportunity(
@@ -213,7 +213,9 @@ def run_renewals(
         trigger = core.renewal_trigger(contract.end_date, contract.notice_days, lead_days)
         if contract.renewal_opportunity_id is None and trigger <= today:
             if raise_renewal(session, contract, today=today) is None:
-                report.skipped.append(f"contract {contract.id} has no owner to renew it")
+                report.skipped.append(
+                    f"contract {contract.id}: no owner or no pipeline stages to raise a deal in"
+                )
             else:
                 report.raised.append(contract.id)
         if contract.notice_days:
@@ -289,7 +291,8 @@ def renewals(
         )
         .order_by(Contract.end_date, Contract.id)
     )
-    first = stages.ordered(session)[0].id
+    funnel = stages.ordered(session)
+    first = funnel[0].id if funnel else -1
     rows = []
     for contract in contracts:
         rep = owner_rep(session, contract, min(today, contract.end_date))
