@@ -47,7 +47,8 @@ def test_check_and_show_read_the_saved_definitions_and_effective_dated_coverage(
     assert report.placed == {"DACH": 1}
     dach = session.scalars(select(Territory).where(Territory.name == "DACH")).one()
     emea = session.get(Territory, dach.parent_id)
-    assert emea is not None and emea.name == "EMEA"
+    assert emea is not None
+    assert emea.name == "EMEA"
     old, new = make_rep(session, name="Old Rep"), make_rep(session, name="New Rep")
     session.add_all(
         [
