@@ -13,7 +13,7 @@ from salesops import outbox
 from salesops.contracts import amendments, service
 from salesops.contracts.service import LineInput
 from salesops.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from salesops.models import AuditEntry, ContractLineItem
+from salesops.models import AuditEntry, ContractLineItem, Proposal
 from tests.contracts.world import build, signed_contract
 from tests.factories import make_rep, make_user
 
@@ -109,6 +109,10 @@ def test_review_needs_the_role_the_rules_name_and_approvers_are_notified(
         )
     ).all()
     assert "approved" in decisions
+    # The decision itself lives in the shared proposals mechanism, with who decided.
+    proposal = session.scalars(select(Proposal).where(Proposal.kind == "contract")).one()
+    assert (proposal.state, proposal.decided_by) == ("applied", w.director.id)
+    assert proposal.payload["approver"] == "director"
 
 
 def test_a_signed_contract_is_not_edited_but_amended_with_proration(session: Session) -> None:

@@ -13,12 +13,13 @@ from sqlalchemy.orm import Session
 from salesops import outbox
 from salesops.audit import service as audit
 from salesops.auth.scoping import Scope, not_visible, scope_for
+from salesops.contracts import approval
 from salesops.contracts import lifecycle as core
 from salesops.contracts.rules import load_rules
 from salesops.crm.records import values_of
 from salesops.db.limits import problem_with
 from salesops.db.types import utc_now
-from salesops.errors import Conflict, NotFound, PermissionDenied, Problem, ValidationFailed
+from salesops.errors import Conflict, NotFound, Problem, ValidationFailed
 from salesops.models import (
     Account,
     Contract,
@@ -380,15 +381,8 @@ def transition(
     old = contract.status
     if problem := core.transition_problem(old, new):
         raise Conflict(problem)
-    if old == S.IN_REVIEW:  # approving or sending back is a decision of an approver
-        needed = core.approver_role(requirements(session, contract))
-        if not core.may_approve(scope.role, needed):
-            raise PermissionDenied(
-                f"contract {contract.id} needs a {needed.value}'s approval; the"
-                f" {scope.role.value} role cannot decide it"
-            )
-        if new == S.DRAFT and not (note or "").strip():
-            raise ValidationFailed("a rejection needs a reason", [Problem("is required", "note")])
+    if old == S.IN_REVIEW and new == S.DRAFT and not (note or "").strip():
+        raise ValidationFailed("a rejection needs a reason", [Problem("is required", "note")])
     if new == S.IN_REVIEW and not lines_of(session, contract) and contract.value <= 0:
         raise ValidationFailed(
             "nothing to review", [Problem("a contract needs a value or line items", "lines")]
@@ -401,6 +395,17 @@ def transition(
         raise Conflict(f"contract {contract.id} overlaps signed contracts: {'; '.join(clashes)}")
     if new == S.TERMINATED and not (note or "").strip():
         raise ValidationFailed("a termination needs a reason", [Problem("is required", "note")])
+    if new == S.IN_REVIEW:
+        approval.submit(session, contract, requirements(session, contract), scope=scope)
+    if old == S.IN_REVIEW:  # a decision, taken through the contract's proposal
+        approval.decide(
+            session,
+            contract,
+            requirements(session, contract),
+            approve=new == S.APPROVED,
+            scope=scope,
+            reason=note,
+        )
     contract.status = new
     if new == S.TERMINATED:
         contract.churn_reason = (note or "")[:80]
