@@ -88,4 +88,4 @@ def test_only_ops_directors_and_admins_load_playbooks_and_everyone_reads_them(
         "/api/v1/playbooks", json={"source": "methodology: X\nstages:\n  Nope: {}\n"}
     )
     assert bad.status_code == 422
-    assert "playbook.yaml: stages.Nope" in bad.text
+    assert "playbook.yaml:3: stages.Nope" in bad.text

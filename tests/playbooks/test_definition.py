@@ -64,6 +64,19 @@ def test_a_bad_playbook_reports_every_problem_with_its_location() -> None:
     assert "unknown field 'budget'" in text
 
 
+def test_problems_in_a_file_name_their_line(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(
+        "methodology: X\nstages:\n  Proposal:\n    exit:\n      fields: [amount, budget]\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        load_playbook(path, stage_names=STAGES)
+    assert [p.location for p in caught.value.problems] == [
+        "p.yaml:5: stages.Proposal.exit.fields[1]"
+    ]
+
+
 def test_a_file_that_is_not_yaml_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text("methodology: X\nstages:\n  Proposal: [unclosed\n", encoding="utf-8")

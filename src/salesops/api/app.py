@@ -15,6 +15,7 @@ from salesops import __version__
 from salesops.api import auth as auth_api
 from salesops.api import errors, metrics, org, security
 from salesops.config import Settings, get_settings
+from salesops.contracts import api as contracts_api
 from salesops.crm import api as crm_api
 from salesops.db import make_engine, session_factory
 from salesops.forecasting import api as forecasting_api
@@ -39,6 +40,8 @@ def api_router() -> APIRouter:
     router.include_router(forecasting_api.router)
     router.include_router(playbooks_api.router)
     router.include_router(feedback_api.router)
+    router.include_router(contracts_api.router)
+    router.include_router(contracts_api.extra)
     return router
 
 

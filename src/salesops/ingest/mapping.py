@@ -447,11 +447,49 @@ def read_definition(path: Path, *, kind: str = "mapping") -> Any:
         raise ValidationFailed(f"{kind} is not valid YAML", [Problem(str(exc), where)]) from exc
 
 
+def with_lines(exc: ValidationFailed, path: Path) -> ValidationFailed:
+    """`exc` with each problem's location given the line of the file it is about."""
+    root = yaml.compose(path.read_text(encoding="utf-8"))
+    return ValidationFailed(exc.message, [_with_line(p, path.name, root) for p in exc.problems])
+
+
 def load_mapping(path: Path) -> Mapping:
     """Read and validate the YAML mapping at `path`."""
-    return parse_mapping(read_definition(path), name=path.name)
+    data = read_definition(path)
+    try:
+        return parse_mapping(data, name=path.name)
+    except ValidationFailed as exc:
+        raise with_lines(exc, path) from None
 
 
 # The generic checks of a definition file (unknown keys, texts, whole numbers, decimals, every
 # problem collected with its location) for other definition formats to build on.
 DefinitionParser = _Parser
+
+
+_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _with_line(problem: Problem, name: str, root: Any) -> Problem:
+    """`problem` with the line of the mapping it is about: `m.yaml:12: files[0].dates`.
+
+    The parser names places by path (`files[0].outputs[1].fields.amount`); the line is that of
+    the deepest node of the path that exists in the file (the parent of a missing key)."""
+    prefix = f"{name}: "
+    if root is None or not problem.location.startswith(prefix):
+        return problem
+    where = problem.location[len(prefix) :]
+    node, line = root, root.start_mark.line
+    for key, index in _STEP.findall(where):
+        child = None
+        if key and isinstance(node, yaml.MappingNode):
+            child = next((v for k, v in node.value if getattr(k, "value", None) == key), None)
+            if child is not None:
+                line = next(k for k, v in node.value if v is child).start_mark.line
+        elif index and isinstance(node, yaml.SequenceNode) and int(index) < len(node.value):
+            child = node.value[int(index)]
+            line = child.start_mark.line
+        if child is None:
+            break
+        node = child
+    return Problem(problem.message, f"{name}:{line + 1}: {where}")

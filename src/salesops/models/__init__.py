@@ -2,10 +2,16 @@
 
 from salesops.models.accounts import Account, AccountOwner, Contact
 from salesops.models.activities import Activity
+from salesops.models.approvals import Proposal
 from salesops.models.auth import LoginAttempt, WebSession
 from salesops.models.base import Base, Imported, Timestamped, Versioned, import_key
 from salesops.models.catalog import Product
-from salesops.models.contracts import Contract
+from salesops.models.contracts import (
+    Contract,
+    ContractAmendment,
+    ContractEvent,
+    ContractLineItem,
+)
 from salesops.models.enums import (
     ActivityKind,
     ContractStatus,
@@ -24,6 +30,14 @@ from salesops.models.forecasting import (
 )
 from salesops.models.governance import AuditEntry, DemoBuild, FxRate
 from salesops.models.leads import Lead
+from salesops.models.operations import (
+    Document,
+    DocumentTemplate,
+    InboxItem,
+    Job,
+    JobRun,
+    OutboxMessage,
+)
 from salesops.models.org import ApiToken, Rep, Team, TeamMembership, User
 from salesops.models.pipeline import Opportunity, OpportunityEvent, PipelineStage
 from salesops.models.planning import Quota
@@ -48,10 +62,15 @@ __all__ = [
     "CoachingNote",
     "Contact",
     "Contract",
+    "ContractAmendment",
+    "ContractEvent",
+    "ContractLineItem",
     "ContractStatus",
     "DealChecklistItem",
     "DealPrediction",
     "DemoBuild",
+    "Document",
+    "DocumentTemplate",
     "EventField",
     "Feedback",
     "FeedbackVote",
@@ -62,15 +81,20 @@ __all__ = [
     "FxRate",
     "HygieneSnapshot",
     "Imported",
+    "InboxItem",
+    "Job",
+    "JobRun",
     "Lead",
     "LeadStatus",
     "LoginAttempt",
     "Opportunity",
     "OpportunityEvent",
     "OpportunityType",
+    "OutboxMessage",
     "PipelineStage",
     "PlaybookRevision",
     "Product",
+    "Proposal",
     "Quota",
     "Rep",
     "Role",

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from salesops.errors import ValidationFailed
-from salesops.ingest.mapping import DefinitionParser, read_definition
+from salesops.ingest.mapping import DefinitionParser, read_definition, with_lines
 from salesops.models import ActivityKind
 
 ENFORCEMENTS = ("warn", "block")
@@ -239,4 +239,8 @@ def parse_playbook(
 def load_playbook(path: Path, *, stage_names: Iterable[str]) -> tuple[Playbook, str]:
     """The validated playbook at `path` and its text (stored with the revision)."""
     data = read_definition(path, kind="playbook")
-    return parse_playbook(data, stage_names=stage_names, name=path.name), path.read_text("utf-8")
+    try:
+        playbook = parse_playbook(data, stage_names=stage_names, name=path.name)
+    except ValidationFailed as exc:
+        raise with_lines(exc, path) from None
+    return playbook, path.read_text("utf-8")
