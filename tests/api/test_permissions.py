@@ -307,12 +307,16 @@ PLAYBOOK_MATRIX = {
     ("POST", "/api/v1/feedback"): (201, 201, 201, 201, 201, 201, 201, 201),
     ("PATCH", "/api/v1/feedback/{feedback}"): (403, 403, 403, 403, 200, 403, 200, 200),
     ("POST", "/api/v1/feedback/{feedback}/vote"): (409, 200, 200, 200, 200, 200, 200, 200),
+    ("PUT", "/api/v1/playbooks/subscriptions/hygiene_flags"): (200,) * 8,
+    ("GET", "/api/v1/playbooks/subscriptions"): (200,) * 8,
+    ("DELETE", "/api/v1/playbooks/subscriptions/hygiene_flags"): (204,) * 8,
 }  # fmt: skip
 PLAYBOOK_BODIES = {
     "/api/v1/playbooks/deals/{deal}/checklist/champion": {"done": True},
     "/api/v1/playbooks/deals/{deal}/notes": {"text": "Who signs?"},
     "/api/v1/feedback": {"category": "process", "title": "t", "text": "x"},
     "/api/v1/feedback/{feedback}": {"status": "triaged"},
+    "/api/v1/playbooks/subscriptions/hygiene_flags": {"frequency": "daily"},
 }
 
 

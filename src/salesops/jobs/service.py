@@ -29,7 +29,7 @@ _HANDLERS: dict[str, Handler] = {}
 _RECURRING: dict[str, timedelta] = {}
 
 # Modules whose import registers handlers; a worker imports them all before running jobs.
-HANDLER_MODULES: list[str] = ["salesops.contracts.jobs"]
+HANDLER_MODULES: list[str] = ["salesops.contracts.jobs", "salesops.playbooks.digest"]
 
 # After the n-th failure a job waits BACKOFF_BASE * 4^(n-1): 1 min, 4 min, 16 min, ...
 BACKOFF_BASE = timedelta(minutes=1)

@@ -47,6 +47,7 @@ from salesops.models.playbooks import (
     Feedback,
     FeedbackVote,
     HygieneSnapshot,
+    NotificationSubscription,
     PlaybookRevision,
 )
 from salesops.models.territories import Territory, TerritoryAssignment
@@ -87,6 +88,7 @@ __all__ = [
     "Lead",
     "LeadStatus",
     "LoginAttempt",
+    "NotificationSubscription",
     "Opportunity",
     "OpportunityEvent",
     "OpportunityType",

@@ -111,3 +111,16 @@ class FeedbackVote(Base):
     feedback_id: Mapped[int] = mapped_column(ForeignKey("feedback.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class NotificationSubscription(Base):
+    """One person's digest subscription: a topic, daily or weekly (Mondays)."""
+
+    __tablename__ = "notification_subscriptions"
+    __table_args__ = (UniqueConstraint("user_id", "topic"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    topic: Mapped[str] = mapped_column(String(30))
+    frequency: Mapped[str] = mapped_column(String(10), default="daily")
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)

@@ -16,7 +16,7 @@ from salesops.api.crud import ERRORS
 from salesops.api.deps import CurrentUser, SessionDep
 from salesops.db.limits import INT_LIMIT
 from salesops.pipeline import access
-from salesops.playbooks import gate, inspection, service
+from salesops.playbooks import digest, gate, inspection, service
 from salesops.playbooks.hygiene import FLAGS
 from salesops.playbooks.schemas import (
     ChecklistUpdate,
@@ -31,6 +31,8 @@ from salesops.playbooks.schemas import (
     RevisionRead,
     SnapshotCount,
     SnapshotRead,
+    SubscriptionRead,
+    SubscriptionUpdate,
     VerdictRead,
 )
 
@@ -193,3 +195,23 @@ def add_note(opp_id: int, body: NoteCreate, session: SessionDep, who: CurrentUse
 @router.post("/notes/{note_id}/resolve", response_model=NoteRead, summary="Resolve a note")
 def resolve_note(note_id: int, session: SessionDep, who: CurrentUser) -> Any:
     return inspection.resolve_note(session, note_id, scope=who.scope)
+
+
+@router.get(
+    "/subscriptions", response_model=list[SubscriptionRead], summary="Your digest subscriptions"
+)
+def my_subscriptions(session: SessionDep, who: CurrentUser) -> Any:
+    return digest.subscriptions(session, who.user)
+
+
+@router.put(
+    "/subscriptions/{topic}", response_model=SubscriptionRead, summary="Subscribe to a digest"
+)
+def subscribe(topic: str, body: SubscriptionUpdate, session: SessionDep, who: CurrentUser) -> Any:
+    """Topics: hygiene_flags, stalled_deals; daily, or weekly (Mondays)."""
+    return digest.subscribe(session, who.user, topic, frequency=body.frequency)
+
+
+@router.delete("/subscriptions/{topic}", status_code=204, summary="Unsubscribe")
+def unsubscribe(topic: str, session: SessionDep, who: CurrentUser) -> None:
+    digest.unsubscribe(session, who.user, topic)

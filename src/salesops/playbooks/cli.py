@@ -21,7 +21,7 @@ from salesops.auth.scoping import Scope, scope_for, system_scope
 from salesops.cli.context import console, err_console, state
 from salesops.errors import ValidationFailed
 from salesops.pipeline import access
-from salesops.playbooks import feedback, gate, inspection, service
+from salesops.playbooks import digest, feedback, gate, inspection, service
 
 playbook_app = typer.Typer(
     help="Methodology playbooks, exit criteria, deal hygiene and feedback.", no_args_is_help=True
@@ -295,3 +295,28 @@ def feedback_triage(
         item = feedback.get(session, feedback_id)
         feedback.triage(session, item, scope=scope_of(session, as_user), **changes)
         console.print(f"feedback {item.id}: {item.status}")
+
+
+@playbook_app.command("subscribe")
+def subscribe(
+    ctx: typer.Context,
+    topic: str = typer.Argument(..., help="hygiene_flags or stalled_deals"),
+    as_user: str = typer.Option(..., "--as", help="the person subscribing"),
+    weekly: bool = typer.Option(False, "--weekly", help="on Mondays instead of daily"),
+) -> None:
+    """Subscribe a person to a digest (in-app inbox and e-mail)."""
+    with state(ctx).session() as session:
+        user = users.get_user(session, as_user)
+        sub = digest.subscribe(session, user, topic, frequency="weekly" if weekly else "daily")
+        console.print(f"{user.username}: {sub.topic} {sub.frequency}")
+
+
+@playbook_app.command("digests")
+def digests(
+    ctx: typer.Context,
+    on: str | None = typer.Option(None, "--on", help="the day (default today)"),
+) -> None:
+    """Write the digests due today now (the worker does it daily)."""
+    day = parse_day(on, "--on") if on else date.today()
+    with state(ctx).session() as session:
+        console.print(f"{digest.send_digests(session, on=day)} digest(s) for {day}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -222,3 +223,17 @@ class NoteRead(BaseModel):
     flag: str | None
     text: str
     resolved_at: datetime | None
+
+
+class SubscriptionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    topic: str
+    frequency: str
+    created_at: datetime
+
+
+class SubscriptionUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    frequency: Literal["daily", "weekly"] = "daily"

@@ -1,5 +1,5 @@
 """playbooks (methodology revisions), deal checklists, coaching notes, hygiene snapshots,
-feedback and votes
+feedback and votes, digest subscriptions
 
 Revision ID: 0017
 Revises: 0009
@@ -180,8 +180,28 @@ def upgrade() -> None:
     with op.batch_alter_table("feedback_votes", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_feedback_votes_user_id"), ["user_id"], unique=False)
 
+    op.create_table(
+        "notification_subscriptions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("topic", sa.String(length=30), nullable=False),
+        sa.Column("frequency", sa.String(length=10), nullable=False),
+        sa.Column("created_at", salesops.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_notification_subscriptions_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_notification_subscriptions")),
+        sa.UniqueConstraint(
+            "user_id", "topic", name=op.f("uq_notification_subscriptions_user_id_topic")
+        ),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("notification_subscriptions")
     with op.batch_alter_table("feedback_votes", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_feedback_votes_user_id"))
 
