@@ -310,6 +310,10 @@ PLAYBOOK_MATRIX = {
     ("PUT", "/api/v1/playbooks/subscriptions/hygiene_flags"): (200,) * 8,
     ("GET", "/api/v1/playbooks/subscriptions"): (200,) * 8,
     ("DELETE", "/api/v1/playbooks/subscriptions/hygiene_flags"): (204,) * 8,
+    ("GET", "/api/v1/tools"): (403, 403, 403, 403, 200, 200, 200, 200),
+    ("POST", "/api/v1/tools"): (403, 403, 403, 403, 201, 403, 409, 409),
+    ("POST", "/api/v1/tools/usage"): (403, 403, 403, 403, 200, 403, 200, 200),
+    ("POST", "/api/v1/tools/evaluations"): (403, 403, 403, 403, 201, 403, 201, 201),
 }  # fmt: skip
 PLAYBOOK_BODIES = {
     "/api/v1/playbooks/deals/{deal}/checklist/champion": {"done": True},
@@ -317,6 +321,13 @@ PLAYBOOK_BODIES = {
     "/api/v1/feedback": {"category": "process", "title": "t", "text": "x"},
     "/api/v1/feedback/{feedback}": {"status": "triaged"},
     "/api/v1/playbooks/subscriptions/hygiene_flags": {"frequency": "daily"},
+    "/api/v1/tools": {"name": "Dialer", "seats": 5},
+    "/api/v1/tools/usage": {"csv": "tool,month,active_users\nDialer,2025-02,3\n"},
+    "/api/v1/tools/evaluations": {
+        "name": "CI",
+        "requirements": {"sync": "1"},
+        "candidates": {"X": {"sync": 4}},
+    },
 }
 
 

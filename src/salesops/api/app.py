@@ -21,7 +21,7 @@ from salesops.db import make_engine, session_factory
 from salesops.forecasting import api as forecasting_api
 from salesops.pipeline import api as pipeline_api
 from salesops.playbooks import api as playbooks_api
-from salesops.playbooks import feedback_api
+from salesops.playbooks import feedback_api, tools_api
 
 API_PREFIX = "/api/v1"
 SWAGGER_JS = "swagger-ui-bundle-5.35.0.js"
@@ -40,6 +40,7 @@ def api_router() -> APIRouter:
     router.include_router(forecasting_api.router)
     router.include_router(playbooks_api.router)
     router.include_router(feedback_api.router)
+    router.include_router(tools_api.router)
     router.include_router(contracts_api.router)
     router.include_router(contracts_api.extra)
     return router

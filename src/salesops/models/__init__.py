@@ -49,6 +49,9 @@ from salesops.models.playbooks import (
     HygieneSnapshot,
     NotificationSubscription,
     PlaybookRevision,
+    SalesTool,
+    ToolEvaluation,
+    ToolUsage,
 )
 from salesops.models.territories import Territory, TerritoryAssignment
 
@@ -100,12 +103,15 @@ __all__ = [
     "Quota",
     "Rep",
     "Role",
+    "SalesTool",
     "StageCategory",
     "Team",
     "TeamMembership",
     "Territory",
     "TerritoryAssignment",
     "Timestamped",
+    "ToolEvaluation",
+    "ToolUsage",
     "User",
     "Versioned",
     "WebSession",

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from salesops.db.types import Ratio, utc_now
+from salesops.db.types import Money, Ratio, utc_now
 from salesops.models.base import Base, Versioned
 
 
@@ -123,4 +123,50 @@ class NotificationSubscription(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     topic: Mapped[str] = mapped_column(String(30))
     frequency: Mapped[str] = mapped_column(String(10), default="daily")
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class SalesTool(Base):
+    """A tool the sales team pays for: seats, annual cost, renewal, owner, capabilities."""
+
+    __tablename__ = "sales_tools"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    vendor: Mapped[str] = mapped_column(String(120), default="")
+    category: Mapped[str] = mapped_column(String(60), default="")
+    seats: Mapped[int] = mapped_column(default=0)
+    annual_cost: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    renewal_date: Mapped[date | None]
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    capabilities: Mapped[list[str]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class ToolUsage(Base):
+    """Active users of one tool in one month (imported from the vendor's usage export)."""
+
+    __tablename__ = "tool_usage"
+    __table_args__ = (UniqueConstraint("tool_id", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tool_id: Mapped[int] = mapped_column(ForeignKey("sales_tools.id", ondelete="CASCADE"))
+    month: Mapped[date]
+    active_users: Mapped[int]
+
+
+class ToolEvaluation(Base):
+    """A software selection: weighted requirements, candidates scored 0-5 on each, decision."""
+
+    __tablename__ = "tool_evaluations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    requirements: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    candidates: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    decision: Mapped[str | None] = mapped_column(String(120))
+    rationale: Mapped[str | None] = mapped_column(Text)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utc_now)

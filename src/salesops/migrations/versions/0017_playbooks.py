@@ -1,5 +1,5 @@
 """playbooks (methodology revisions), deal checklists, coaching notes, hygiene snapshots,
-feedback and votes, digest subscriptions
+feedback and votes, digest subscriptions, the sales tool stack
 
 Revision ID: 0017
 Revises: 0009
@@ -199,8 +199,66 @@ def upgrade() -> None:
         ),
     )
 
+    op.create_table(
+        "sales_tools",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=120), nullable=False),
+        sa.Column("vendor", sa.String(length=120), nullable=False),
+        sa.Column("category", sa.String(length=60), nullable=False),
+        sa.Column("seats", sa.Integer(), nullable=False),
+        sa.Column(
+            "annual_cost",
+            salesops.db.types.Money(precision=18, scale=2, asdecimal=False),
+            nullable=False,
+        ),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("renewal_date", sa.Date(), nullable=True),
+        sa.Column("owner_id", sa.Integer(), nullable=True),
+        sa.Column("capabilities", sa.JSON(), nullable=False),
+        sa.Column("created_at", salesops.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["owner_id"], ["users.id"], name=op.f("fk_sales_tools_owner_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sales_tools")),
+        sa.UniqueConstraint("name", name=op.f("uq_sales_tools_name")),
+    )
+    op.create_table(
+        "tool_usage",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("tool_id", sa.Integer(), nullable=False),
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("active_users", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tool_id"],
+            ["sales_tools.id"],
+            name=op.f("fk_tool_usage_tool_id_sales_tools"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_tool_usage")),
+        sa.UniqueConstraint("tool_id", "month", name=op.f("uq_tool_usage_tool_id_month")),
+    )
+    op.create_table(
+        "tool_evaluations",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=120), nullable=False),
+        sa.Column("requirements", sa.JSON(), nullable=False),
+        sa.Column("candidates", sa.JSON(), nullable=False),
+        sa.Column("decision", sa.String(length=120), nullable=True),
+        sa.Column("rationale", sa.Text(), nullable=True),
+        sa.Column("decided_by_id", sa.Integer(), nullable=True),
+        sa.Column("decided_at", salesops.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", salesops.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["decided_by_id"], ["users.id"], name=op.f("fk_tool_evaluations_decided_by_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_tool_evaluations")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("tool_evaluations")
+    op.drop_table("tool_usage")
+    op.drop_table("sales_tools")
     op.drop_table("notification_subscriptions")
     with op.batch_alter_table("feedback_votes", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_feedback_votes_user_id"))
