@@ -13,7 +13,7 @@ from salesops.demo.generator import DemoSpec
 from salesops.demo.loader import load_into_database
 from salesops.demo.params import REFERENCE_END
 from salesops.models import Feedback, HygieneSnapshot
-from salesops.playbooks import gate, inspection
+from salesops.playbooks import gate, inspection, tools
 from salesops.playbooks.hygiene import FLAGS
 from tests.conftest import scratch_url
 
@@ -37,4 +37,9 @@ def test_the_demo_has_a_playbook_in_force_hygiene_findings_and_feedback(tmp_path
         assert {"new", "done", "planned"} <= statuses
         snapshots = session.scalar(select(func.count()).select_from(HygieneSnapshot))
         assert snapshots == len(found.reps)
+        stack = tools.stack(session, scope=system_scope())
+        by_name = {tool.name: r for tool, r in stack.tools}
+        assert by_name["Recorder"].cost_per_active_user is None  # paid for, never used
+        assert by_name["Dialer"].unused_seats > by_name["Dialer"].active_users
+        assert stack.overlaps["call recording"] == ["Dialer", "Recorder"]
     engine.dispose()

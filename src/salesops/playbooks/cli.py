@@ -21,7 +21,7 @@ from salesops.auth.scoping import Scope, scope_for, system_scope
 from salesops.cli.context import console, err_console, state
 from salesops.errors import ValidationFailed
 from salesops.pipeline import access
-from salesops.playbooks import digest, feedback, gate, inspection, service
+from salesops.playbooks import digest, feedback, gate, inspection, service, tools
 
 playbook_app = typer.Typer(
     help="Methodology playbooks, exit criteria, deal hygiene and feedback.", no_args_is_help=True
@@ -320,3 +320,38 @@ def digests(
     day = parse_day(on, "--on") if on else date.today()
     with state(ctx).session() as session:
         console.print(f"{digest.send_digests(session, on=day)} digest(s) for {day}")
+
+
+@playbook_app.command("tools")
+def tools_report(ctx: typer.Context) -> None:
+    """The sales tool stack: cost per active user, unused seats, overlapping capabilities."""
+    with state(ctx).session() as session:
+        found = tools.stack(session, scope=system_scope())
+        table = Table("tool", "seats", "active", "unused", "annual cost", "per active user/mo")
+        for tool, r in found.tools:
+            table.add_row(
+                tool.name,
+                str(r.seats),
+                str(r.active_users),
+                str(r.unused_seats),
+                f"{r.annual_cost:,.0f}",
+                f"{r.cost_per_active_user:,.2f}" if r.cost_per_active_user else "nobody uses it",
+            )
+        console.print(table)
+        for capability, names in found.overlaps.items():
+            console.print(f"overlap: {capability} in {', '.join(names)}", highlight=False)
+        console.print(
+            f"annual cost {found.annual_cost:,.0f}, unused seats {found.unused_cost:,.0f}",
+            highlight=False,
+        )
+
+
+@playbook_app.command("tools-usage")
+def tools_usage(
+    ctx: typer.Context, path: Path = typer.Argument(..., help="CSV: tool,month,active_users")
+) -> None:
+    """Import monthly active users per tool (all rows or none)."""
+    text = path.read_text(encoding="utf-8-sig")
+    with state(ctx).session() as session:
+        rows = tools.import_usage(session, text, scope=system_scope(), name=path.name)
+        console.print(f"{rows} usage row(s) imported")

@@ -1,15 +1,17 @@
 """The demo company's methodology: the shipped MEDDICC playbook in force, checklists ticked on
 most open deals (not all: some deals lack exit criteria, something for hygiene to find),
-feedback from the field with votes and triage, a few coaching notes, and today's hygiene
-snapshot. Deterministic for a seed; set-based SQL so a 20M-deal demo stays fast."""
+feedback from the field with votes and triage, a few coaching notes, today's hygiene
+snapshot, and a sales tool stack with waste to discover. Deterministic for a seed;
+set-based SQL so a 20M-deal demo stays fast."""
 
 from __future__ import annotations
 
 import random
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import and_, insert, literal, select, true, update
+from sqlalchemy import and_, func, insert, literal, select, true, update
 from sqlalchemy.orm import Session
 
 from salesops.models import (
@@ -20,7 +22,9 @@ from salesops.models import (
     Opportunity,
     PipelineStage,
     Role,
+    SalesTool,
     StageCategory,
+    ToolUsage,
     User,
 )
 from salesops.playbooks import gate, inspection, service
@@ -57,6 +61,7 @@ def seed_demo(session: Session, *, end: date, seed: int, opportunities: int) -> 
     at = datetime.combine(end, time(9), tzinfo=UTC)
     _feedback(session, rng, at)
     _notes(session, rng, at)
+    _tool_stack(session, end)
     if opportunities <= SNAPSHOT_LIMIT:
         inspection.take_snapshot(session, on=end)
 
@@ -176,5 +181,45 @@ def _notes(session: Session, rng: random.Random, at: datetime) -> None:
                 flag="single_threaded",
                 text="Who else is involved? Get a second contact before the proposal.",
             )
+        )
+    session.flush()
+
+
+# The demo's tool stack, with waste to find: a dialer bought for everyone and used by a third,
+# a second recorder nobody uses, and two tools that both send sequences.
+TOOLS = (
+    ("CRM", "Salesforce", "crm", 1.0, 1500, ("pipeline", "forecasting", "email sequences")),
+    ("Dialer", "Aircall", "calling", 1.0, 480, ("calling", "call recording")),
+    ("Engage", "Outreach", "sales engagement", 0.8, 1200, ("email sequences", "calling")),
+    ("Recorder", "Chorus", "conversation intelligence", 0.5, 900, ("call recording",)),
+    ("Intent", "Bombora", "data", 0.1, 3000, ("intent data",)),
+)
+# Share of seats active in the last three months, per tool.
+ACTIVE = {"CRM": 0.95, "Dialer": 0.35, "Engage": 0.7, "Recorder": 0.0, "Intent": 1.0}
+
+
+def _tool_stack(session: Session, end: date) -> None:
+    reps = session.scalar(select(func.count()).select_from(User).where(User.role == Role.SALES_REP))
+    seats_base = max(int(reps or 0), 10)
+    months = [date(end.year, end.month, 1)]
+    for _ in range(2):
+        last = months[-1] - timedelta(days=1)
+        months.append(date(last.year, last.month, 1))
+    for name, vendor, category, share, per_seat, capabilities in TOOLS:
+        seats = max(int(seats_base * share), 1)
+        tool = SalesTool(
+            name=name,
+            vendor=vendor,
+            category=category,
+            seats=seats,
+            annual_cost=Decimal(per_seat * seats),
+            renewal_date=date(end.year + 1, (end.month % 12) + 1, 1),
+            capabilities=list(capabilities),
+        )
+        session.add(tool)
+        session.flush()
+        session.add_all(
+            ToolUsage(tool_id=tool.id, month=m, active_users=int(seats * ACTIVE[name]))
+            for m in months
         )
     session.flush()
