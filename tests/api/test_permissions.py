@@ -337,3 +337,127 @@ def test_each_role_reads_exactly_the_deal_scores_of_the_deals_it_may_see(
     described = client.get("/api/v1/deal-scores/model")
     assert described.status_code == 200, described.text
     assert described.json()["version"] == 1
+# Playbooks, hygiene and feedback (salesops.playbooks): who may do what, on Ann's deal.
+PLAYBOOK_ROLES = ("ann", "bob", "mia", "will", "director", "analyst", "ops_rep", "admin")
+PLAYBOOK_MATRIX = {
+    # (method, path template): expected status per role, in PLAYBOOK_ROLES order
+    ("GET", "/api/v1/playbooks"): (200, 200, 200, 200, 200, 200, 200, 200),
+    ("GET", "/api/v1/playbooks/active"): (200, 200, 200, 200, 200, 200, 200, 200),
+    ("POST", "/api/v1/playbooks"): (403, 403, 403, 403, 201, 403, 201, 201),
+    ("GET", "/api/v1/playbooks/deals/{deal}"): (200, 404, 200, 404, 200, 200, 200, 200),
+    ("GET", "/api/v1/playbooks/deals/{deal}/check?stage=Qualification"): (
+        200, 404, 200, 404, 200, 200, 200, 200,
+    ),
+    ("PUT", "/api/v1/playbooks/deals/{deal}/checklist/champion"): (
+        200, 404, 200, 404, 200, 403, 200, 200,
+    ),
+    ("GET", "/api/v1/playbooks/hygiene/deals"): (200, 200, 200, 200, 200, 200, 200, 200),
+    ("GET", "/api/v1/playbooks/hygiene/reps"): (200, 200, 200, 200, 200, 200, 200, 200),
+    ("GET", "/api/v1/playbooks/hygiene/trend"): (200, 200, 200, 200, 200, 200, 200, 200),
+    ("POST", "/api/v1/playbooks/hygiene/snapshots"): (403, 403, 403, 403, 201, 403, 201, 201),
+    ("GET", "/api/v1/playbooks/deals/{deal}/notes"): (200, 404, 200, 404, 200, 200, 200, 200),
+    ("POST", "/api/v1/playbooks/deals/{deal}/notes"): (403, 404, 201, 404, 201, 403, 201, 201),
+    ("GET", "/api/v1/feedback"): (200, 200, 200, 200, 200, 200, 200, 200),
+    ("POST", "/api/v1/feedback"): (201, 201, 201, 201, 201, 201, 201, 201),
+    ("PATCH", "/api/v1/feedback/{feedback}"): (403, 403, 403, 403, 200, 403, 200, 200),
+    ("POST", "/api/v1/feedback/{feedback}/vote"): (409, 200, 200, 200, 200, 200, 200, 200),
+    ("PUT", "/api/v1/playbooks/subscriptions/hygiene_flags"): (200,) * 8,
+    ("GET", "/api/v1/playbooks/subscriptions"): (200,) * 8,
+    ("DELETE", "/api/v1/playbooks/subscriptions/hygiene_flags"): (204,) * 8,
+    ("GET", "/api/v1/tools"): (403, 403, 403, 403, 200, 200, 200, 200),
+    ("POST", "/api/v1/tools"): (403, 403, 403, 403, 201, 403, 409, 409),
+    ("POST", "/api/v1/tools/usage"): (403, 403, 403, 403, 200, 403, 200, 200),
+    ("POST", "/api/v1/tools/evaluations"): (403, 403, 403, 403, 201, 403, 201, 201),
+}  # fmt: skip
+PLAYBOOK_BODIES = {
+    "/api/v1/playbooks/deals/{deal}/checklist/champion": {"done": True},
+    "/api/v1/playbooks/deals/{deal}/notes": {"text": "Who signs?"},
+    "/api/v1/feedback": {"category": "process", "title": "t", "text": "x"},
+    "/api/v1/feedback/{feedback}": {"status": "triaged"},
+    "/api/v1/playbooks/subscriptions/hygiene_flags": {"frequency": "daily"},
+    "/api/v1/tools": {"name": "Dialer", "seats": 5},
+    "/api/v1/tools/usage": {"csv": "tool,month,active_users\nDialer,2025-02,3\n"},
+    "/api/v1/tools/evaluations": {
+        "name": "CI",
+        "requirements": {"sync": "1"},
+        "candidates": {"X": {"sync": 4}},
+    },
+}
+
+
+def test_playbook_hygiene_and_feedback_endpoints_follow_the_role_matrix(
+    client_as: Client, org: Org
+) -> None:
+    from pathlib import Path
+
+    import salesops.playbooks
+
+    shipped = Path(salesops.playbooks.__file__).parent / "meddicc.yaml"
+    source = shipped.read_text(encoding="utf-8")
+    clients = {who: client_as(who) for who in PLAYBOOK_ROLES}
+    assert clients["admin"].post("/api/v1/playbooks", json={"source": source}).status_code == 201
+    body = PLAYBOOK_BODIES["/api/v1/feedback"]
+    item = clients["ann"].post("/api/v1/feedback", json=body).json()["id"]
+    wrong = {}
+    for (method, path), expected in PLAYBOOK_MATRIX.items():
+        url = path.format(deal=org.opps["ann"][0].id, feedback=item)
+        body = {"source": source} if path == "/api/v1/playbooks" else PLAYBOOK_BODIES.get(path)
+        got = tuple(clients[w].request(method, url, json=body).status_code for w in PLAYBOOK_ROLES)
+        if got != expected:
+            wrong[f"{method} {path}"] = dict(zip(PLAYBOOK_ROLES, got, strict=True))
+    assert wrong == {}
+
+
+# Contracts (see tests/contracts/test_api.py for the lifecycle): who may do what.
+CONTRACT_DRAFT = {"start_date": "2026-01-01", "term_months": 12, "value": "1000"}
+
+
+@pytest.mark.parametrize(
+    ("who", "account", "status"),
+    [
+        ("ann", "acme", 201),
+        ("cat", "acme", 422),  # Acme is outside Cat's book: "account does not exist"
+        ("mia", "acme", 201),
+        ("analyst", "acme", 403),
+        ("ops_rep", "globex", 201),
+    ],
+)
+def test_who_may_draft_a_contract(
+    client_as: Client, org: Org, who: str, account: str, status: int
+) -> None:
+    body = CONTRACT_DRAFT | {"account_id": org.accounts[account]}
+    assert client_as(who).post("/api/v1/contracts/drafts", json=body).status_code == status
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        ("ann", 403),
+        ("bob", 404),
+        ("cat", 404),
+        ("will", 404),
+        ("analyst", 403),
+        ("mia", 200),
+        ("director", 200),
+    ],
+)
+def test_who_may_approve_a_contract(client_as: Client, org: Org, who: str, status: int) -> None:
+    ann = client_as("ann")
+    body = CONTRACT_DRAFT | {"account_id": org.accounts["acme"]}
+    cid = ann.post("/api/v1/contracts/drafts", json=body).json()["id"]
+    assert ann.post(f"/api/v1/contracts/{cid}/transitions", json={"status": "in_review"}).is_success
+    reply = client_as(who).post(f"/api/v1/contracts/{cid}/transitions", json={"status": "approved"})
+    assert reply.status_code == status, reply.text
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [("ann", 403), ("mia", 403), ("analyst", 403), ("ops_rep", 200), ("director", 200)],
+)
+def test_only_planners_run_renewals_and_save_templates(
+    client_as: Client, who: str, status: int
+) -> None:
+    client = client_as(who)
+    assert client.post("/api/v1/renewals/run", json={}).status_code == status
+    saved = client.post("/api/v1/document-templates", json={"name": "t", "body": "<p>x</p>"})
+    assert saved.status_code == (201 if status == 200 else 403)

@@ -41,6 +41,22 @@ LazyGroup.lazy = {
     "deals": LazyCommand(
         "salesops.scoring.cli:deals_app", "Deal scoring: train, evaluate, apply, show."
     ),
+    "playbook": LazyCommand(
+        "salesops.playbooks.cli:playbook_app",
+        "Playbooks and exit criteria, deal hygiene, coaching notes, feedback.",
+    ),
+    "contracts": LazyCommand(
+        "salesops.contracts.cli:contracts_app", "Contracts: lifecycle, documents, renewals."
+    ),
+    "worker": LazyCommand(
+        "salesops.jobs.cli:worker", "Run due jobs and deliver e-mail and webhooks."
+    ),
+    "jobs": LazyCommand("salesops.jobs.cli:jobs_app", "Scheduled jobs and their run log."),
+    "outbox": LazyCommand("salesops.outbox.cli:outbox_app", "Outgoing e-mail and webhooks."),
+    "territories": LazyCommand(
+        "salesops.territories.cli:territories_app",
+        "Territory rules, checks, coverage and optimized account plans.",
+    ),
     "users": LazyCommand("salesops.auth.cli:users_app", "Create and manage users and roles."),
     "tokens": LazyCommand("salesops.auth.cli:tokens_app", "Create and revoke API tokens."),
     "serve": LazyCommand("salesops.web.cli:serve", "Serve the REST API and the dashboard."),

@@ -58,6 +58,10 @@ class Resource(Generic[M]):
     )
     # Rules over the record as a whole (`crm/checks.py`), given its values after the change.
     check: Callable[[Mapping[str, Any]], list[Problem]] | None = None
+    # A domain's own rule for generic writes: called with "create" (before the values are
+    # assigned; it may fill defaults in them), "update" or "delete" and the row; it raises to
+    # refuse (contracts: only drafts are edited here, the lifecycle moves them on).
+    check_write: Callable[[str, Any, dict[str, Any]], None] | None = None
 
     def column(self, name: str) -> ColumnClause[Any]:
         return getattr(self.model, name)  # type: ignore[no-any-return]
@@ -340,6 +344,8 @@ def create_record(
     values = dict(values)
     if resource.owner_field and values.get(resource.owner_field) is None:
         values[resource.owner_field] = scope.own_rep_id
+    if resource.check_write:
+        resource.check_write("create", obj, values)
     _assign(resource, obj, values)
     _check_values(session, resource, obj, values)
     _check_links(session, resource, scope, obj, values)
@@ -369,6 +375,8 @@ def update_record(
     stale when `expected` names a version the row no longer has."""
     _require_write(resource, scope, "change")
     versioning.check(obj, resource.name, *expected)
+    if resource.check_write:
+        resource.check_write("update", obj, dict(values))
     before = values_of(obj)
     _assign(resource, obj, values)
     _check_values(session, resource, obj, values)
@@ -398,6 +406,8 @@ def delete_record(
     """Delete a row the scope can see (refused while other records still point at it)."""
     _require_write(resource, scope, "delete")
     versioning.check(obj, resource.name, *expected)
+    if resource.check_write:
+        resource.check_write("delete", obj, {})
     before = values_of(obj)
     session.delete(obj)
     _flush(session, resource, before.get("id", ""))

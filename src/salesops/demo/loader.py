@@ -27,6 +27,7 @@ from salesops.demo.sinks import DatabaseSink, max_ids
 from salesops.errors import Conflict
 from salesops.models import Base, DemoBuild, Opportunity, PipelineStage, User
 from salesops.pipeline import stages
+from salesops.playbooks.demo import seed_demo
 
 KEPT_TABLES = {"pipeline_stages", "alembic_version"}
 # Plain indexes (and on PostgreSQL foreign keys) of these tables are dropped during the load
@@ -170,6 +171,7 @@ def _load(
     sink.close()
     if connection.dialect.name == "sqlite":
         connection.exec_driver_sql("PRAGMA cache_size=-2000")
+    seed_demo(session, end=spec.end, seed=spec.seed, opportunities=spec.opportunities)
     _mark_demo(session, spec, result)
     session.close()
     return result

@@ -472,26 +472,41 @@ def parse_mapping(data: Any, *, name: str = "mapping") -> Mapping:
     return _Parser(name).mapping(data)
 
 
-def load_mapping(path: Path) -> Mapping:
-    """Read and validate the YAML mapping at `path`."""
+def read_definition(path: Path, *, kind: str = "mapping") -> Any:
+    """The YAML of the definition file at `path`, or one ValidationFailed naming the file and
+    line. Shared by every definition file (mappings, playbooks...), with `DefinitionParser`."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ValidationFailed(
-            f"cannot read mapping {path}", [Problem(str(exc), str(path))]
+            f"cannot read {kind} {path}", [Problem(str(exc), str(path))]
         ) from exc
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path.name}:{mark.line + 1}" if mark else path.name
-        raise ValidationFailed("mapping is not valid YAML", [Problem(str(exc), where)]) from exc
+        raise ValidationFailed(f"{kind} is not valid YAML", [Problem(str(exc), where)]) from exc
+
+
+def with_lines(exc: ValidationFailed, path: Path) -> ValidationFailed:
+    """`exc` with each problem's location given the line of the file it is about."""
+    root = yaml.compose(path.read_text(encoding="utf-8"))
+    return ValidationFailed(exc.message, [_with_line(p, path.name, root) for p in exc.problems])
+
+
+def load_mapping(path: Path) -> Mapping:
+    """Read and validate the YAML mapping at `path`."""
+    data = read_definition(path)
     try:
         return parse_mapping(data, name=path.name)
     except ValidationFailed as exc:
-        root = yaml.compose(text)
-        problems = [_with_line(p, path.name, root) for p in exc.problems]
-        raise ValidationFailed(exc.message, problems) from None
+        raise with_lines(exc, path) from None
+
+
+# The generic checks of a definition file (unknown keys, texts, whole numbers, decimals, every
+# problem collected with its location) for other definition formats to build on.
+DefinitionParser = _Parser
 
 
 _STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")

@@ -2,10 +2,16 @@
 
 from salesops.models.accounts import Account, AccountOwner, Contact
 from salesops.models.activities import Activity
+from salesops.models.approvals import Proposal
 from salesops.models.auth import LoginAttempt, WebSession
 from salesops.models.base import Base, Imported, Timestamped, Versioned, import_key
 from salesops.models.catalog import Product
-from salesops.models.contracts import Contract
+from salesops.models.contracts import (
+    Contract,
+    ContractAmendment,
+    ContractEvent,
+    ContractLineItem,
+)
 from salesops.models.enums import (
     ActivityKind,
     ContractStatus,
@@ -25,9 +31,29 @@ from salesops.models.forecasting import (
 from salesops.models.governance import AuditEntry, DemoBuild, FxRate
 from salesops.models.leads import Lead
 from salesops.models.learning import DealScore, TrainedModel
+from salesops.models.operations import (
+    Document,
+    DocumentTemplate,
+    InboxItem,
+    Job,
+    JobRun,
+    OutboxMessage,
+)
 from salesops.models.org import ApiToken, Rep, Team, TeamMembership, User
 from salesops.models.pipeline import Opportunity, OpportunityEvent, PipelineStage
 from salesops.models.planning import Quota
+from salesops.models.playbooks import (
+    CoachingNote,
+    DealChecklistItem,
+    Feedback,
+    FeedbackVote,
+    HygieneSnapshot,
+    NotificationSubscription,
+    PlaybookRevision,
+    SalesTool,
+    ToolEvaluation,
+    ToolUsage,
+)
 from salesops.models.territories import Territory, TerritoryAssignment
 
 __all__ = [
@@ -38,30 +64,48 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "Base",
+    "CoachingNote",
     "Contact",
     "Contract",
+    "ContractAmendment",
+    "ContractEvent",
+    "ContractLineItem",
     "ContractStatus",
+    "DealChecklistItem",
     "DealPrediction",
     "DealScore",
     "DemoBuild",
+    "Document",
+    "DocumentTemplate",
     "EventField",
+    "Feedback",
+    "FeedbackVote",
     "ForecastCategory",
     "ForecastLine",
     "ForecastRun",
     "ForecastSubmission",
     "FxRate",
+    "HygieneSnapshot",
     "Imported",
+    "InboxItem",
+    "Job",
+    "JobRun",
     "Lead",
     "LeadStatus",
     "LoginAttempt",
+    "NotificationSubscription",
     "Opportunity",
     "OpportunityEvent",
     "OpportunityType",
+    "OutboxMessage",
     "PipelineStage",
+    "PlaybookRevision",
     "Product",
+    "Proposal",
     "Quota",
     "Rep",
     "Role",
+    "SalesTool",
     "StageCategory",
     "Team",
     "TeamMembership",
@@ -69,6 +113,8 @@ __all__ = [
     "TerritoryAssignment",
     "Timestamped",
     "TrainedModel",
+    "ToolEvaluation",
+    "ToolUsage",
     "User",
     "Versioned",
     "WebSession",

@@ -1,4 +1,7 @@
-"""The pipeline service behind row-level scoping and the audit log, for the API and the UI."""
+"""The pipeline service behind row-level scoping and the audit log, for the API and the UI.
+
+Every scoped stage change here also meets the playbook's exit criteria (`playbooks.gate`),
+so the API, the CLI and the dashboard enforce them alike."""
 
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from salesops.models import (
     User,
 )
 from salesops.pipeline import service, stages
+from salesops.playbooks import gate
 
 STATUSES = ("open", "won", "lost", "closed")
 
@@ -184,6 +188,7 @@ def update(
     scope.require_record_write("change opportunities")
     versioning.check(opp, "opportunity", *expected)
     before = records.values_of(opp)
+    from_stage = opp.stage.name
     service.update_opportunity(
         session,
         opp,
@@ -194,6 +199,7 @@ def update(
         forecast_category=_category(forecast_category) if forecast_category else None,
         **changes,
     )
+    gate.check_after_move(session, opp, from_stage, user_id=scope.user_id)
     versioning.flush(session, "opportunity", opp.id)
     _audit(session, scope, "update", opp, before)
     return opp
@@ -213,6 +219,7 @@ def move_stage(
     scope.require_record_write("move opportunities")
     versioning.check(opp, "opportunity", *expected)
     before = records.values_of(opp)
+    from_stage = opp.stage.name
     service.move_stage(
         session,
         opp,
@@ -221,6 +228,7 @@ def move_stage(
         by=_user(session, scope),
         loss_reason=loss_reason,
     )
+    gate.check_after_move(session, opp, from_stage, user_id=scope.user_id)
     versioning.flush(session, "opportunity", opp.id)
     _audit(session, scope, "stage", opp, before)
     return opp
@@ -240,9 +248,11 @@ def close(
     scope.require_record_write("close opportunities")
     versioning.check(opp, "opportunity", *expected)
     before = records.values_of(opp)
+    from_stage = opp.stage.name
     service.close_opportunity(
         session, opp, won=won, at=at or utc_now(), by=_user(session, scope), loss_reason=loss_reason
     )
+    gate.check_after_move(session, opp, from_stage, user_id=scope.user_id)
     versioning.flush(session, "opportunity", opp.id)
     _audit(session, scope, "close", opp, before)
     return opp

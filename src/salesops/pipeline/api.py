@@ -9,6 +9,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from salesops.api.crud import ERRORS, STALE_ERRORS, IfMatch, filter_help, list_filters, tagged
 from salesops.api.deps import CurrentUser, SessionDep
@@ -20,6 +21,7 @@ from salesops.csvsafe import csv_lines
 from salesops.db.limits import DATE_MAX, DATE_MIN, INT_LIMIT, MONEY_LIMIT
 from salesops.models import ForecastCategory, Opportunity, OpportunityType, PipelineStage
 from salesops.pipeline import access
+from salesops.playbooks import gate
 
 router = APIRouter(prefix="/opportunities", tags=["opportunities"], responses=ERRORS)
 
@@ -190,6 +192,12 @@ def create(
     return tagged(response, access.create(session, scope=who.scope, **values))  # type: ignore[no-any-return]
 
 
+def _warn(session: Session, response: Response) -> None:
+    # A move the playbook only warns about still lands; the missing items travel with it.
+    if header := gate.warning_header(session):
+        response.headers["Warning"] = header
+
+
 def _expected(if_match: str | None, version: int | None) -> tuple[versioning.Expected | None, ...]:
     return versioning.from_if_match(if_match), versioning.from_body(version)
 
@@ -209,6 +217,7 @@ def patch(
     values = body.model_dump(exclude_unset=True)
     expected = _expected(if_match, values.pop("version", None))
     updated = access.update(session, opp, scope=who.scope, expected=expected, **values)
+    _warn(session, response)
     return tagged(response, updated)  # type: ignore[no-any-return]
 
 
@@ -248,6 +257,7 @@ def move(
         loss_reason=body.loss_reason,
         expected=_expected(if_match, body.version),
     )
+    _warn(session, response)
     return tagged(response, moved)  # type: ignore[no-any-return]
 
 
@@ -274,6 +284,7 @@ def close(
         loss_reason=body.loss_reason,
         expected=_expected(if_match, body.version),
     )
+    _warn(session, response)
     return tagged(response, closed)  # type: ignore[no-any-return]
 
 

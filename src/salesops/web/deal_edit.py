@@ -21,6 +21,7 @@ from salesops.crm import versioning
 from salesops.models import ForecastCategory, Opportunity, StageCategory
 from salesops.pipeline import access, stages
 from salesops.pipeline.api import OpportunityUpdate
+from salesops.playbooks import web as playbook_pages
 from salesops.web import forms
 from salesops.web.deps import SessionDep
 
@@ -111,7 +112,7 @@ async def update_deal(
             reload=lambda: current_values(opp),
         )
     if state.ok:
-        return forms.done(f"/opportunities/{opp_id}?saved=1")
+        return forms.done(playbook_pages.saved_location(session, opp_id))
     request.state.deal_form = state
     response = opportunity(opp_id, request, session, who)
     response.status_code = state.status

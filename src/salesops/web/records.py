@@ -22,6 +22,7 @@ from salesops.models import (
     User,
 )
 from salesops.pipeline import access, stages
+from salesops.playbooks import web as playbook_pages
 from salesops.web import deal_edit, export
 from salesops.web.dashboard import rep_kpis
 from salesops.web.deps import SessionDep, WebUser, page_context
@@ -76,6 +77,7 @@ def opportunity(opp_id: int, request: Request, session: SessionDep, who: WebUser
         "stages": stages.ordered(session),
         "today": date.today(),
         **deal_edit.form_context(request, session, who, opp),
+        **playbook_pages.deal_context(request, session, who, opp),
     }
     return templates.TemplateResponse(request, "opportunity.html", context)
 

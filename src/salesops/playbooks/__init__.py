@@ -1,0 +1,1 @@
+"""Methodology playbooks with stage exit criteria, deal hygiene, coaching and field feedback."""
