@@ -17,6 +17,7 @@ from salesops import documents, outbox
 from salesops.config import get_settings
 from salesops.contracts import amendments, paperwork, renewals, service
 from salesops.contracts import lifecycle as core
+from salesops.contracts.rules import load_rules
 from salesops.db.types import utc_now
 from salesops.errors import NotFound
 from salesops.models import Account, ContractStatus
@@ -108,6 +109,7 @@ def _detail(
         "can_write": forms.allowed(lambda: who.scope.require_record_write()),
         "message": message,
         "net": core.line_net,
+        "churn_reasons": load_rules().churn_reasons,
     }
     return _render(request, "contract.html", context, status)
 
@@ -136,6 +138,7 @@ async def move(
             scope=who.scope,
             by=who.user,
             note=data.get("note") or None,
+            reason=data.get("reason") or None,
         ),
     )
     if state.ok:
