@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from salesops import outbox
 from salesops.contracts import amendments, service
 from salesops.contracts.service import LineInput
+from salesops.db.types import utc_now
 from salesops.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from salesops.models import AuditEntry, ContractLineItem, Proposal
 from tests.contracts.world import build, signed_contract
@@ -270,4 +271,6 @@ def test_a_termination_needs_a_churn_reason_from_the_configured_list(session: Se
         note="moved to a rival",
     )
     assert (contract.status, contract.churn_reason) == ("terminated", "competitor")
+    today = utc_now().date()
+    assert contract.end_date == min(date(2026, 12, 31), max(date(2026, 1, 1), today))
     assert service.history(session, contract)[-1].note == "competitor: moved to a rival"

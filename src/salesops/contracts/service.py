@@ -410,6 +410,9 @@ def transition(
     contract.status = new
     if churn_reason is not None:
         contract.churn_reason = churn_reason
+        # Revenue stops when the contract is terminated, not at its planned end.
+        today = utc_now().date()
+        contract.end_date = min(contract.end_date, max(contract.start_date, today))
     session.flush()
     kind = {S.APPROVED: "approved", S.ACTIVE: "signed"}.get(S(new), "transition")
     if old == S.IN_REVIEW and new == S.DRAFT:
