@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from salesops import outbox
 from salesops.contracts import amendments, service
 from salesops.contracts.service import LineInput
+from salesops.db.types import utc_now
 from salesops.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from salesops.models import AuditEntry, ContractLineItem, Proposal
 from tests.contracts.world import build, signed_contract
@@ -248,3 +249,28 @@ def test_contracts_outside_a_reps_book_are_invisible_and_analysts_cannot_write(
         service.transition(
             session, contract, "terminated", scope=w.scope(session, analyst), by=analyst, note="x"
         )
+
+
+def test_a_termination_needs_a_churn_reason_from_the_configured_list(session: Session) -> None:
+    w = build(session)
+    contract = signed_contract(session, w)
+    ops = w.scope(session, w.director)
+    with pytest.raises(ValidationFailed) as caught:
+        service.transition(
+            session, contract, "terminated", scope=ops, by=w.director, reason="bored"
+        )
+    assert "'bored' is not a churn reason (one of: price, product fit" in str(caught.value)
+    assert contract.status == "active"
+    service.transition(
+        session,
+        contract,
+        "terminated",
+        scope=ops,
+        by=w.director,
+        reason="Competitor",
+        note="moved to a rival",
+    )
+    assert (contract.status, contract.churn_reason) == ("terminated", "competitor")
+    today = utc_now().date()
+    assert contract.end_date == min(date(2026, 12, 31), max(date(2026, 1, 1), today))
+    assert service.history(session, contract)[-1].note == "competitor: moved to a rival"

@@ -179,6 +179,9 @@ def build(session: Session) -> Company:
             contract(gamma.id, date(2024, 3, 1), date(2025, 2, 28), "800", status="renewed"),
             contract(gamma.id, date(2025, 3, 1), date(2026, 2, 28), "600"),
             contract(gamma.id, date(2025, 1, 1), date(2025, 12, 31), "9999", status="draft"),
+            # Not signed yet: no revenue either (contracts/lifecycle.py).
+            contract(gamma.id, date(2025, 1, 1), date(2025, 12, 31), "7777", status="in_review"),
+            contract(beta.id, date(2025, 1, 1), date(2025, 12, 31), "5555", status="sent"),
         ]
     )
     run = ForecastRun(

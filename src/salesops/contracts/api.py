@@ -120,7 +120,13 @@ def transition(
         contract, "contract", versioning.from_body(body.version), versioning.from_if_match(if_match)
     )
     return service.transition(
-        session, contract, body.status, scope=who.scope, by=who.user, note=body.note
+        session,
+        contract,
+        body.status,
+        scope=who.scope,
+        by=who.user,
+        note=body.note,
+        reason=body.reason,
     )
 
 

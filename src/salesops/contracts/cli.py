@@ -140,7 +140,8 @@ def move(
     ctx: typer.Context,
     contract_id: int,
     status: str,
-    note: str = typer.Option(None, help="why (required to reject or terminate)"),
+    note: str = typer.Option(None, help="why (required to reject)"),
+    reason: str = typer.Option(None, help="churn reason (required to terminate)"),
     as_user: str = typer.Option(None, "--as", help=AS_HELP),
 ) -> None:
     """Move a contract to STATUS (in_review, approved, draft, sent, active, terminated...)."""
@@ -148,7 +149,7 @@ def move(
         scope, user = _who(session, as_user)
         c = service.get_visible(session, contract_id, scope=scope)
         old = c.status
-        service.transition(session, c, status, scope=scope, by=user, note=note)
+        service.transition(session, c, status, scope=scope, by=user, note=note, reason=reason)
     console.print(f"contract {contract_id}: {old} -> {status}", highlight=False)
 
 

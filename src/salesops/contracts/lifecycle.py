@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from salesops.models import ContractStatus as S
 from salesops.models import Role
@@ -138,6 +138,21 @@ class ApprovalRules(BaseModel):
     forbid_overlapping_products: bool = True
     # Who approves when no rule applies.
     default_approver: Literal["manager", "director", "admin"] = "manager"
+    # Why customers leave: a terminated contract records one of these.
+    churn_reasons: list[str] = Field(
+        default_factory=lambda: ["price", "product fit", "competitor", "budget", "other"],
+        min_length=1,
+    )
+
+    @field_validator("churn_reasons")
+    @classmethod
+    def _reasons(cls, value: list[str]) -> list[str]:
+        cleaned = [v.strip() for v in value]
+        if any(not v or len(v) > 80 for v in cleaned):
+            raise ValueError("each churn reason is 1 to 80 characters")
+        if len({v.lower() for v in cleaned}) != len(cleaned):
+            raise ValueError("churn reasons must be distinct")
+        return cleaned
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,9 @@ class TransitionIn(BaseModel):
 
     status: Status
     note: str | None = Field(None, max_length=2000)
+    reason: str | None = Field(
+        None, max_length=80, description="a churn reason from the rules file (to terminate)"
+    )
     version: int | None = Field(None, ge=1, le=INT_LIMIT, description="the version you read")
 
 

@@ -375,8 +375,10 @@ def transition(
     scope: Scope,
     by: User | None,
     note: str | None = None,
+    reason: str | None = None,
 ) -> Contract:
-    """Move the contract to status `new` if the lifecycle and the caller's role allow it."""
+    """Move the contract to status `new` if the lifecycle and the caller's role allow it;
+    a termination needs a `reason` from the rules file's churn reasons."""
     scope.require_record_write("change contracts")
     old = contract.status
     if problem := core.transition_problem(old, new):
@@ -393,8 +395,7 @@ def transition(
         and (clashes := _overlaps(session, contract))
     ):
         raise Conflict(f"contract {contract.id} overlaps signed contracts: {'; '.join(clashes)}")
-    if new == S.TERMINATED and not (note or "").strip():
-        raise ValidationFailed("a termination needs a reason", [Problem("is required", "note")])
+    churn_reason = _churn_reason(reason) if new == S.TERMINATED else None
     if new == S.IN_REVIEW:
         approval.submit(session, contract, requirements(session, contract), scope=scope)
     if old == S.IN_REVIEW:  # a decision, taken through the contract's proposal
@@ -407,13 +408,24 @@ def transition(
             reason=note,
         )
     contract.status = new
-    if new == S.TERMINATED:
-        contract.churn_reason = (note or "")[:80]
+    if churn_reason is not None:
+        contract.churn_reason = churn_reason
+        # Revenue stops when the contract is terminated, not at its planned end.
+        today = utc_now().date()
+        contract.end_date = min(contract.end_date, max(contract.start_date, today))
     session.flush()
     kind = {S.APPROVED: "approved", S.ACTIVE: "signed"}.get(S(new), "transition")
     if old == S.IN_REVIEW and new == S.DRAFT:
         kind = "rejected"
-    record_event(session, contract, kind, by=by, old=old, new=new, note=note)
+    record_event(
+        session,
+        contract,
+        kind,
+        by=by,
+        old=old,
+        new=new,
+        note=f"{churn_reason}: {note}" if churn_reason and note else churn_reason or note,
+    )
     audit.record(
         session,
         user_id=by.id if by else None,
@@ -425,6 +437,20 @@ def transition(
     if new == S.IN_REVIEW:
         _ask_approvers(session, contract)
     return contract
+
+
+def _churn_reason(reason: str | None) -> str:
+    """The configured churn reason `reason` names (case-insensitive), or a ValidationFailed
+    listing them."""
+    known = load_rules().churn_reasons
+    for candidate in known:
+        if (reason or "").strip().lower() == candidate.lower():
+            return candidate
+    said = "is required" if not (reason or "").strip() else f"{reason!r} is not a churn reason"
+    raise ValidationFailed(
+        "a termination needs a churn reason",
+        [Problem(f"{said} (one of: {', '.join(known)})", "reason")],
+    )
 
 
 def _ask_approvers(session: Session, contract: Contract) -> None:

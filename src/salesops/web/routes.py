@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 
+from salesops.contracts import web as contract_pages
 from salesops.forecasting import call_form
 from salesops.forecasting import web as forecast_pages
 from salesops.forecasting import web_exports as _forecast_exports  # noqa: F401 (declares tables)
@@ -58,3 +59,4 @@ def mount(app: FastAPI) -> None:
     app.include_router(insights.router)
     app.include_router(call_form.router)
     app.include_router(playbook_pages.router)
+    app.include_router(contract_pages.router)
