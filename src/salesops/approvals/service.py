@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -70,6 +71,12 @@ class Kind:
 
 _KINDS: dict[str, Kind] = {}
 
+# The module that registers each kind, imported on first use so that the API, the CLI and the
+# pages know every kind without importing every domain up front. A domain adds its line here.
+PROVIDERS: dict[str, str] = {
+    "territory_plan": "salesops.territories.planning",
+}
+
 
 def register_kind(kind: Kind) -> Kind:
     """Make `kind` known (idempotent for the same name: the last registration wins)."""
@@ -79,6 +86,8 @@ def register_kind(kind: Kind) -> Kind:
 
 def kind_of(name: str) -> Kind:
     """The registered kind called `name`."""
+    if name not in _KINDS and name in PROVIDERS:
+        importlib.import_module(PROVIDERS[name])
     try:
         return _KINDS[name]
     except KeyError:
