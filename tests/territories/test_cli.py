@@ -114,7 +114,7 @@ def test_plan_from_files_writes_csv_and_bad_files_name_their_lines(
     reps.write_text("rep_id,experience,quota\nr1,0.5,100\nr2,0.9,100\n", encoding="utf-8")
     out_csv = tmp_path / "plan.csv"
     url = f"sqlite:///{tmp_path / 'unused.db'}"
-    code, out, err = run_cli(
+    code, _, err = run_cli(
         capsys,
         url,
         "territories",
