@@ -14,11 +14,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from salesops import __version__
 from salesops.api import auth as auth_api
 from salesops.api import errors, metrics, org, security
+from salesops.approvals import api as approvals_api
 from salesops.config import Settings, get_settings
 from salesops.crm import api as crm_api
 from salesops.db import make_engine, session_factory
 from salesops.forecasting import api as forecasting_api
 from salesops.pipeline import api as pipeline_api
+from salesops.territories import api as territories_api
 
 API_PREFIX = "/api/v1"
 SWAGGER_JS = "swagger-ui-bundle-5.35.0.js"
@@ -35,6 +37,9 @@ def api_router() -> APIRouter:
     router.include_router(org.router)
     router.include_router(metrics.router)
     router.include_router(forecasting_api.router)
+    router.include_router(territories_api.router)
+    router.include_router(territories_api.plans_router)
+    router.include_router(approvals_api.router)
     return router
 
 

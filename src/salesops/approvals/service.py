@@ -118,6 +118,13 @@ def _audit(
     )
 
 
+def require_may(scope: Scope, proposal: Proposal, action: str) -> None:
+    """Refuse (PermissionDenied) when `scope`'s role may not `action` this proposal's kind."""
+    kind = kind_of(proposal.kind)
+    roles = kind.proposers if action in {"submit", "withdraw"} else kind.deciders
+    scope.require_role(roles, f"{action.replace('_', ' ')} {proposal.kind} proposals")
+
+
 def _move(
     session: Session,
     proposal: Proposal,
@@ -128,6 +135,7 @@ def _move(
     reason: str | None = None,
 ) -> datetime:
     starts, target = _MOVES[action]
+    require_may(scope, proposal, action)
     if expected_version is not None and expected_version != proposal.version:
         raise StaleRecord(
             f"proposal {proposal.id} changed since version {expected_version}",
@@ -138,9 +146,6 @@ def _move(
             f"proposal {proposal.id} is {proposal.state}: only a proposal that is "
             f"{' or '.join(sorted(starts))} can be {_DONE[action]}"
         )
-    kind = kind_of(proposal.kind)
-    roles = kind.proposers if action in {"submit", "withdraw"} else kind.deciders
-    scope.require_role(roles, f"{action.replace('_', ' ')} {proposal.kind} proposals")
     if action in {"reject", "roll_back"} and not (reason or "").strip():
         raise ValidationFailed(
             f"a reason is needed to {action.replace('_', ' ')}",

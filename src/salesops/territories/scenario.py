@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from salesops.db.limits import MONEY_LIMIT
 from salesops.territories import optimizer as opt
 from salesops.territories.files import definition_model, load_yaml
 
@@ -37,12 +38,12 @@ class Override(_Strict):
     """A measured figure replaced by hand; the reason is kept in the audit log."""
 
     reason: str = Field(min_length=3, max_length=500)
-    potential: Decimal | None = Field(None, ge=0)
+    potential: Decimal | None = Field(None, ge=0, le=MONEY_LIMIT)
     workload: float | None = Field(None, ge=0, le=1e6)
     complexity: float | None = Field(None, ge=0, le=1)
     experience: float | None = Field(None, ge=0, le=1)
     capacity: float | None = Field(None, ge=0, le=1e6)
-    quota: Decimal | None = Field(None, ge=0)
+    quota: Decimal | None = Field(None, ge=0, le=MONEY_LIMIT)
 
 
 class Scenario(_Strict):
