@@ -257,6 +257,10 @@ def propose(
         "bound": result.plan.bound,
         "gap": result.plan.gap,
         "moves": moves,
+        "balance": {
+            rep: {"before": result.current.per_rep[rep], "after": result.planned.per_rep[rep]}
+            for rep in result.planned.per_rep
+        },
     }
     proposal = approvals.create(
         session,

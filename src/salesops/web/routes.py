@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse
 from salesops.forecasting import call_form
 from salesops.forecasting import web as forecast_pages
 from salesops.forecasting import web_exports as _forecast_exports  # noqa: F401 (declares tables)
+from salesops.territories import web as territory_pages
 from salesops.web import (
     admin,
     auth_routes,
@@ -56,3 +57,4 @@ def mount(app: FastAPI) -> None:
     app.include_router(forecast_pages.router)
     app.include_router(insights.router)
     app.include_router(call_form.router)
+    app.include_router(territory_pages.router)
