@@ -81,7 +81,8 @@ def main() -> None:
     print(f"solve {wall:.2f} s ({plan.status}); greedy {greedy_s:.3f} s")
     print(f"objective {plan.objective:.3f}, bound {plan.bound:.3f}, gap {plan.gap:.4%}")
     print(
-        f"{'plan':<10} {'objective':>10} {'wl max/min':>10} {'wl gini':>8} {'moves':>6} {'value moved':>14}"
+        f"{'plan':<10} {'objective':>10} {'wl max/min':>10} {'wl gini':>8} {'moves':>6}"
+        f" {'value moved':>14}"
     )
     for label, s in rows.items():
         print(
@@ -89,9 +90,10 @@ def main() -> None:
             f"{s.gini['workload']:>8.4f} {s.moves:>6} {s.value_moved:>14,.0f}"
         )
     opt, gr = rows["optimized"], rows["greedy"]
+    g_excess, o_excess = gr.spread["workload"] - 1, opt.spread["workload"] - 1
     print(
-        f"spread beyond 1: greedy {gr.spread['workload'] - 1:.4f} vs optimized "
-        f"{opt.spread['workload'] - 1:.4f} ({(gr.spread['workload'] - 1) / max(opt.spread['workload'] - 1, 1e-9):.1f}x tighter)"
+        f"spread beyond 1: greedy {g_excess:.4f} vs optimized {o_excess:.4f}"
+        f" ({g_excess / max(o_excess, 1e-9):.1f}x tighter)"
     )
     print(
         f"peak memory (max RSS) {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
