@@ -192,3 +192,12 @@ def test_big_instances_settle_most_accounts_by_the_lp_and_report_a_valid_bound()
         0.9 * total / 4 - 1e-9 <= v["workload"] <= 1.1 * total / 4 + 1e-9
         for v in summary.per_rep.values()
     )
+
+
+def test_candidate_reps_cover_the_whole_team_so_balance_stays_feasible() -> None:
+    # Everyone's cheapest rep is the expert; offering only the cheapest would overload them.
+    reps = [RepIn(f"r{j}", experience=1.0 if j == 0 else 0.1) for j in range(6)]
+    accs = [AccountIn(f"a{i}", potential=10.0 + i) for i in range(30)]
+    plan = solve(accs, reps, Settings(balance=(Balance("accounts", 1, 1),), candidates=2))
+    assert plan.restricted
+    assert sorted(list(plan.assignment.values()).count(r.id) for r in reps) == [5] * 6

@@ -237,7 +237,15 @@ def solve(accounts: Sequence[AccountIn], reps: Sequence[RepIn], s: Settings) -> 
         if a.locked:
             offered = np.array([rep_ids.index(a.current_rep or "")])
         elif restricted:
-            offered = np.argsort(cost[i], kind="stable")[: s.candidates]
+            # The cheapest half, plus reps spread over the team: when every account prefers
+            # the same few reps, the cheapest alone would leave the others nothing to balance.
+            k_best = (s.candidates or 1) - (s.candidates or 1) // 2
+            spread = (
+                i + np.arange((s.candidates or 1) // 2) * max(1, m // 2 // max(1, k_best))
+            ) % m
+            offered = np.unique(
+                np.concatenate([np.argsort(cost[i], kind="stable")[:k_best], spread])
+            )
             if a.current_rep is not None and rep_ids.index(a.current_rep) not in offered:
                 offered = np.append(offered, rep_ids.index(a.current_rep))
         else:
