@@ -29,6 +29,8 @@ from scipy import sparse
 
 from salesops.errors import ConfigurationError, Problem, ValidationFailed
 
+# Share of accounts freed again when rounding the LP cannot meet the bands.
+REPAIR_SHARE = 0.15
 FACTORS = ("experience", "knowledge", "quota", "buying_process", "load")
 Measure = Literal["workload", "potential", "accounts"]
 Target = Literal["mean", "quota", "capacity"]
@@ -314,7 +316,14 @@ def solve(accounts: Sequence[AccountIn], reps: Sequence[RepIn], s: Settings) -> 
     lp.integrality_ = integer
     status, values, info = _run(highspy, lp, s, deadline)
     if status == highspy.HighsModelStatus.kInfeasible and method == "lp_fixed":
-        # Rounding the split accounts broke a band: decide everything again.
+        # Rounding the split accounts broke a band: free the settled accounts that are
+        # cheapest to move (smallest regret) too, so the MIP has small pieces to rebalance with.
+        free = _cheap_to_move(cost, ci, cr, whole, n, REPAIR_SHARE)
+        lp.col_lower_ = np.where(free[ci], 0.0, fixed_lower)
+        lp.col_upper_ = np.where(free[ci], 1.0, fixed_upper)
+        status, values, info = _run(highspy, lp, s, deadline)
+    if status == highspy.HighsModelStatus.kInfeasible and method == "lp_fixed":
+        # Still no way to meet the bands from there: decide everything again.
         lp.col_lower_, lp.col_upper_ = np.zeros(k), np.ones(k)
         method = "exact"
         status, values, info = _run(highspy, lp, s, max(deadline, time.perf_counter() + 1))
@@ -347,6 +356,23 @@ def solve(accounts: Sequence[AccountIn], reps: Sequence[RepIn], s: Settings) -> 
         variables=k,
         restricted=restricted,
     )
+
+
+def _cheap_to_move(
+    cost: np.ndarray, ci: np.ndarray, cr: np.ndarray, whole: np.ndarray, n: int, share: float
+) -> np.ndarray:
+    """Accounts (mask) whose next-cheapest offered rep costs least more than their LP rep."""
+    own = np.full(n, np.inf)
+    own[ci[whole]] = cost[ci[whole], cr[whole]]
+    second = np.full(n, np.inf)
+    others = ~whole
+    np.minimum.at(second, ci[others], cost[ci[others], cr[others]])
+    regret = second - own
+    regret[~np.isfinite(regret)] = -np.inf  # split or single-choice accounts: already free
+    order = np.argsort(regret, kind="stable")
+    free = np.zeros(n, dtype=bool)
+    free[order[: max(1, int(share * n))]] = True
+    return free
 
 
 def _run(highspy: Any, lp: Any, s: Settings, deadline: float) -> tuple[Any, np.ndarray, Any]:
