@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.orgchart import Org
@@ -337,6 +339,8 @@ def test_each_role_reads_exactly_the_deal_scores_of_the_deals_it_may_see(
     described = client.get("/api/v1/deal-scores/model")
     assert described.status_code == 200, described.text
     assert described.json()["version"] == 1
+
+
 # Playbooks, hygiene and feedback (salesops.playbooks): who may do what, on Ann's deal.
 PLAYBOOK_ROLES = ("ann", "bob", "mia", "will", "director", "analyst", "ops_rep", "admin")
 PLAYBOOK_MATRIX = {
@@ -461,3 +465,52 @@ def test_only_planners_run_renewals_and_save_templates(
     assert client.post("/api/v1/renewals/run", json={}).status_code == status
     saved = client.post("/api/v1/document-templates", json={"name": "t", "body": "<p>x</p>"})
     assert saved.status_code == (201 if status == 200 else 403)
+
+
+TERRITORY_READERS = ("analyst", "ops_rep", "director", "admin")
+PLANNERS = ("ops_rep", "director", "admin")
+
+
+@pytest.mark.parametrize("who", [*VISIBLE_DEALS, *EVERYONE])
+def test_territory_checks_plans_and_proposals_follow_the_roles(
+    client_as: Client, org: Org, who: str
+) -> None:
+    client = client_as(who)
+    check = client.get("/api/v1/territories/rules/check")
+    assert check.status_code == (200 if who in TERRITORY_READERS else 403), check.text
+    body = {"scenario": {"name": "s", "time_limit": 5}, "as_of": "2025-01-01", "propose": True}
+    made = client.post("/api/v1/territory-plans", json=body)
+    assert made.status_code == (201 if who in PLANNERS else 403), made.text
+    listed = client.get("/api/v1/proposals")
+    assert listed.status_code == (200 if who in TERRITORY_READERS else 403)
+    if who in PLANNERS:
+        pid = made.json()["proposal_id"]
+        assert client.post(f"/api/v1/proposals/{pid}/submit", json={}).status_code == 200
+        decided = client.post(f"/api/v1/proposals/{pid}/approve", json={"reason": "ok"})
+        assert decided.status_code == (403 if who == "ops_rep" else 200)
+        stale = client.post(f"/api/v1/proposals/{pid}/apply", json={}, headers={"If-Match": '"1"'})
+        assert stale.status_code == (403 if who == "ops_rep" else 412)
+
+
+def test_a_territory_shows_only_the_accounts_the_caller_may_see(
+    client_as: Client, org: Org, session: Session, tmp_path: Path
+) -> None:
+    import yaml
+
+    from salesops.auth.scoping import system_scope
+    from salesops.models import Account
+    from salesops.territories import service
+
+    director = client_as("director")
+    for account in session.scalars(select(Account)):
+        account.country = "DE"
+    session.flush()
+    path = tmp_path / "t.yaml"
+    path.write_text(yaml.safe_dump({"territories": [{"name": "DE", "rules": {"country": ["DE"]}}]}))
+    [territory] = service.save_definitions(session, path, scope=system_scope())
+    session.flush()
+    url = f"/api/v1/territories/{territory.id}/coverage"
+    names = {a["name"] for a in director.get(url).json()["accounts"]}
+    assert names == {"Acme", "Globex", "Initech"}
+    ann = client_as("ann").get(url).json()["accounts"]
+    assert {a["name"] for a in ann} == {"Acme"}

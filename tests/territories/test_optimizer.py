@@ -162,3 +162,42 @@ def test_the_optimizer_balances_tighter_than_greedy_with_no_more_moves() -> None
     assert mine.moves <= base.moves
     assert gini([1, 1, 1]) == 0.0
     assert gini([0, 0, 3]) == pytest.approx(2 / 3)
+
+
+def test_big_instances_settle_most_accounts_by_the_lp_and_report_a_valid_bound() -> None:
+    reps = [RepIn(f"r{j}", experience=0.2 + 0.2 * j, capacity=60) for j in range(4)]
+    rnd = random.Random(11)
+    accs = [
+        AccountIn(
+            f"a{i}",
+            workload=rnd.choice([1.0, 2.0, 3.0]),
+            potential=rnd.uniform(1, 100),
+            complexity=rnd.random(),
+            current_rep=f"r{rnd.randrange(4)}",
+        )
+        for i in range(60)
+    ]
+    band = (Balance("workload", 0.9, 1.1),)
+    exact = solve(accs, reps, Settings(balance=band))
+    fixed = solve(accs, reps, Settings(balance=band, exact_up_to=0))
+    assert (exact.status, fixed.status) == ("optimal", "lp_fixed")
+    # The LP bound is below the true optimum, which is below the rounded plan.
+    assert fixed.bound <= exact.objective + 1e-6
+    assert exact.objective <= fixed.objective + 1e-6
+    assert fixed.gap == pytest.approx((fixed.objective - fixed.bound) / fixed.objective)
+    assert fixed.gap < 0.05
+    summary = summarize(accs, reps, fixed.assignment, Settings(balance=band))
+    total = sum(a.workload for a in accs)
+    assert all(
+        0.9 * total / 4 - 1e-9 <= v["workload"] <= 1.1 * total / 4 + 1e-9
+        for v in summary.per_rep.values()
+    )
+
+
+def test_candidate_reps_cover_the_whole_team_so_balance_stays_feasible() -> None:
+    # Everyone's cheapest rep is the expert; offering only the cheapest would overload them.
+    reps = [RepIn(f"r{j}", experience=1.0 if j == 0 else 0.1) for j in range(6)]
+    accs = [AccountIn(f"a{i}", potential=10.0 + i) for i in range(30)]
+    plan = solve(accs, reps, Settings(balance=(Balance("accounts", 1, 1),), candidates=2))
+    assert plan.restricted
+    assert sorted(list(plan.assignment.values()).count(r.id) for r in reps) == [5] * 6

@@ -14,15 +14,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from salesops import __version__
 from salesops.api import auth as auth_api
 from salesops.api import errors, metrics, org, security
+from salesops.approvals import api as approvals_api
 from salesops.config import Settings, get_settings
 from salesops.contracts import api as contracts_api
 from salesops.crm import api as crm_api
 from salesops.db import make_engine, session_factory
 from salesops.forecasting import api as forecasting_api
 from salesops.pipeline import api as pipeline_api
-from salesops.scoring import api as scoring_api
 from salesops.playbooks import api as playbooks_api
 from salesops.playbooks import feedback_api, tools_api
+from salesops.scoring import api as scoring_api
+from salesops.territories import api as territories_api
 
 API_PREFIX = "/api/v1"
 SWAGGER_JS = "swagger-ui-bundle-5.35.0.js"
@@ -45,6 +47,9 @@ def api_router() -> APIRouter:
     router.include_router(tools_api.router)
     router.include_router(contracts_api.router)
     router.include_router(contracts_api.extra)
+    router.include_router(territories_api.router)
+    router.include_router(territories_api.plans_router)
+    router.include_router(approvals_api.router)
     return router
 
 

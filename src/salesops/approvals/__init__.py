@@ -11,7 +11,7 @@ audit trail:
 
 Public API (kept backward compatible): `Kind`, `ApplyContext`, `register_kind`, `kind_of`,
 `create`, `submit`, `withdraw`, `approve`, `reject`, `apply`, `roll_back`, `get`,
-`list_proposals`, `history`, `STATES`.
+`list_proposals`, `history`, `require_may`, `STATES`.
 """
 
 from salesops.approvals.service import (
@@ -27,6 +27,7 @@ from salesops.approvals.service import (
     list_proposals,
     register_kind,
     reject,
+    require_may,
     roll_back,
     submit,
     withdraw,
@@ -45,6 +46,7 @@ __all__ = [
     "list_proposals",
     "register_kind",
     "reject",
+    "require_may",
     "roll_back",
     "submit",
     "withdraw",

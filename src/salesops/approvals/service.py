@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -70,6 +71,12 @@ class Kind:
 
 _KINDS: dict[str, Kind] = {}
 
+# The module that registers each kind, imported on first use so that the API, the CLI and the
+# pages know every kind without importing every domain up front. A domain adds its line here.
+PROVIDERS: dict[str, str] = {
+    "territory_plan": "salesops.territories.planning",
+}
+
 
 def register_kind(kind: Kind) -> Kind:
     """Make `kind` known (idempotent for the same name: the last registration wins)."""
@@ -79,6 +86,8 @@ def register_kind(kind: Kind) -> Kind:
 
 def kind_of(name: str) -> Kind:
     """The registered kind called `name`."""
+    if name not in _KINDS and name in PROVIDERS:
+        importlib.import_module(PROVIDERS[name])
     try:
         return _KINDS[name]
     except KeyError:
@@ -109,6 +118,13 @@ def _audit(
     )
 
 
+def require_may(scope: Scope, proposal: Proposal, action: str) -> None:
+    """Refuse (PermissionDenied) when `scope`'s role may not `action` this proposal's kind."""
+    kind = kind_of(proposal.kind)
+    roles = kind.proposers if action in {"submit", "withdraw"} else kind.deciders
+    scope.require_role(roles, f"{action.replace('_', ' ')} {proposal.kind} proposals")
+
+
 def _move(
     session: Session,
     proposal: Proposal,
@@ -119,6 +135,7 @@ def _move(
     reason: str | None = None,
 ) -> datetime:
     starts, target = _MOVES[action]
+    require_may(scope, proposal, action)
     if expected_version is not None and expected_version != proposal.version:
         raise StaleRecord(
             f"proposal {proposal.id} changed since version {expected_version}",
@@ -129,9 +146,6 @@ def _move(
             f"proposal {proposal.id} is {proposal.state}: only a proposal that is "
             f"{' or '.join(sorted(starts))} can be {_DONE[action]}"
         )
-    kind = kind_of(proposal.kind)
-    roles = kind.proposers if action in {"submit", "withdraw"} else kind.deciders
-    scope.require_role(roles, f"{action.replace('_', ' ')} {proposal.kind} proposals")
     if action in {"reject", "roll_back"} and not (reason or "").strip():
         raise ValidationFailed(
             f"a reason is needed to {action.replace('_', ' ')}",

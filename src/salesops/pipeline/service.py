@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from salesops.config import get_settings
 from salesops.crm import checks
 from salesops.db.attributes import attribute_problems
 from salesops.db.limits import date_problem, money_problem

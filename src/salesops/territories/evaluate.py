@@ -133,7 +133,13 @@ def explain(
             why = "stays with its current rep" if a.current_rep else "newly assigned"
             if alt is not None:
                 extra = cost[i, alt] - cost[i, r]
-                why += f"; the next best rep, {reps[alt].id}, would cost {extra:+.3f}"
+                if extra >= 0:
+                    why += f"; the next best rep, {reps[alt].id}, would cost {extra:.3f} more"
+                else:
+                    why += (
+                        f"; {reps[alt].id} would cost {-extra:.3f} less, but giving it to them"
+                        " breaks the balance, capacity or move limits"
+                    )
         else:
             c = index[moved_from]
             delta = parts[:, i, r] - parts[:, i, c]

@@ -22,13 +22,15 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from scipy import sparse
 
 from salesops.errors import ConfigurationError, Problem, ValidationFailed
 
+# Share of accounts freed again when rounding the LP cannot meet the bands.
+REPAIR_SHARE = 0.15
 FACTORS = ("experience", "knowledge", "quota", "buying_process", "load")
 Measure = Literal["workload", "potential", "accounts"]
 Target = Literal["mean", "quota", "capacity"]
@@ -86,6 +88,9 @@ class Settings:
     candidates: int | None = None  # cheapest reps offered per account (None: all)
     time_limit: float = 30.0
     gap: float = 1e-4
+    # Up to this many (account, rep) variables the MIP is solved whole (proven optimal when
+    # time allows); above it, the LP relaxation settles most accounts first (see `solve`).
+    exact_up_to: int = 20_000
 
 
 @dataclass(frozen=True)
@@ -234,7 +239,15 @@ def solve(accounts: Sequence[AccountIn], reps: Sequence[RepIn], s: Settings) -> 
         if a.locked:
             offered = np.array([rep_ids.index(a.current_rep or "")])
         elif restricted:
-            offered = np.argsort(cost[i], kind="stable")[: s.candidates]
+            # The cheapest half, plus reps spread over the team: when every account prefers
+            # the same few reps, the cheapest alone would leave the others nothing to balance.
+            k_best = (s.candidates or 1) - (s.candidates or 1) // 2
+            spread = (
+                i + np.arange((s.candidates or 1) // 2) * max(1, m // 2 // max(1, k_best))
+            ) % m
+            offered = np.unique(
+                np.concatenate([np.argsort(cost[i], kind="stable")[:k_best], spread])
+            )
             if a.current_rep is not None and rep_ids.index(a.current_rep) not in offered:
                 offered = np.append(offered, rep_ids.index(a.current_rep))
         else:
@@ -278,20 +291,44 @@ def solve(accounts: Sequence[AccountIn], reps: Sequence[RepIn], s: Settings) -> 
     lp.a_matrix_.start_ = matrix.indptr
     lp.a_matrix_.index_ = matrix.indices
     lp.a_matrix_.value_ = matrix.data
-    lp.integrality_ = [highspy.HighsVarType.kInteger] * k
-    h = highspy.Highs()  # type: ignore[no-untyped-call]
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("random_seed", 0)
-    h.setOptionValue("threads", 1)
-    h.setOptionValue("time_limit", float(s.time_limit))
-    h.setOptionValue("mip_rel_gap", float(s.gap))
-    h.passModel(lp)
-    h.run()
-    status = h.getModelStatus()
-    info = h.getInfo()
+    integer = [highspy.HighsVarType.kInteger] * k
+    deadline = started + s.time_limit
+    bound = -np.inf
+    method = "exact"
+    if k > s.exact_up_to:
+        # Big instances: the LP relaxation (its objective is a valid bound) puts all but a few
+        # accounts wholly with one rep (a basic solution splits at most one account per
+        # balance row); those are fixed and the MIP decides only the split ones.
+        lp.integrality_ = [highspy.HighsVarType.kContinuous] * k
+        status, values, info = _run(highspy, lp, s, deadline)
+        if status == highspy.HighsModelStatus.kInfeasible:
+            raise ValidationFailed("the scenario is infeasible", _infeasible(s))
+        if status == highspy.HighsModelStatus.kOptimal:
+            bound = float(info.objective_function_value)
+            whole = values > 1 - 1e-6
+            settled = np.zeros(n, dtype=bool)
+            settled[ci[whole]] = True
+            fixed_lower, fixed_upper = np.zeros(k), np.ones(k)
+            fixed_lower[whole] = 1.0
+            fixed_upper[settled[ci] & ~whole] = 0.0
+            lp.col_lower_, lp.col_upper_ = fixed_lower, fixed_upper
+            method = "lp_fixed"
+    lp.integrality_ = integer
+    status, values, info = _run(highspy, lp, s, deadline)
+    if status == highspy.HighsModelStatus.kInfeasible and method == "lp_fixed":
+        # Rounding the split accounts broke a band: free the settled accounts that are
+        # cheapest to move (smallest regret) too, so the MIP has small pieces to rebalance with.
+        free = _cheap_to_move(cost, ci, cr, whole, n, REPAIR_SHARE)
+        lp.col_lower_ = np.where(free[ci], 0.0, fixed_lower)
+        lp.col_upper_ = np.where(free[ci], 1.0, fixed_upper)
+        status, values, info = _run(highspy, lp, s, deadline)
+    if status == highspy.HighsModelStatus.kInfeasible and method == "lp_fixed":
+        # Still no way to meet the bands from there: decide everything again.
+        lp.col_lower_, lp.col_upper_ = np.zeros(k), np.ones(k)
+        method = "exact"
+        status, values, info = _run(highspy, lp, s, max(deadline, time.perf_counter() + 1))
     if status == highspy.HighsModelStatus.kInfeasible:
         raise ValidationFailed("the scenario is infeasible", _infeasible(s))
-    values = np.asarray(h.getSolution().col_value)
     if values.size != k or info.primal_solution_status == 0:
         raise ValidationFailed(
             "no plan found within the time limit",
@@ -305,20 +342,49 @@ def solve(accounts: Sequence[AccountIn], reps: Sequence[RepIn], s: Settings) -> 
     chosen = values > 0.5
     assignment = {accounts[i].id: rep_ids[r] for i, r in zip(ci[chosen], cr[chosen], strict=True)}
     objective = float(cost[ci[chosen], cr[chosen]].sum())
-    bound = float(info.mip_dual_bound)
+    if method == "exact":
+        bound = float(info.mip_dual_bound)
     gap = 0.0 if objective <= 1e-12 else max(0.0, (objective - bound) / abs(objective))
+    optimal = status == highspy.HighsModelStatus.kOptimal and method == "exact"
     return Plan(
         assignment=assignment,
         objective=objective,
         bound=bound,
         gap=gap,
-        status="optimal"
-        if status == highspy.HighsModelStatus.kOptimal
-        else str(status).split(".")[-1],
+        status="optimal" if optimal else ("lp_fixed" if method == "lp_fixed" else "time_limit"),
         seconds=time.perf_counter() - started,
         variables=k,
         restricted=restricted,
     )
+
+
+def _cheap_to_move(
+    cost: np.ndarray, ci: np.ndarray, cr: np.ndarray, whole: np.ndarray, n: int, share: float
+) -> np.ndarray:
+    """Accounts (mask) whose next-cheapest offered rep costs least more than their LP rep."""
+    own = np.full(n, np.inf)
+    own[ci[whole]] = cost[ci[whole], cr[whole]]
+    second = np.full(n, np.inf)
+    others = ~whole
+    np.minimum.at(second, ci[others], cost[ci[others], cr[others]])
+    regret = second - own
+    regret[~np.isfinite(regret)] = -np.inf  # split or single-choice accounts: already free
+    order = np.argsort(regret, kind="stable")
+    free = np.zeros(n, dtype=bool)
+    free[order[: max(1, int(share * n))]] = True
+    return free
+
+
+def _run(highspy: Any, lp: Any, s: Settings, deadline: float) -> tuple[Any, np.ndarray, Any]:
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("random_seed", 0)
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("time_limit", max(0.5, deadline - time.perf_counter()))
+    h.setOptionValue("mip_rel_gap", float(s.gap))
+    h.passModel(lp)
+    h.run()
+    return h.getModelStatus(), np.asarray(h.getSolution().col_value), h.getInfo()
 
 
 def _infeasible(s: Settings) -> list[Problem]:

@@ -16,11 +16,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from salesops.errors import Problem, ValidationFailed
-from salesops.ingest.mapping import _with_line
+from salesops.territories.files import definition_model, load_yaml
 
 
 class Band(BaseModel):
@@ -240,42 +239,12 @@ def place_all(h: Hierarchy, accounts: Iterable[AccountFacts]) -> list[Placement]
     return [place(h, a) for a in accounts]
 
 
-def _pydantic_problems(exc: ValidationError, source: str) -> list[Problem]:
-    problems = []
-    for error in exc.errors():
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"])
-        message = error["msg"].removeprefix("Value error, ")
-        problems.append(Problem(message, f"{source}: {where.lstrip('.')}"))
-    return problems
-
-
 def parse_definitions(data: Any, *, source: str = "territories") -> Hierarchy:
     """Validate parsed YAML `data`: shapes with Pydantic, then names and hierarchy."""
-    try:
-        parsed = TerritoryFile.model_validate(data)
-    except ValidationError as exc:
-        raise ValidationFailed(
-            "the territory definitions are not valid", _pydantic_problems(exc, source)
-        ) from None
+    parsed = definition_model(TerritoryFile, data, source=source, what="territory definitions")
     return build(parsed.territories, source=source)
 
 
 def load_definitions(path: Path) -> Hierarchy:
     """Read and validate a territory definition file; problems carry file, line and field."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ValidationFailed(f"cannot read {path}", [Problem(str(exc), str(path))]) from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path.name}:{mark.line + 1}" if mark else path.name
-        raise ValidationFailed("not valid YAML", [Problem(str(exc), where)]) from exc
-    try:
-        return parse_definitions(data, source=path.name)
-    except ValidationFailed as exc:
-        root = yaml.compose(text)
-        raise ValidationFailed(
-            exc.message, [_with_line(p, path.name, root) for p in exc.problems]
-        ) from None
+    return load_yaml(path, lambda data, source: parse_definitions(data, source=source))

@@ -14,11 +14,11 @@ from salesops.audit.service import record
 from salesops.auth.scoping import Scope
 from salesops.errors import NotFound
 from salesops.models import Account, AccountOwner, Rep, Territory, TerritoryAssignment
+from salesops.territories.files import definition_model
 from salesops.territories.rules import (
     AccountFacts,
     Hierarchy,
     Placement,
-    Rules,
     TerritoryDef,
     build,
     load_definitions,
@@ -27,13 +27,17 @@ from salesops.territories.rules import (
 
 
 def _definition(t: Territory, parents: dict[int, str]) -> TerritoryDef:
-    stored = dict(t.rules or {})
-    return TerritoryDef(
-        name=t.name,
-        parent=parents.get(t.parent_id) if t.parent_id else None,
-        overlay=bool(stored.get("overlay", False)),
-        covers=list(stored.get("covers", [])),
-        rules=Rules.model_validate(stored.get("rules", {})),
+    # Rules may have been written through the generic records API: validate, never trust.
+    stored = t.rules if isinstance(t.rules, dict) else {"rules": t.rules}
+    data = {
+        "name": t.name,
+        "parent": parents.get(t.parent_id) if t.parent_id else None,
+        "overlay": stored.get("overlay", False),
+        "covers": stored.get("covers", []),
+        "rules": stored.get("rules", {}),
+    }
+    return definition_model(
+        TerritoryDef, data, source=f"territory {t.id} ({t.name})", what="stored territory rules"
     )
 
 

@@ -12,6 +12,7 @@ from salesops.forecasting import call_form
 from salesops.forecasting import web as forecast_pages
 from salesops.forecasting import web_exports as _forecast_exports  # noqa: F401 (declares tables)
 from salesops.playbooks import web as playbook_pages
+from salesops.territories import web as territory_pages
 from salesops.web import (
     admin,
     auth_routes,
@@ -60,3 +61,4 @@ def mount(app: FastAPI) -> None:
     app.include_router(call_form.router)
     app.include_router(playbook_pages.router)
     app.include_router(contract_pages.router)
+    app.include_router(territory_pages.router)
