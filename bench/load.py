@@ -49,7 +49,8 @@ from salesops.db import make_engine, session_scope  # noqa: E402
 from salesops.models import Opportunity, Rep, User  # noqa: E402
 
 PASSWORD = "load-bench-password"
-PYTHON = str(ROOT / ".venv" / "bin" / "python")
+# The interpreter running the bench (a worktree has no .venv of its own: it uses main's).
+PYTHON = sys.executable
 ENTRY = "from salesops.cli.main import main; main()"
 ROLE_SHARE = (("sales_rep", 0.5), ("manager", 0.25), ("ops_rep", 0.15), ("director", 0.10))
 # Request type -> weight, per role.

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from salesops.models import FxRate, OpportunityEvent, PipelineStage, Rep
+from salesops.models import FxRate, Opportunity, OpportunityEvent, PipelineStage, Rep
 from salesops.pipeline.history import OpportunityState, pipeline_as_of
 
 FAR = datetime(2100, 1, 1, tzinfo=UTC)
@@ -97,8 +97,11 @@ def median(values: list[float]) -> float | None:
     return float(statistics.median(values)) if values else None
 
 
-def stage_cohorts(session: Session) -> dict[str, tuple[int, int]]:
-    """Per open stage: (deals that entered it, deals that later entered a further stage)."""
+def stage_cohorts(
+    session: Session, owners: Collection[int] | None = None
+) -> dict[str, tuple[int, int]]:
+    """Per open stage: (deals that entered it, deals that later entered a further stage), of
+    the deals of `owners` when given."""
     session.flush()
     stage_rows = list(session.scalars(select(PipelineStage).order_by(PipelineStage.sort_order)))
     open_names = [s.name for s in stage_rows if s.category == "open"]
@@ -106,10 +109,12 @@ def stage_cohorts(session: Session) -> dict[str, tuple[int, int]]:
     for s in stage_rows:
         if s.category == "won":
             rank[s.name] = len(open_names) + 1
+    query = select(OpportunityEvent).where(OpportunityEvent.field.in_(["created", "stage"]))
+    if owners is not None:
+        deals = select(Opportunity.id).where(Opportunity.owner_id.in_(owners))
+        query = query.where(OpportunityEvent.opportunity_id.in_(deals))
     events = session.scalars(
-        select(OpportunityEvent)
-        .where(OpportunityEvent.field.in_(["created", "stage"]))
-        .order_by(OpportunityEvent.opportunity_id, OpportunityEvent.at, OpportunityEvent.id)
+        query.order_by(OpportunityEvent.opportunity_id, OpportunityEvent.at, OpportunityEvent.id)
     )
     by_opp: dict[int, list[str]] = defaultdict(list)
     for e in events:

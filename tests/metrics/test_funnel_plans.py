@@ -6,10 +6,12 @@ from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 
+import pytest
 from sqlalchemy.orm import Session
 
 from salesops import metrics
 from salesops.auth.scoped_metrics import MetricScope
+from salesops.metrics import scoped
 from salesops.metrics.cohorts import MATERIALIZED_ENTRIES
 from salesops.metrics.engines import materialized
 from salesops.metrics.scoped import restrict
@@ -184,11 +186,32 @@ def test_the_funnel_reads_entries_kept_for_the_whole_log_with_the_same_figures(
     assert metrics.funnel(kept) == metrics.funnel(computed)
 
 
-def test_a_scoped_source_never_sees_the_company_wide_entries(
-    session: Session, company: Company
+def test_a_scoped_source_reads_the_company_entries_of_its_own_deals(
+    session: Session, company: Company, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     kept = materialized(metrics.open_engine(session))
-    scope = MetricScope(frozenset({company.ann.id}), frozenset(), frozenset())
-    scoped = restrict(kept, scope)
-    assert MATERIALIZED_ENTRIES not in scoped.tables
-    assert MATERIALIZED_ENTRIES not in materialized(scoped).tables
+    company_entries = kept.tables[MATERIALIZED_ENTRIES]
+    expected = ref.stage_cohorts(session, owners=[company.ann.id])
+    assert expected != ref.stage_cohorts(session)  # Bob's deals would change the figures
+    # Short id lists are literals; long ones (a manager's accounts) a DuckDB table of ids.
+    for literal_ids in (32, 0):
+        monkeypatch.setattr(scoped, "_LITERAL_IDS", literal_ids)
+        scope = MetricScope(frozenset({company.ann.id}), frozenset(), frozenset())
+        ann = restrict(kept, scope)
+        assert MATERIALIZED_ENTRIES not in ann.tables
+        with_entries = materialized(ann)
+        # The company's kept table, filtered: no windows over the event log per request.
+        entries = with_entries.tables[MATERIALIZED_ENTRIES]
+        assert company_entries.op() in entries.op().__args__
+        # Without them the source computes its entries from its own (filtered) log.
+        computed = replace(ann, unscoped=None)
+        assert MATERIALIZED_ENTRIES not in materialized(computed).tables
+        by_stage = rows(with_entries, "stage_conversion", "stage")
+        assert by_stage == {s: adv / n for s, (n, adv) in expected.items() if n}
+        for name in ("stage_conversion", "time_in_stage", "win_rate", "bookings"):
+            assert rows(with_entries, name, "stage") == rows(computed, name, "stage"), name
+        funnel = metrics.funnel(with_entries)
+        assert funnel == metrics.funnel(computed)
+        assert {f.stage: f.entered for f in funnel if f.stage in expected} == {
+            s: n for s, (n, _) in expected.items()
+        }
