@@ -117,7 +117,8 @@ class RecordBuilder:
         self.derive_plan = [(s, d) for s, d, _, _ in self.plan if s.derive]
         self.required = [(f.name, f.column) for f in self.tdef.fields.values() if f.required]
         table_columns = set(self.table.columns.keys())
-        self.has_currency = "currency" in table_columns
+        # A rate row names the currency it rates: that is what gives the currency its rate.
+        self.has_currency = "currency" in table_columns and output.target != "fx_rates"
         self.needs_check = (
             self.has_currency
             or output.target == "quotas"

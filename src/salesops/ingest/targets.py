@@ -18,6 +18,7 @@ from salesops.models import Base
 
 # Tables a mapping may target, in the order their rows can be written.
 IMPORTABLE = (
+    "fx_rates",
     "users",
     "teams",
     "reps",
@@ -43,6 +44,8 @@ NATURAL_KEYS = {
     "territory_assignments": ("rep_id", "territory_id", "valid_from"),
     # A contract holds a product once from a given day (an amendment starts a new line).
     "contract_line_items": ("contract_id", "product_id", "start_date"),
+    # A currency has one rate per day; a later file's rate for that day replaces it.
+    "fx_rates": ("currency", "rate_date"),
 }
 # Columns an import never sets: they belong to salesops itself.
 # `version` is optimistic-concurrency bookkeeping (crm/versioning.py), never data.
