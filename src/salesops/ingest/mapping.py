@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from salesops.db.types import as_utc
-from salesops.errors import Problem, ValidationFailed
+from salesops.errors import ValidationFailed
+from salesops.ingest.definitions import Checker, read_yaml
 from salesops.ingest.spec import (
     PLACEHOLDER,
     FieldSpec,
@@ -47,51 +46,7 @@ __all__ = [
 ]
 
 
-class _Parser:
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.problems: list[Problem] = []
-
-    def problem(self, where: str, message: str) -> None:
-        self.problems.append(Problem(message, f"{self.name}: {where}" if where else self.name))
-
-    def keys(self, data: dict[str, Any], allowed: set[str], where: str) -> None:
-        for key in data:
-            if key not in allowed:
-                self.problem(where, f"unknown key {key!r} (allowed: {', '.join(sorted(allowed))})")
-
-    def text(self, data: dict[str, Any], key: str, where: str, default: str | None = None) -> Any:
-        value = data.get(key, default)
-        if value is not None and not isinstance(value, str | int | float):
-            self.problem(f"{where}.{key}", f"expected text, got {type(value).__name__}")
-            return default
-        return None if value is None else str(value)
-
-    def texts(self, value: Any, where: str) -> tuple[str, ...]:
-        if value is None:
-            return ()
-        if isinstance(value, str):
-            return (value,)
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            return tuple(value)
-        self.problem(where, "expected text or a list of texts")
-        return ()
-
-    def whole(self, value: Any, where: str) -> int:
-        if not isinstance(value, int) or isinstance(value, bool):
-            self.problem(where, f"expected a whole number, got {value!r}")
-            return 0
-        return value
-
-    def decimal(self, value: Any, where: str) -> Decimal | None:
-        if value is None:
-            return None
-        try:
-            return Decimal(str(value))
-        except InvalidOperation:
-            self.problem(where, f"expected a number, got {value!r}")
-            return None
-
+class _Parser(Checker):
     def mapping(self, data: Any) -> Mapping:
         if not isinstance(data, dict):
             self.problem("", "a mapping must be a YAML dictionary with `source_system` and `files`")
@@ -431,17 +386,6 @@ def parse_mapping(data: Any, *, name: str = "mapping") -> Mapping:
 
 
 def load_mapping(path: Path) -> Mapping:
-    """Read and validate the YAML mapping at `path`."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ValidationFailed(
-            f"cannot read mapping {path}", [Problem(str(exc), str(path))]
-        ) from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path.name}:{mark.line + 1}" if mark else path.name
-        raise ValidationFailed("mapping is not valid YAML", [Problem(str(exc), where)]) from exc
-    return parse_mapping(data, name=path.name)
+    """Read and validate the YAML mapping at `path`; problems name their line."""
+    document = read_yaml(path, "mapping")
+    return _Parser(document.name, document.lines).mapping(document.data)
