@@ -5,6 +5,7 @@ from salesops.models.activities import Activity
 from salesops.models.auth import LoginAttempt, WebSession
 from salesops.models.base import Base, Imported, Timestamped, Versioned, import_key
 from salesops.models.catalog import Product
+from salesops.models.compensation import CompRun, CreditSplit, PayoutLine
 from salesops.models.contracts import Contract
 from salesops.models.enums import (
     ActivityKind,
@@ -37,9 +38,11 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "Base",
+    "CompRun",
     "Contact",
     "Contract",
     "ContractStatus",
+    "CreditSplit",
     "DealPrediction",
     "DemoBuild",
     "EventField",
@@ -55,6 +58,7 @@ __all__ = [
     "Opportunity",
     "OpportunityEvent",
     "OpportunityType",
+    "PayoutLine",
     "PipelineStage",
     "Product",
     "Quota",
