@@ -38,6 +38,9 @@ LazyGroup.lazy = {
     "forecast": LazyCommand(
         "salesops.forecasting.cli:forecast_app", "Forecast runs, backtests, calls and risk."
     ),
+    "comp": LazyCommand(
+        "salesops.compensation.cli:comp_app", "Incentive compensation: plans, runs, statements."
+    ),
     "users": LazyCommand("salesops.auth.cli:users_app", "Create and manage users and roles."),
     "tokens": LazyCommand("salesops.auth.cli:tokens_app", "Create and revoke API tokens."),
     "serve": LazyCommand("salesops.web.cli:serve", "Serve the REST API and the dashboard."),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
@@ -321,3 +322,49 @@ def statement(session: Session, rep_id: int, period: Period) -> tuple[CompRun, l
     """One rep's lines of the period's current run."""
     run = current_run(session, period)
     return run, [line for line in run.lines if line.rep_id == rep_id]
+
+
+def parse_period(text: str) -> Period:
+    """`2026-Q1` (a quarter), `2026-03` (a month) or `2026` (a year)."""
+    text = text.strip()
+    if m := re.fullmatch(r"(\d{4})-[Qq]([1-4])", text):
+        return engine.periods_of_year(int(m[1]), "quarter")[int(m[2]) - 1]
+    if (m := re.fullmatch(r"(\d{4})-(\d{2})", text)) and 1 <= int(m[2]) <= 12:
+        return engine.periods_of_year(int(m[1]), "month")[int(m[2]) - 1]
+    if re.fullmatch(r"\d{4}", text) and 1900 < int(text) < 2200:
+        return engine.periods_of_year(int(text), "year")[0]
+    raise ValidationFailed(
+        f"period must be a quarter like 2026-Q1, a month like 2026-03 or a year (got {text!r})"
+    )
+
+
+def find_rep(session: Session, ref: str) -> Rep:
+    """A rep by id, e-mail or exact name."""
+    rep = session.get(Rep, int(ref)) if ref.isdigit() else None
+    rep = rep or session.scalars(select(Rep).where((Rep.email == ref) | (Rep.name == ref))).first()
+    if rep is None:
+        raise NotFound(f"no rep {ref!r}")
+    return rep
+
+
+STATEMENT_COLUMNS = (
+    "plan", "rule", "kind", "tier", "rate", "credited", "amount", "deals", "note",
+)  # fmt: skip
+
+
+def statement_rows(lines: list[PayoutLine]) -> list[list[str]]:
+    """A statement's lines as text cells; `deals` lists `id:credited` pairs."""
+    return [
+        [
+            x.plan,
+            x.rule,
+            x.kind,
+            x.tier,
+            "" if x.rate is None else f"{x.rate.normalize():f}",
+            f"{x.credited:.2f}",
+            f"{x.amount:.2f}",
+            " ".join(f"{d}:{a}" for d, a in x.deals),
+            x.note,
+        ]
+        for x in lines
+    ]
