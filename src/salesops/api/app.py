@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from salesops import __version__
 from salesops.api import auth as auth_api
 from salesops.api import errors, metrics, org, security
+from salesops.compensation import api as compensation_api
 from salesops.config import Settings, get_settings
 from salesops.crm import api as crm_api
 from salesops.db import make_engine, session_factory
@@ -35,6 +36,7 @@ def api_router() -> APIRouter:
     router.include_router(org.router)
     router.include_router(metrics.router)
     router.include_router(forecasting_api.router)
+    router.include_router(compensation_api.router)
     return router
 
 

@@ -213,6 +213,7 @@ class _PlanParser(Checker):
                     data.get("min_deal_amount"), f"{where}.min_deal_amount"
                 ),
             )  # fmt: skip
+        where_shown = f"{self.name}: {where}"
         allowed = {"name", "kind", "semantics", "basis", "scope", "reset", "tiers"}
         self.keys(data, allowed | {"threshold", "gate", "cap"}, where)
         values = {}
@@ -237,7 +238,7 @@ class _PlanParser(Checker):
                 gate_ytd = self.fraction(gate["ytd_attainment"], f"{where}.gate.ytd_attainment")
         threshold = self.fraction(data.get("threshold"), f"{where}.threshold")
         return Rule(
-            name, kind, where, values["semantics"], values["basis"], values["scope"],
+            name, kind, where_shown, values["semantics"], values["basis"], values["scope"],
             values["reset"], tiers, threshold, gate_ytd, self.cap(data.get("cap"), f"{where}.cap"),
         )  # fmt: skip
 

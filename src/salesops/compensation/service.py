@@ -111,6 +111,9 @@ def _assigned(
                 if not matched:
                     problems.append(Problem(f"unknown rep {ref!r}", f"{where}.rep"))
             for rep in matched:
+                left = rep.termination_date is not None and rep.termination_date < period.start
+                if left or (rep.hire_date is not None and rep.hire_date > period.end):
+                    continue  # not employed in the period: nothing to pay
                 out[(rep.id, plan.name)] = (rep, plan, a.quota)
     if problems:
         raise ValidationFailed("invalid plan assignments", problems)
@@ -185,14 +188,17 @@ def gather(session: Session, period: Period, directory: Path | None = None) -> I
     managers = dict(session.execute(select(Rep.id, Rep.manager_id)).tuples().all())
     year = date(period.start.year, 1, 1)
     cache: dict[str, list[Deal]] = {}
+    credited: dict[str, dict[int, list[engine.Credit]]] = {}
     reps: list[RepInput] = []
     for rep, plan, quota in assigned:
         if plan.currency not in cache:
             cache[plan.currency] = _deals(session, year, period.end, plan.currency)
-        credits = [
-            c for c in engine.credit(cache[plan.currency], plan.crediting, managers)
-            if c.rep_id == rep.id
-        ]  # fmt: skip
+        if plan.key not in credited:
+            by_rep: dict[int, list[engine.Credit]] = defaultdict(list)
+            for c in engine.credit(cache[plan.currency], plan.crediting, managers):
+                by_rep[c.rep_id].append(c)
+            credited[plan.key] = by_rep
+        credits = credited[plan.key].get(rep.id, [])
         count = len(engine.periods_of_year(period.start.year, plan.period))
         q_period = quota if quota is not None else _quota(session, rep.id, period.start, period.end)
         q_year = (
