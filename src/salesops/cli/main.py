@@ -41,6 +41,14 @@ LazyGroup.lazy = {
     "comp": LazyCommand(
         "salesops.compensation.cli:comp_app", "Incentive compensation: plans, runs, statements."
     ),
+    "territories": LazyCommand(
+        "salesops.territories.cli:territories_app",
+        "Territory rules, checks, coverage and optimized account plans.",
+    ),
+    "proposals": LazyCommand(
+        "salesops.approvals.cli:proposals_app",
+        "Proposals and approvals: territory plans, quotas, ...",
+    ),
     "users": LazyCommand("salesops.auth.cli:users_app", "Create and manage users and roles."),
     "tokens": LazyCommand("salesops.auth.cli:tokens_app", "Create and revoke API tokens."),
     "serve": LazyCommand("salesops.web.cli:serve", "Serve the REST API and the dashboard."),

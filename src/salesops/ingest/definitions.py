@@ -42,6 +42,14 @@ def _index(node: yaml.Node, path: str, lines: dict[str, int]) -> None:
             _index(item, f"{path}[{i}]", lines)
 
 
+def index_lines(node: yaml.Node | None) -> dict[str, int]:
+    """The 1-based line of every path (`files[0].outputs[1].fields.amount`) under `node`."""
+    lines: dict[str, int] = {}
+    if node is not None:
+        _index(node, "", lines)
+    return lines
+
+
 def parse_yaml(text: str, name: str, what: str = "definition") -> Document:
     """Parse YAML `text`; a syntax error is a ValidationFailed naming `name:line`."""
     try:
@@ -51,10 +59,7 @@ def parse_yaml(text: str, name: str, what: str = "definition") -> Document:
         mark = getattr(exc, "problem_mark", None)
         where = f"{name}:{mark.line + 1}" if mark else name
         raise ValidationFailed(f"{what} is not valid YAML", [Problem(str(exc), where)]) from exc
-    lines: dict[str, int] = {}
-    if node is not None:
-        _index(node, "", lines)
-    return Document(name, data, lines)
+    return Document(name, data, index_lines(node))
 
 
 def read_yaml(path: Path, what: str = "definition") -> Document:
@@ -85,10 +90,14 @@ class Checker:
             path = path[:cut] if cut > 0 else ""
         return None
 
-    def problem(self, where: str, message: str) -> None:
+    def locate(self, where: str) -> str:
+        """`file:line: path` (or `file: path` when the file does not spell the path out)."""
         line = self.line(where)
         name = f"{self.name}:{line}" if line else self.name
-        self.problems.append(Problem(message, f"{name}: {where}" if where else name))
+        return f"{name}: {where}" if where else name
+
+    def problem(self, where: str, message: str) -> None:
+        self.problems.append(Problem(message, self.locate(where)))
 
     def keys(self, data: dict[str, Any], allowed: set[str], where: str) -> None:
         for key in data:

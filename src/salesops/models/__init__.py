@@ -2,6 +2,7 @@
 
 from salesops.models.accounts import Account, AccountOwner, Contact
 from salesops.models.activities import Activity
+from salesops.models.approvals import Proposal
 from salesops.models.auth import LoginAttempt, WebSession
 from salesops.models.base import Base, Imported, Timestamped, Versioned, import_key
 from salesops.models.catalog import Product
@@ -61,6 +62,7 @@ __all__ = [
     "PayoutLine",
     "PipelineStage",
     "Product",
+    "Proposal",
     "Quota",
     "Rep",
     "Role",

@@ -25,6 +25,7 @@ class Account(Imported, Timestamped, Versioned, Base):
     employees: Mapped[int | None]
     annual_revenue: Mapped[Decimal | None] = mapped_column(Money)
     country: Mapped[str | None] = mapped_column(String(80))
+    postal_code: Mapped[str | None] = mapped_column(String(20))
     region: Mapped[str | None] = mapped_column(String(80))
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)

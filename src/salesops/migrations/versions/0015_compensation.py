@@ -1,7 +1,7 @@
 """compensation: credit splits, comp runs and payout lines
 
 Revision ID: 0015
-Revises: 0009
+Revises: 0014
 Create Date: 2026-12-08 02:50:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import salesops.db.types
 
 revision: str = "0015"
-down_revision: str | None = "0009"
+down_revision: str | None = "0014"  # 0009 before terr (0014) was merged in
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
