@@ -53,11 +53,17 @@ def calculate(body: PeriodRequest, session: SessionDep, who: CurrentUser) -> Run
     return _run_view(service.calculate(session, period, user_id=who.user.id))
 
 
-@router.post("/runs/close", summary="Close a period: its run is locked")
-def close(body: PeriodRequest, session: SessionDep, who: CurrentUser) -> RunView:
+@router.post(
+    "/runs/close",
+    summary="Propose closing a period (approved and applied through /proposals)",
+    status_code=201,
+)
+def close(body: PeriodRequest, session: SessionDep, who: CurrentUser) -> dict[str, Any]:
+    from salesops.compensation import closing
+
     who.scope.require_planning("close a compensation period")
-    period = service.parse_period(body.period)
-    return _run_view(service.close(session, period, user_id=who.user.id))
+    proposal = closing.propose(session, service.parse_period(body.period), scope=who.scope)
+    return {"proposal_id": proposal.id, "state": proposal.state, "title": proposal.title}
 
 
 @router.get("/statements/{rep_id}", summary="A rep's statement: lines with their lineage")

@@ -87,11 +87,15 @@ def calculate(
 
 @comp_app.command("close")
 def close(ctx: typer.Context, period: str = typer.Option(..., "--period")) -> None:
-    """Close a period: its run is locked; later changes become adjustments in later periods."""
+    """Propose closing a period: a director or admin approves and applies it
+    (`salesops proposals approve ID`, `salesops proposals apply ID`), which locks its run."""
+    from salesops.auth.scoping import system_scope
+    from salesops.compensation import closing
+
     when = service.parse_period(period)
     with state(ctx).session() as session:
-        run = service.close(session, when)
-        console.print(f"closed run {run.id} for {when.label} (total {run.total:,.2f})")
+        proposal = closing.propose(session, when, scope=system_scope())
+        console.print(f"proposal {proposal.id} submitted: {proposal.title}")
 
 
 @comp_app.command("statement")
