@@ -344,6 +344,16 @@ def parse_period(text: str) -> Period:
     )
 
 
+def period_text(period: Period) -> str:
+    """The inverse of `parse_period`: `2026-Q1`, `2026-03` or `2026`."""
+    months = (period.end.year - period.start.year) * 12 + period.end.month - period.start.month + 1
+    if months == 12:
+        return str(period.start.year)
+    if months == 3:
+        return f"{period.start.year}-Q{(period.start.month - 1) // 3 + 1}"
+    return f"{period.start.year}-{period.start.month:02d}"
+
+
 def find_rep(session: Session, ref: str) -> Rep:
     """A rep by id, e-mail or exact name."""
     rep = session.get(Rep, int(ref)) if ref.isdigit() else None
