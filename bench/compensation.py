@@ -84,9 +84,8 @@ def main() -> None:
     one = time.perf_counter() - began
     size = f"{n:,} credits, {reps:,} reps, {len(periods)} periods"
     print(f"{size}: {lines:,} lines in {took:.1f} s")
-    print(
-        f"one rep's December recalculated in {one * 1000:.1f} ms; peak traced memory {peak / 2**20:.0f} MiB"
-    )
+    memory = f"peak traced memory {peak / 2**20:.0f} MiB"
+    print(f"one rep's December recalculated in {one * 1000:.1f} ms; {memory}")
 
 
 if __name__ == "__main__":
