@@ -271,7 +271,7 @@ def _line(
 ) -> Line:
     return Line(
         rep.rep_id, rep.plan.key, rule.name, kind, tier.label, rate, part, part * rate,
-        ((c.deal_id, part),), f"{c.reason} {c.share:%} of {c.deal_name}",
+        ((c.deal_id, part),), f"{c.reason} {(c.share * 100).normalize():f}% of {c.deal_name}",
     )  # fmt: skip
 
 
