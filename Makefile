@@ -16,7 +16,7 @@ PORT ?= 8000
 
 help:
 	@echo "make run    install what running needs, build the demo company into salesops.db (once),"
-	@echo "            print its sign-ins, serve the dashboard"
+	@echo "            print its sign-ins, serve the dashboard with the job worker beside it"
 	@echo "make test   install the development extras, lint, type-check, run the whole test suite"
 	@echo "make bench  run the benchmarks in bench/ (long; not part of make test)"
 
@@ -46,7 +46,11 @@ run: setup
 	$(BIN)/salesops summary
 	@$(BIN)/salesops users demo-logins --url http://$(HOST):$(PORT) || \
 		echo "no demo sign-ins on this database: sign in with your own users (salesops users)"
-	$(BIN)/salesops serve --host $(HOST) --port $(PORT)
+	@# The worker (renewals, alerts, e-mail and webhooks) runs beside the server and stops with it.
+	@$(BIN)/salesops worker --interval 10 > salesops-worker.log 2>&1 & worker=$$!; \
+		trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+		echo "worker started (pid $$worker, log: salesops-worker.log)"; \
+		$(BIN)/salesops serve --host $(HOST) --port $(PORT)
 
 lint: setup-dev
 	$(BIN)/ruff check src tests bench

@@ -38,6 +38,35 @@ class Settings(BaseSettings):
             " processes: 'auto' (next to a SQLite database file), 'off', or a directory."
         ),
     )
+    # Outbox delivery (salesops worker): e-mail through this SMTP server, webhooks signed.
+    smtp_host: str | None = Field(default=None, description="SMTP server for outgoing e-mail.")
+    smtp_port: int = Field(default=25, description="SMTP server port.")
+    smtp_username: str | None = Field(default=None, description="SMTP login (optional).")
+    smtp_password: str | None = Field(default=None, description="SMTP password (optional).")
+    smtp_starttls: bool = Field(default=False, description="Upgrade SMTP with STARTTLS.")
+    mail_from: str = Field(
+        default="salesops@localhost", description="Sender address of outgoing e-mail."
+    )
+    contract_rules: Path | None = Field(
+        default=None,
+        description="Contract approval rules (YAML); the packaged defaults when unset.",
+    )
+    renewal_lead_days: int = Field(
+        default=90,
+        ge=0,
+        le=3650,
+        description="Days before a contract's notice date that its renewal deal is raised.",
+    )
+    notice_alert_days: int = Field(
+        default=30,
+        ge=0,
+        le=3650,
+        description="Days before a notice date that the owner is warned it is about to pass.",
+    )
+    webhook_secret: str | None = Field(
+        default=None,
+        description="Key of the HMAC-SHA256 signature sent with webhooks (X-Salesops-Signature).",
+    )
 
 
 @lru_cache(maxsize=1)

@@ -334,3 +334,58 @@ def test_comp_statements_and_payouts_are_scoped_like_deals(
             assert reply.json()["total"] == COMP_TOTALS[name]
         else:
             assert reply.status_code == 404
+
+
+# Contracts (see tests/contracts/test_api.py for the lifecycle): who may do what.
+CONTRACT_DRAFT = {"start_date": "2026-01-01", "term_months": 12, "value": "1000"}
+
+
+@pytest.mark.parametrize(
+    ("who", "account", "status"),
+    [
+        ("ann", "acme", 201),
+        ("cat", "acme", 422),  # Acme is outside Cat's book: "account does not exist"
+        ("mia", "acme", 201),
+        ("analyst", "acme", 403),
+        ("ops_rep", "globex", 201),
+    ],
+)
+def test_who_may_draft_a_contract(
+    client_as: Client, org: Org, who: str, account: str, status: int
+) -> None:
+    body = CONTRACT_DRAFT | {"account_id": org.accounts[account]}
+    assert client_as(who).post("/api/v1/contracts/drafts", json=body).status_code == status
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        ("ann", 403),
+        ("bob", 404),
+        ("cat", 404),
+        ("will", 404),
+        ("analyst", 403),
+        ("mia", 200),
+        ("director", 200),
+    ],
+)
+def test_who_may_approve_a_contract(client_as: Client, org: Org, who: str, status: int) -> None:
+    ann = client_as("ann")
+    body = CONTRACT_DRAFT | {"account_id": org.accounts["acme"]}
+    cid = ann.post("/api/v1/contracts/drafts", json=body).json()["id"]
+    assert ann.post(f"/api/v1/contracts/{cid}/transitions", json={"status": "in_review"}).is_success
+    reply = client_as(who).post(f"/api/v1/contracts/{cid}/transitions", json={"status": "approved"})
+    assert reply.status_code == status, reply.text
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [("ann", 403), ("mia", 403), ("analyst", 403), ("ops_rep", 200), ("director", 200)],
+)
+def test_only_planners_run_renewals_and_save_templates(
+    client_as: Client, who: str, status: int
+) -> None:
+    client = client_as(who)
+    assert client.post("/api/v1/renewals/run", json={}).status_code == status
+    saved = client.post("/api/v1/document-templates", json={"name": "t", "body": "<p>x</p>"})
+    assert saved.status_code == (201 if status == 200 else 403)

@@ -16,6 +16,7 @@ from salesops.api import auth as auth_api
 from salesops.api import errors, metrics, org, security
 from salesops.compensation import api as compensation_api
 from salesops.config import Settings, get_settings
+from salesops.contracts import api as contracts_api
 from salesops.crm import api as crm_api
 from salesops.db import make_engine, session_factory
 from salesops.forecasting import api as forecasting_api
@@ -37,6 +38,8 @@ def api_router() -> APIRouter:
     router.include_router(metrics.router)
     router.include_router(forecasting_api.router)
     router.include_router(compensation_api.router)
+    router.include_router(contracts_api.router)
+    router.include_router(contracts_api.extra)
     return router
 
 

@@ -41,6 +41,14 @@ LazyGroup.lazy = {
     "comp": LazyCommand(
         "salesops.compensation.cli:comp_app", "Incentive compensation: plans, runs, statements."
     ),
+    "contracts": LazyCommand(
+        "salesops.contracts.cli:contracts_app", "Contracts: lifecycle, documents, renewals."
+    ),
+    "worker": LazyCommand(
+        "salesops.jobs.cli:worker", "Run due jobs and deliver e-mail and webhooks."
+    ),
+    "jobs": LazyCommand("salesops.jobs.cli:jobs_app", "Scheduled jobs and their run log."),
+    "outbox": LazyCommand("salesops.outbox.cli:outbox_app", "Outgoing e-mail and webhooks."),
     "territories": LazyCommand(
         "salesops.territories.cli:territories_app",
         "Territory rules, checks, coverage and optimized account plans.",

@@ -56,6 +56,10 @@ class Resource(Generic[M]):
     read_only_fields: frozenset[str] = field(
         default_factory=lambda: frozenset({"id", "created_at"})
     )
+    # A domain's own rule for generic writes: called with "create" (before the values are
+    # assigned; it may fill defaults in them), "update" or "delete" and the row; it raises to
+    # refuse (contracts: only drafts are edited here, the lifecycle moves them on).
+    check_write: Callable[[str, Any, dict[str, Any]], None] | None = None
 
     def column(self, name: str) -> ColumnClause[Any]:
         return getattr(self.model, name)  # type: ignore[no-any-return]
@@ -318,6 +322,8 @@ def create_record(
     values = dict(values)
     if resource.owner_field and values.get(resource.owner_field) is None:
         values[resource.owner_field] = scope.own_rep_id
+    if resource.check_write:
+        resource.check_write("create", obj, values)
     _assign(resource, obj, values)
     _check_links(session, resource, scope, obj, values)
     session.add(obj)
@@ -346,6 +352,8 @@ def update_record(
     stale when `expected` names a version the row no longer has."""
     _require_write(resource, scope, "change")
     versioning.check(obj, resource.name, *expected)
+    if resource.check_write:
+        resource.check_write("update", obj, dict(values))
     before = values_of(obj)
     _assign(resource, obj, values)
     _check_links(session, resource, scope, obj, values)
@@ -374,6 +382,8 @@ def delete_record(
     """Delete a row the scope can see (refused while other records still point at it)."""
     _require_write(resource, scope, "delete")
     versioning.check(obj, resource.name, *expected)
+    if resource.check_write:
+        resource.check_write("delete", obj, {})
     before = values_of(obj)
     session.delete(obj)
     _flush(session, resource, before.get("id", ""))

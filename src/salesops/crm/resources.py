@@ -9,12 +9,14 @@ from sqlalchemy.orm import Session
 
 from salesops.auth.scoping import Scope
 from salesops.crm.records import Resource, create_record
+from salesops.errors import Conflict
 from salesops.models import (
     Account,
     AccountOwner,
     Activity,
     Contact,
     Contract,
+    ContractStatus,
     Lead,
     Opportunity,
     Quota,
@@ -70,6 +72,27 @@ ACTIVITIES = Resource(
     account_field="account_id",
 )
 
+
+def _contract_write(action: str, contract: Contract, values: dict[str, Any]) -> None:
+    """Generic writes see only drafts: a new contract starts as a draft, and anything past
+    draft moves through the lifecycle endpoints (transitions, amendments)."""
+    if action == "create":
+        if values.get("status", ContractStatus.DRAFT) != ContractStatus.DRAFT:
+            raise Conflict(
+                "a new contract starts as a draft; move it on with POST /contracts/{id}/transitions"
+            )
+        values["status"] = ContractStatus.DRAFT
+        return
+    if contract.status != ContractStatus.DRAFT:
+        raise Conflict(
+            f"contract {contract.id} is {contract.status}: only a draft can be"
+            f" {'deleted' if action == 'delete' else 'edited'}; a signed contract changes by"
+            " amendment (POST /contracts/{id}/amendments)"
+        )
+    if "status" in values and values["status"] != contract.status:
+        raise Conflict("a contract's status changes through POST /contracts/{id}/transitions")
+
+
 CONTRACTS = Resource(
     name="contract",
     model=Contract,
@@ -80,6 +103,7 @@ CONTRACTS = Resource(
     sort_fields=("id", "start_date", "end_date", "value", "status"),
     default_sort="-start_date",
     account_field="account_id",
+    check_write=_contract_write,
 )
 
 OPPORTUNITIES = Resource(

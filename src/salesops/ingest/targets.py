@@ -30,6 +30,7 @@ IMPORTABLE = (
     "quotas",
     "activities",
     "contracts",
+    "contract_line_items",
     "team_memberships",
     "account_owners",
     "territory_assignments",
@@ -40,6 +41,8 @@ NATURAL_KEYS = {
     "team_memberships": ("rep_id", "team_id", "valid_from"),
     "account_owners": ("account_id", "rep_id", "valid_from"),
     "territory_assignments": ("rep_id", "territory_id", "valid_from"),
+    # A contract holds a product once from a given day (an amendment starts a new line).
+    "contract_line_items": ("contract_id", "product_id", "start_date"),
 }
 # Columns an import never sets: they belong to salesops itself.
 NEVER_IMPORTED = {"id", "source_system", "external_id", "password_hash"}

@@ -7,7 +7,12 @@ from salesops.models.auth import LoginAttempt, WebSession
 from salesops.models.base import Base, Imported, Timestamped, Versioned, import_key
 from salesops.models.catalog import Product
 from salesops.models.compensation import CompRun, CreditSplit, PayoutLine
-from salesops.models.contracts import Contract
+from salesops.models.contracts import (
+    Contract,
+    ContractAmendment,
+    ContractEvent,
+    ContractLineItem,
+)
 from salesops.models.enums import (
     ActivityKind,
     ContractStatus,
@@ -26,6 +31,14 @@ from salesops.models.forecasting import (
 )
 from salesops.models.governance import AuditEntry, DemoBuild, FxRate
 from salesops.models.leads import Lead
+from salesops.models.operations import (
+    Document,
+    DocumentTemplate,
+    InboxItem,
+    Job,
+    JobRun,
+    OutboxMessage,
+)
 from salesops.models.org import ApiToken, Rep, Team, TeamMembership, User
 from salesops.models.pipeline import Opportunity, OpportunityEvent, PipelineStage
 from salesops.models.planning import Quota
@@ -42,10 +55,15 @@ __all__ = [
     "CompRun",
     "Contact",
     "Contract",
+    "ContractAmendment",
+    "ContractEvent",
+    "ContractLineItem",
     "ContractStatus",
     "CreditSplit",
     "DealPrediction",
     "DemoBuild",
+    "Document",
+    "DocumentTemplate",
     "EventField",
     "ForecastCategory",
     "ForecastLine",
@@ -53,12 +71,16 @@ __all__ = [
     "ForecastSubmission",
     "FxRate",
     "Imported",
+    "InboxItem",
+    "Job",
+    "JobRun",
     "Lead",
     "LeadStatus",
     "LoginAttempt",
     "Opportunity",
     "OpportunityEvent",
     "OpportunityType",
+    "OutboxMessage",
     "PayoutLine",
     "PipelineStage",
     "Product",

@@ -63,9 +63,18 @@ class LeadStatus(StrEnum):
 
 
 class ContractStatus(StrEnum):
+    """A contract's lifecycle; `active` is signed and running (see contracts/lifecycle.py).
+
+    `churned` and `cancelled` are kept for contracts imported before the lifecycle existed."""
+
     DRAFT = "draft"
+    IN_REVIEW = "in_review"
+    APPROVED = "approved"
+    SENT = "sent"
     ACTIVE = "active"
+    RENEWAL_DUE = "renewal_due"
     RENEWED = "renewed"
     EXPIRED = "expired"
     CHURNED = "churned"
     CANCELLED = "cancelled"
+    TERMINATED = "terminated"

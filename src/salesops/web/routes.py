@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 
 from salesops.compensation import web as comp_pages
+from salesops.contracts import web as contract_pages
 from salesops.forecasting import call_form
 from salesops.forecasting import web as forecast_pages
 from salesops.forecasting import web_exports as _forecast_exports  # noqa: F401 (declares tables)
@@ -58,3 +59,4 @@ def mount(app: FastAPI) -> None:
     app.include_router(comp_pages.router)
     app.include_router(insights.router)
     app.include_router(call_form.router)
+    app.include_router(contract_pages.router)

@@ -1,0 +1,1 @@
+"""Contracts: lifecycle, line items, amendments, approvals, documents and renewals."""
