@@ -52,3 +52,22 @@ def test_a_close_is_refused_when_the_inputs_moved_after_the_run(
     with pytest.raises(ValidationFailed, match="changed since run"):
         approvals.apply(session, proposal, scope=director)
     assert run.status == "open"
+
+
+def test_a_statement_is_stored_as_html_and_pdf_documents_with_checksums(
+    session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from salesops import documents
+    from salesops.compensation import statements
+
+    ann, _, plans = setup(session, tmp_path)
+    service.calculate(session, Q1, directory=plans)
+    rep = session.get(Rep, ann)
+    assert rep is not None
+    html, pdf = statements.generate(session, rep, Q1)
+    assert html.filename == f"statement-{ann}-2026-Q1-run{service.current_run(session, Q1).id}.html"
+    text = html.content.decode()
+    assert "Commission statement: Ann Comp" in text
+    assert "11,000.00 USD" in text  # 8,000 + 3,000
+    assert pdf.content.startswith(b"%PDF")
+    assert documents.verify(pdf)

@@ -58,3 +58,22 @@ def test_a_rep_sees_only_their_statement_and_a_manager_their_team(
     assert "Statement: Ann" in team.text
     assert ">Bob<" in team.text  # the team's payouts
     assert mia.get("/comp", params={"period": "2025-Q1", "rep": cat}).status_code == 404
+
+
+def test_a_statement_pdf_is_scoped_like_the_statement(
+    client_as: Callable[[str], TestClient],  # noqa: F811
+    org: Org,  # noqa: F811
+    q1_run: None,
+) -> None:
+    ann = client_as("ann")
+    own = ann.post(
+        f"/api/v1/comp/statements/{org.reps['ann'].id}/pdf", params={"period": "2025-Q1"}
+    )
+    assert own.status_code == 200, own.text
+    assert own.headers["content-type"] == "application/pdf"
+    assert own.content.startswith(b"%PDF")
+    cat = org.reps["cat"].id
+    assert (
+        ann.post(f"/api/v1/comp/statements/{cat}/pdf", params={"period": "2025-Q1"}).status_code
+        == 404
+    )

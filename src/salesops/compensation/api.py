@@ -11,7 +11,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from salesops.api.crud import ERRORS
@@ -74,6 +74,28 @@ def statement(
         raise not_visible("rep", rep_id)
     run, lines = service.statement(session, rep_id, service.parse_period(period))
     return StatementView.of(rep_id, run, lines)
+
+
+@router.post(
+    "/statements/{rep_id}/pdf",
+    summary="Generate a rep's statement as a PDF (stored as a document with its checksum)",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+@computes_before_writing
+def statement_pdf(
+    rep_id: int, session: SessionDep, who: CurrentUser, period: str = PERIOD
+) -> Response:
+    from salesops.compensation import statements
+
+    rep = session.get(Rep, rep_id)
+    if rep is None or not who.scope.sees_rep(rep_id):
+        raise not_visible("rep", rep_id)
+    stored = statements.generate(session, rep, service.parse_period(period), formats=("pdf",))[0]
+    disposition = f'attachment; filename="{stored.filename}"'
+    return Response(stored.content, media_type="application/pdf", headers={
+        "Content-Disposition": disposition, "X-Checksum-SHA256": stored.sha256,
+    })  # fmt: skip
 
 
 @router.get("/payouts", summary="Total payout per rep the caller may see, for a period")

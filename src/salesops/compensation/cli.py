@@ -104,6 +104,7 @@ def statement(
     rep: str,
     period: str = typer.Option(..., "--period"),
     csv: Path | None = typer.Option(None, "--csv", help="also write the lines to this CSV file"),
+    pdf: Path | None = typer.Option(None, "--pdf", help="also write the statement as a PDF"),
 ) -> None:
     """A rep's statement: each line with its rule, tier, rate and credited deals."""
     when = service.parse_period(period)
@@ -111,6 +112,12 @@ def statement(
         person = service.find_rep(session, rep)
         run, lines = service.statement(session, person.id, when)
         rows = service.statement_rows(lines)
+        if pdf is not None:
+            from salesops.compensation import statements
+
+            stored = statements.generate(session, person, when, formats=("pdf",))[0]
+            pdf.write_bytes(stored.content)
+            console.print(f"wrote {pdf} (document {stored.id}, sha256 {stored.sha256[:12]})")
     table = Table(
         *service.STATEMENT_COLUMNS,
         title=f"{person.name}, {when.label} (run {run.id}, {run.status})",
