@@ -248,3 +248,26 @@ def test_payouts_never_fall_as_sales_rise_without_decelerator_or_cap() -> None:
             for a in range(0, 300001, 12500)
         ]
         assert paid == sorted(paid), semantics
+
+
+def test_contest_prize_goes_to_the_top_seller_and_ties_share_it() -> None:
+    from dataclasses import replace
+
+    from salesops.compensation.engine import RepInput
+
+    p = plan("- {name: march-madness, kind: contest, amount: 1000, min_deal_amount: 10000}")
+
+    def seller(rep_id: int, amount: str) -> RepInput:
+        return RepInput(rep_id, p, (replace(c(rep_id, amount), rep_id=rep_id),))
+
+    # reps 1 and 2 tie at 50,000; rep 3 (5,000) is below the 10,000 needed to be eligible
+    lines = calculate([seller(1, "50000"), seller(2, "50000"), seller(3, "5000")], Q1)
+    assert [(x.rep_id, x.kind, x.amount) for x in lines] == [
+        (1, "contest", Decimal("500.00")),
+        (2, "contest", Decimal("500.00")),
+    ]
+    assert "tie of 2" in lines[0].note
+    three = calculate([seller(1, "50000"), seller(2, "50000"), seller(4, "50000")], Q1)
+    assert [x.amount for x in three] == [Decimal("333.33")] * 3  # 1,000 / 3, half up per share
+    alone = calculate([seller(1, "60000"), seller(2, "50000")], Q1)
+    assert [(x.rep_id, x.amount) for x in alone] == [(1, Decimal("1000.00"))]

@@ -318,6 +318,8 @@ def _raw_rule(rule: Rule, rep: RepInput, period: Period, year_start: date) -> li
         return [
             Line(rep.rep_id, plan, rule.name, "bonus", "", None, credited, rule.amount, deals, note)
         ]
+    if rule.kind == "contest":
+        return []  # decided across reps in `calculate`
     if rule.kind == "spiff":
         return [
             Line(
@@ -397,9 +399,48 @@ def earn(rep: RepInput, period: Period) -> list[Line]:
     return [replace(line, amount=line.amount.quantize(CENT, ROUND_HALF_UP)) for line in lines]
 
 
+def contest(rule: Rule, reps: Sequence[RepInput], period: Period) -> list[Line]:
+    """The top seller of the period (most credit) among the plan's eligible reps wins the prize;
+    tied winners share it equally (each share rounded half up to the cent)."""
+    totals = {
+        r.rep_id: sum((c.amount for c in r.credits if period.start <= c.day <= period.end), ZERO)
+        for r in reps
+    }
+    floor = rule.min_deal_amount if rule.min_deal_amount is not None else Decimal("0.01")
+    eligible = {rep: total for rep, total in totals.items() if total >= floor}
+    if not eligible:
+        return []
+    best = max(eligible.values())
+    winners = sorted(rep for rep, total in eligible.items() if total == best)
+    share = rule.amount / len(winners)
+    tie = (
+        f" (tie of {len(winners)}: the prize {rule.amount:,.2f} is shared)"
+        if len(winners) > 1
+        else ""
+    )
+    plan = reps[0].plan.key
+    out = []
+    pool = f"{len(eligible)} eligible"
+    for rep in winners:
+        note = f"top seller of {period.label} with {best:,.2f} credited among {pool}{tie}"
+        out.append(Line(rep, plan, rule.name, "contest", "", None, best, share, (), note))
+    return out
+
+
 def calculate(reps: Iterable[RepInput], period: Period) -> list[Line]:
-    """The lines of every rep, in rep order: the whole run's result."""
+    """The lines of every rep, in rep order, then contest prizes: the whole run's result."""
+    ordered = sorted(reps, key=lambda r: (r.rep_id, r.plan.key))
     out: list[Line] = []
-    for rep in sorted(reps, key=lambda r: (r.rep_id, r.plan.key)):
+    for rep in ordered:
         out.extend(earn(rep, period))
+    by_plan: dict[str, list[RepInput]] = defaultdict(list)
+    for rep in ordered:
+        by_plan[rep.plan.key].append(rep)
+    for members in by_plan.values():
+        for rule in members[0].plan.rules:
+            if rule.kind == "contest":
+                prizes = contest(rule, members, period)
+                out.extend(
+                    replace(x, amount=x.amount.quantize(CENT, ROUND_HALF_UP)) for x in prizes
+                )
     return out

@@ -22,7 +22,7 @@ SCOPES = ("accumulated", "transaction")
 RESETS = ("period", "year")
 AMOUNTS = ("acv", "tcv", "first_year", "margin")
 EVENTS = ("booking",)  # invoice and collection need billing data salesops does not hold yet
-KINDS = ("rate_table", "bonus", "spiff")
+KINDS = ("rate_table", "bonus", "spiff", "contest")
 PERIODS = ("month", "quarter", "year")
 
 
@@ -57,10 +57,13 @@ class Rule:
     threshold: Decimal | None = None  # attainment below which the rule pays nothing
     gate_ytd_attainment: Decimal | None = None  # paid only once YTD attainment reaches this
     cap: Cap = Cap()
-    amount: Decimal = Decimal(0)  # bonus: paid once per period; spiff: paid per deal
+    # bonus: paid once per period; spiff: paid per deal; contest: the prize of the period
+    amount: Decimal = Decimal(0)
     at_attainment: Decimal | None = None  # bonus: period attainment that earns it
     deal_types: tuple[str, ...] = ()  # spiff: the deal types that qualify ("" = any)
-    min_deal_amount: Decimal | None = None  # spiff: the smallest credited amount that qualifies
+    # spiff: the smallest credited amount that qualifies; contest: the least total credit to
+    # be eligible for the prize
+    min_deal_amount: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -202,6 +205,15 @@ class _PlanParser(Checker):
                 name, kind, where, amount=self.money(data.get("amount"), f"{where}.amount"),
                 at_attainment=self.fraction(
                     data.get("at_attainment"), f"{where}.at_attainment", required=True
+                ),
+            )  # fmt: skip
+        if kind == "contest":
+            self.keys(data, {"name", "kind", "amount", "min_deal_amount"}, where)
+            return Rule(
+                name, kind, f"{self.name}: {where}",
+                amount=self.money(data.get("amount"), f"{where}.amount"),
+                min_deal_amount=self.decimal(
+                    data.get("min_deal_amount"), f"{where}.min_deal_amount"
                 ),
             )  # fmt: skip
         if kind == "spiff":
