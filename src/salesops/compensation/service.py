@@ -183,7 +183,11 @@ def _quota(session: Session, rep_id: int, start: date, end: date) -> Decimal | N
 
 def gather(session: Session, period: Period, directory: Path | None = None) -> Inputs:
     """Everything the engine needs for `period`, as plain data, with its checksum."""
-    plans = plans_in_force(load_plans(directory), period.start)
+    kind = period_text(period)
+    grain = "year" if len(kind) == 4 else "quarter" if "Q" in kind else "month"
+    # A run pays the plans of its own grain: a monthly contest in a month's run, a quarterly
+    # commission plan in a quarter's.
+    plans = [p for p in plans_in_force(load_plans(directory), period.start) if p.period == grain]
     assigned = _assigned(session, plans, period)
     managers = dict(session.execute(select(Rep.id, Rep.manager_id)).tuples().all())
     year = date(period.start.year, 1, 1)
