@@ -90,6 +90,8 @@ def test_a_closed_period_is_locked_and_late_changes_become_adjustments(
     closed = service.close(session, Q1)
     with pytest.raises(Conflict, match="is closed"):
         service.calculate(session, Q1, directory=plans)
+    unchanged = service.calculate(session, Q2, directory=plans)
+    assert [x for x in unchanged.lines if x.kind == "adjustment"] == []  # same inputs: none
     # A Q1 deal of Ann's amended after the close: +10,000 at 10% = 1,000 owed, paid in Q2.
     rep = session.get(Rep, ann)
     assert rep is not None
@@ -99,10 +101,23 @@ def test_a_closed_period_is_locked_and_late_changes_become_adjustments(
     assert [(x.rep_id, x.amount) for x in adjustment] == [(ann, Decimal("1000.00"))]
     assert sum(x.amount for x in closed.lines) == Decimal("13000.00")  # untouched
     actions = session.scalars(select(AuditEntry.action).where(AuditEntry.entity == "comp_run"))
-    assert list(actions) == ["calculate", "close", "calculate"]
+    assert list(actions) == ["calculate", "close", "calculate", "calculate"]
 
 
 def test_an_unknown_rep_in_an_assignment_is_refused(session: Session, tmp_path: Path) -> None:
     (tmp_path / "x.yaml").write_text(PLAN.format(ann="Nobody Here", bob="Nobody Either"))
     with pytest.raises(ValidationFailed, match=r"x.yaml: assign\[0\].rep: unknown rep"):
         service.calculate(session, Q1, directory=tmp_path)
+
+
+def test_a_deal_in_a_currency_without_a_rate_stops_the_run(
+    session: Session, tmp_path: Path
+) -> None:
+    ann, _, plans = setup(session, tmp_path)
+    rep = session.get(Rep, ann)
+    assert rep is not None
+    deal = won(session, rep, 1000, date(2026, 3, 1))
+    deal.currency = "XTS"  # the ISO code reserved for testing: no rate exists
+    session.flush()
+    with pytest.raises(ValidationFailed, match=rf"deal {deal.id} .*: no exchange rate for XTS"):
+        service.calculate(session, Q1, directory=plans)
