@@ -121,3 +121,23 @@ def test_a_deal_in_a_currency_without_a_rate_stops_the_run(
     session.flush()
     with pytest.raises(ValidationFailed, match=rf"deal {deal.id} .*: no exchange rate for XTS"):
         service.calculate(session, Q1, directory=plans)
+
+
+def test_a_cancelled_deal_of_a_closed_period_is_clawed_back_and_can_make_a_period_negative(
+    session: Session, tmp_path: Path
+) -> None:
+    ann, _, plans = setup(session, tmp_path)
+    service.calculate(session, Q1, directory=plans)
+    service.close(session, Q1)
+    deal = session.scalars(
+        select(Opportunity).where(Opportunity.owner_id == ann, Opportunity.amount == 80000)
+    ).one()
+    deal.stage = stages.by_name(session, "Closed Lost")  # cancelled after Q1 was paid
+    session.flush()
+    q2 = service.calculate(session, Q2, directory=plans)
+    # Q1 paid Ann 11,000 on 110,000; now 30,000 x 10% = 3,000 is due: -8,000 in Q2, which
+    # has no other credit, so Ann's Q2 total is negative (recovered from later earnings).
+    assert [(x.rep_id, x.kind, x.amount) for x in q2.lines] == [
+        (ann, "adjustment", Decimal("-8000.00"))
+    ]
+    assert q2.total == Decimal("-8000.00")
