@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     metrics_dir: Path | None = Field(
         default=None, description="Directory of extra metric definitions (YAML) to load."
     )
+    comp_plans_dir: Path | None = Field(
+        default=None,
+        description="Directory of compensation plan files (YAML); default: the demo plans.",
+    )
     echo_sql: bool = Field(default=False, description="Log every SQL statement (debugging).")
     metrics_cache: str = Field(
         default="auto",

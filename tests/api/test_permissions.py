@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -410,6 +411,58 @@ def test_playbook_hygiene_and_feedback_endpoints_follow_the_role_matrix(
         if got != expected:
             wrong[f"{method} {path}"] = dict(zip(PLAYBOOK_ROLES, got, strict=True))
     assert wrong == {}
+
+
+COMP_PLAN = """\
+plan: flat
+version: 1
+effective_from: 2025-01-01
+assign: [{role: sales_rep}, {role: manager}]
+crediting: {manager_levels: 1}
+rules: [{name: commission, tiers: [{from: 0, rate: 10%}]}]
+"""
+# Each role's visible reps' Q1 2025 payouts: 10% of their own deals plus, for a manager, of
+# their reps' (mia: 1,000 own + ann 3,000 + bob 1,000; will: cat 3,000).
+COMP_TOTALS = {"ann": "300.00", "bob": "100.00", "cat": "300.00", "dan": "100.00"}
+COMP_TOTALS |= {"mia": "500.00", "will": "300.00"}
+COMP_VISIBLE = {name: (name,) for name in ("ann", "bob", "cat", "dan")}
+COMP_VISIBLE |= {"mia": ("mia", "ann", "bob", "dan"), "will": ("will", "cat")}
+
+
+@pytest.fixture
+def comp_run(client_as: Client, org: Org, session: Any, tmp_path: Any, monkeypatch: Any) -> None:
+    from salesops.compensation import service as comp
+    from salesops.pipeline import stages
+
+    (tmp_path / "flat.yaml").write_text(COMP_PLAN)
+    monkeypatch.setattr(comp, "plans_dir", lambda: tmp_path)
+    won = stages.by_name(session, "Closed Won")
+    for deals in org.opps.values():
+        for deal in deals:
+            deal.stage = won
+    session.commit()
+    assert client_as("ann").post("/api/v1/comp/runs", json={"period": "2025-Q1"}).status_code == 403
+    reply = client_as("ops_rep").post("/api/v1/comp/runs", json={"period": "2025-Q1"})
+    assert reply.status_code == 201, reply.text
+
+
+@pytest.mark.parametrize("who", [*COMP_VISIBLE, *EVERYONE])
+def test_comp_statements_and_payouts_are_scoped_like_deals(
+    client_as: Client, org: Org, comp_run: None, who: str
+) -> None:
+    client = client_as(who)
+    visible = COMP_VISIBLE.get(who, tuple(COMP_TOTALS))
+    payouts = client.get("/api/v1/comp/payouts", params={"period": "2025-Q1"}).json()
+    assert {p["rep_id"]: p["total"] for p in payouts} == {
+        org.reps[n].id: COMP_TOTALS[n] for n in visible
+    }
+    for name, rep in org.reps.items():
+        reply = client.get(f"/api/v1/comp/statements/{rep.id}", params={"period": "2025-Q1"})
+        if name in visible:
+            assert reply.status_code == 200, reply.text
+            assert reply.json()["total"] == COMP_TOTALS[name]
+        else:
+            assert reply.status_code == 404
 
 
 # Contracts (see tests/contracts/test_api.py for the lifecycle): who may do what.

@@ -15,6 +15,7 @@ from salesops import __version__
 from salesops.api import auth as auth_api
 from salesops.api import errors, metrics, org, security
 from salesops.approvals import api as approvals_api
+from salesops.compensation import api as compensation_api
 from salesops.config import Settings, get_settings
 from salesops.contracts import api as contracts_api
 from salesops.crm import api as crm_api
@@ -45,6 +46,7 @@ def api_router() -> APIRouter:
     router.include_router(playbooks_api.router)
     router.include_router(feedback_api.router)
     router.include_router(tools_api.router)
+    router.include_router(compensation_api.router)
     router.include_router(contracts_api.router)
     router.include_router(contracts_api.extra)
     router.include_router(territories_api.router)

@@ -75,6 +75,7 @@ _KINDS: dict[str, Kind] = {}
 # pages know every kind without importing every domain up front. A domain adds its line here.
 PROVIDERS: dict[str, str] = {
     "territory_plan": "salesops.territories.planning",
+    "comp_period_close": "salesops.compensation.closing",
 }
 
 

@@ -45,6 +45,9 @@ LazyGroup.lazy = {
         "salesops.playbooks.cli:playbook_app",
         "Playbooks and exit criteria, deal hygiene, coaching notes, feedback.",
     ),
+    "comp": LazyCommand(
+        "salesops.compensation.cli:comp_app", "Incentive compensation: plans, runs, statements."
+    ),
     "contracts": LazyCommand(
         "salesops.contracts.cli:contracts_app", "Contracts: lifecycle, documents, renewals."
     ),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from salesops.db.attributes import attribute_problems
 from salesops.db.types import as_utc
 from salesops.errors import Problem, ValidationFailed
 from salesops.ingest import syntax
+from salesops.ingest.definitions import Checker, index_lines, read_yaml
 from salesops.ingest.spec import (
     PLACEHOLDER,
     Case,
@@ -51,51 +52,7 @@ __all__ = [
 ]
 
 
-class _Parser:
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.problems: list[Problem] = []
-
-    def problem(self, where: str, message: str) -> None:
-        self.problems.append(Problem(message, f"{self.name}: {where}" if where else self.name))
-
-    def keys(self, data: dict[str, Any], allowed: set[str], where: str) -> None:
-        for key in data:
-            if key not in allowed:
-                self.problem(where, f"unknown key {key!r} (allowed: {', '.join(sorted(allowed))})")
-
-    def text(self, data: dict[str, Any], key: str, where: str, default: str | None = None) -> Any:
-        value = data.get(key, default)
-        if value is not None and not isinstance(value, str | int | float):
-            self.problem(f"{where}.{key}", f"expected text, got {type(value).__name__}")
-            return default
-        return None if value is None else str(value)
-
-    def texts(self, value: Any, where: str) -> tuple[str, ...]:
-        if value is None:
-            return ()
-        if isinstance(value, str):
-            return (value,)
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            return tuple(value)
-        self.problem(where, "expected text or a list of texts")
-        return ()
-
-    def whole(self, value: Any, where: str) -> int:
-        if not isinstance(value, int) or isinstance(value, bool):
-            self.problem(where, f"expected a whole number, got {value!r}")
-            return 0
-        return value
-
-    def decimal(self, value: Any, where: str) -> Decimal | None:
-        if value is None:
-            return None
-        try:
-            return Decimal(str(value))
-        except InvalidOperation:
-            self.problem(where, f"expected a number, got {value!r}")
-            return None
-
+class _Parser(Checker):
     def mapping(self, data: Any) -> Mapping:
         if not isinstance(data, dict):
             self.problem("", "a mapping must be a YAML dictionary with `source_system` and `files`")
@@ -496,12 +453,9 @@ def with_lines(exc: ValidationFailed, path: Path) -> ValidationFailed:
 
 
 def load_mapping(path: Path) -> Mapping:
-    """Read and validate the YAML mapping at `path`."""
-    data = read_definition(path)
-    try:
-        return parse_mapping(data, name=path.name)
-    except ValidationFailed as exc:
-        raise with_lines(exc, path) from None
+    """Read and validate the YAML mapping at `path`; problems name their line."""
+    document = read_yaml(path, "mapping")
+    return _Parser(document.name, document.lines).mapping(document.data)
 
 
 # The generic checks of a definition file (unknown keys, texts, whole numbers, decimals, every
@@ -513,25 +467,12 @@ _STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
 def _with_line(problem: Problem, name: str, root: Any) -> Problem:
-    """`problem` with the line of the mapping it is about: `m.yaml:12: files[0].dates`.
+    """`problem` (located `name: path`) with the line of that path in the YAML node `root`.
 
-    The parser names places by path (`files[0].outputs[1].fields.amount`); the line is that of
-    the deepest node of the path that exists in the file (the parent of a missing key)."""
+    Kept for definition files that parse first and locate afterwards (territory scenarios);
+    the line lookup is the shared one of `ingest.definitions`."""
     prefix = f"{name}: "
     if root is None or not problem.location.startswith(prefix):
         return problem
     where = problem.location[len(prefix) :]
-    node, line = root, root.start_mark.line
-    for key, index in _STEP.findall(where):
-        child = None
-        if key and isinstance(node, yaml.MappingNode):
-            child = next((v for k, v in node.value if getattr(k, "value", None) == key), None)
-            if child is not None:
-                line = next(k for k, v in node.value if v is child).start_mark.line
-        elif index and isinstance(node, yaml.SequenceNode) and int(index) < len(node.value):
-            child = node.value[int(index)]
-            line = child.start_mark.line
-        if child is None:
-            break
-        node = child
-    return Problem(problem.message, f"{name}:{line + 1}: {where}")
+    return Problem(problem.message, Checker(name, index_lines(root)).locate(where))

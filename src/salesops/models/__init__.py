@@ -6,6 +6,7 @@ from salesops.models.approvals import Proposal
 from salesops.models.auth import LoginAttempt, WebSession
 from salesops.models.base import Base, Imported, Timestamped, Versioned, import_key
 from salesops.models.catalog import Product
+from salesops.models.compensation import CompRun, CreditSplit, PayoutLine
 from salesops.models.contracts import (
     Contract,
     ContractAmendment,
@@ -65,12 +66,14 @@ __all__ = [
     "AuditEntry",
     "Base",
     "CoachingNote",
+    "CompRun",
     "Contact",
     "Contract",
     "ContractAmendment",
     "ContractEvent",
     "ContractLineItem",
     "ContractStatus",
+    "CreditSplit",
     "DealChecklistItem",
     "DealPrediction",
     "DealScore",
@@ -98,6 +101,7 @@ __all__ = [
     "OpportunityEvent",
     "OpportunityType",
     "OutboxMessage",
+    "PayoutLine",
     "PipelineStage",
     "PlaybookRevision",
     "Product",

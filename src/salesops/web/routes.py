@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 
+from salesops.compensation import web as comp_pages
 from salesops.contracts import web as contract_pages
 from salesops.forecasting import call_form
 from salesops.forecasting import web as forecast_pages
@@ -57,6 +58,7 @@ def mount(app: FastAPI) -> None:
     app.include_router(imports.router)
     app.include_router(admin.router)
     app.include_router(forecast_pages.router)
+    app.include_router(comp_pages.router)
     app.include_router(insights.router)
     app.include_router(call_form.router)
     app.include_router(playbook_pages.router)

@@ -1,7 +1,7 @@
 """contracts lifecycle, jobs, outbox, inbox, documents
 
 Revision ID: 0016
-Revises: 0014 (re-chained after merging terr, whose approvals contracts use)
+Revises: 0015 (re-chained: after terr 0014, then comp 0015 when merged into comp)
 Create Date: 2026-12-08 02:23:16.719506
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import salesops.db.types
 
 revision: str = "0016"
-down_revision: str | None = "0014"
+down_revision: str | None = "0015"  # re-chained after comp (0015) when merged into comp
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
