@@ -84,3 +84,28 @@ def test_check_and_show_read_the_saved_definitions_and_effective_dated_coverage(
     ]
     audited = session.scalars(select(AuditEntry.entity_id).where(AuditEntry.entity == "territory"))
     assert sorted(audited) == ["DACH", "EMEA", "France Big", "France Retail"]
+
+
+def test_rules_stored_as_plain_attributes_place_accounts_like_a_territory_file(
+    session: Session,
+) -> None:
+    # The demo, imports and the records API store {"region": "NA", "segment": "SMB"}; read as
+    # empty rules, every account matched every leaf (nine-way conflicts on the demo).
+    na = Territory(name="North America", rules={"region": "NA"})
+    session.add(na)
+    session.flush()
+    session.add_all(
+        [
+            Territory(name="NA SMB", parent_id=na.id, rules={"region": "NA", "segment": "SMB"}),
+            Territory(name="NA Enterprise", parent_id=na.id, rules={"segment": ["Enterprise"]}),
+        ]
+    )
+    small, big, abroad = (make_account(session, name=n) for n in ("Small", "Big", "Abroad"))
+    small.region, small.segment = "NA", "SMB"
+    big.region, big.segment = "NA", "Enterprise"
+    abroad.region, abroad.segment = "EMEA", "SMB"
+    session.flush()
+    report = service.check(session)
+    assert report.placed == {"NA Enterprise": 1, "NA SMB": 1}
+    assert [a.name for a in report.unmatched] == ["Abroad"]
+    assert report.conflicts == []

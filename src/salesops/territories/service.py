@@ -25,16 +25,23 @@ from salesops.territories.rules import (
     place_all,
 )
 
+_LISTED = frozenset({"country", "region", "postal_prefix", "industry", "segment", "accounts"})
+
 
 def _definition(t: Territory, parents: dict[int, str]) -> TerritoryDef:
     # Rules may have been written through the generic records API: validate, never trust.
     stored = t.rules if isinstance(t.rules, dict) else {"rules": t.rules}
+    rules = stored.get("rules", {})
+    if stored and not {"rules", "overlay", "covers"} & stored.keys():
+        # Rules written before territory files (the demo, imports, the records API) are the
+        # attributes themselves, one value each: {"region": "NA", "segment": "SMB"}.
+        rules = {k: [v] if isinstance(v, str) and k in _LISTED else v for k, v in stored.items()}
     data = {
         "name": t.name,
         "parent": parents.get(t.parent_id) if t.parent_id else None,
         "overlay": stored.get("overlay", False),
         "covers": stored.get("covers", []),
-        "rules": stored.get("rules", {}),
+        "rules": rules,
     }
     return definition_model(
         TerritoryDef, data, source=f"territory {t.id} ({t.name})", what="stored territory rules"
