@@ -50,7 +50,7 @@ def test_a_bad_playbook_reports_every_problem_with_its_location() -> None:
         parse_playbook(data, stage_names=STAGES, name="x.yaml")
     where = {p.location for p in caught.value.problems}
     assert where == {
-        "x.yaml",  # unknown key colour
+        "x.yaml: colour",  # an unknown key is located at itself
         "x.yaml: enforcement",
         "x.yaml: stages.Discovry",
         "x.yaml: stages.Proposal.exit.fields[1]",

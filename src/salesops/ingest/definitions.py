@@ -72,6 +72,20 @@ def read_yaml(path: Path, what: str = "definition") -> Document:
     return parse_yaml(text, path.name, what)
 
 
+def relocated(exc: ValidationFailed, document: Document) -> ValidationFailed:
+    """`exc`, raised by a parser that located problems as `name: path` without lines, with
+    each problem given the line of its path in `document` (parse first, locate afterwards)."""
+    checker = Checker(document.name, document.lines)
+    prefix = f"{document.name}: "
+    problems = [
+        Problem(p.message, checker.locate(p.location[len(prefix) :]))
+        if p.location.startswith(prefix)
+        else p
+        for p in exc.problems
+    ]
+    return ValidationFailed(exc.message, problems)
+
+
 class Checker:
     """Collects problems with their location; `lines` (from a Document) adds line numbers."""
 

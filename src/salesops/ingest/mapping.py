@@ -13,14 +13,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from salesops.db.attributes import KINDS as ATTRIBUTE_KINDS
 from salesops.db.attributes import attribute_problems
 from salesops.db.types import as_utc
-from salesops.errors import Problem, ValidationFailed
+from salesops.errors import ValidationFailed
 from salesops.ingest import syntax
-from salesops.ingest.definitions import Checker, index_lines, read_yaml
+from salesops.ingest.definitions import Checker, read_yaml
 from salesops.ingest.spec import (
     PLACEHOLDER,
     Case,
@@ -429,29 +427,6 @@ def parse_mapping(data: Any, *, name: str = "mapping") -> Mapping:
     return _Parser(name).mapping(data)
 
 
-def read_definition(path: Path, *, kind: str = "mapping") -> Any:
-    """The YAML of the definition file at `path`, or one ValidationFailed naming the file and
-    line. Shared by every definition file (mappings, playbooks...), with `DefinitionParser`."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ValidationFailed(
-            f"cannot read {kind} {path}", [Problem(str(exc), str(path))]
-        ) from exc
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path.name}:{mark.line + 1}" if mark else path.name
-        raise ValidationFailed(f"{kind} is not valid YAML", [Problem(str(exc), where)]) from exc
-
-
-def with_lines(exc: ValidationFailed, path: Path) -> ValidationFailed:
-    """`exc` with each problem's location given the line of the file it is about."""
-    root = yaml.compose(path.read_text(encoding="utf-8"))
-    return ValidationFailed(exc.message, [_with_line(p, path.name, root) for p in exc.problems])
-
-
 def load_mapping(path: Path) -> Mapping:
     """Read and validate the YAML mapping at `path`; problems name their line."""
     document = read_yaml(path, "mapping")
@@ -461,18 +436,3 @@ def load_mapping(path: Path) -> Mapping:
 # The generic checks of a definition file (unknown keys, texts, whole numbers, decimals, every
 # problem collected with its location) for other definition formats to build on.
 DefinitionParser = _Parser
-
-
-_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
-
-
-def _with_line(problem: Problem, name: str, root: Any) -> Problem:
-    """`problem` (located `name: path`) with the line of that path in the YAML node `root`.
-
-    Kept for definition files that parse first and locate afterwards (territory scenarios);
-    the line lookup is the shared one of `ingest.definitions`."""
-    prefix = f"{name}: "
-    if root is None or not problem.location.startswith(prefix):
-        return problem
-    where = problem.location[len(prefix) :]
-    return Problem(problem.message, Checker(name, index_lines(root)).locate(where))

@@ -2,7 +2,7 @@
 criteria a deal must meet to leave it.
 
 A playbook is a definition file like an import mapping and is read by the same machinery
-(`ingest.mapping.read_definition` and `DefinitionParser`): every problem is collected with
+(`ingest.definitions.read_yaml` and `DefinitionParser`): every problem is collected with
 its location (`meddicc.yaml: stages.Discovery.exit.fields[1]`) before anything is stored.
 The format is documented with a worked example in docs/playbooks.md.
 """
@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from salesops.errors import ValidationFailed
-from salesops.ingest.mapping import DefinitionParser, read_definition, with_lines
+from salesops.ingest.definitions import read_yaml, relocated
+from salesops.ingest.mapping import DefinitionParser
 from salesops.models import ActivityKind
 
 ENFORCEMENTS = ("warn", "block")
@@ -238,9 +239,9 @@ def parse_playbook(
 
 def load_playbook(path: Path, *, stage_names: Iterable[str]) -> tuple[Playbook, str]:
     """The validated playbook at `path` and its text (stored with the revision)."""
-    data = read_definition(path, kind="playbook")
+    document = read_yaml(path, "playbook")
     try:
-        playbook = parse_playbook(data, stage_names=stage_names, name=path.name)
+        playbook = parse_playbook(document.data, stage_names=stage_names, name=path.name)
     except ValidationFailed as exc:
-        raise with_lines(exc, path) from None
+        raise relocated(exc, document) from None
     return playbook, path.read_text("utf-8")
