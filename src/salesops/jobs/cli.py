@@ -6,7 +6,7 @@ import logging
 import time
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 from sqlalchemy import select
 
 from salesops.cli.context import console, state
@@ -79,8 +79,11 @@ def list_jobs(ctx: typer.Context) -> None:
 def runs(ctx: typer.Context, limit: int = typer.Option(50, min=1, max=10_000)) -> None:
     """The run log, newest first: what ran, where, when, and how it ended."""
     with state(ctx).session() as session:
-        table = Table("job", "kind", "worker", "started", "seconds", "outcome", "message")
-        for run in service.recent_runs(session, limit=limit):
+        found = service.recent_runs(session, limit=limit)
+        # The kind is what a reader looks for: it keeps its width, the message wraps instead.
+        kind = Column("kind", no_wrap=True, min_width=max((len(r.kind) for r in found), default=4))
+        table = Table("job", kind, "worker", "started", "seconds", "outcome", "message")
+        for run in found:
             table.add_row(
                 str(run.job_id),
                 run.kind,
