@@ -60,7 +60,7 @@ typecheck: setup-dev
 	$(BIN)/mypy
 
 pytest: setup-dev
-	$(BIN)/pytest -n auto -p no:cacheprovider
+	$(BIN)/pytest -n auto --dist worksteal -p no:cacheprovider
 
 test: lint typecheck pytest
 
