@@ -127,7 +127,12 @@ def _groups(prepared: Prepared) -> np.ndarray:
         return np.asarray(prepared.frame["id"].to_numpy(dtype="int64"))
     features = prepared.frame[list(prepared.spec.names)].reset_index(drop=True)
     hashed = pd.util.hash_pandas_object(features.astype(str), index=False).to_numpy()
-    return np.unique(hashed, return_inverse=True)[1].astype("int64")
+    _, first, inverse = np.unique(hashed, return_index=True, return_inverse=True)
+    # Groups are numbered by where they first appear (rows come in deal order), not by hash
+    # value: the hash covers the owner's database id, so numbering by it gave other folds,
+    # and other figures, for the same deals stored under other ids (AUC 0.802 against 0.786).
+    rank = np.argsort(np.argsort(first))
+    return np.asarray(rank[inverse], dtype="int64")
 
 
 def _has_dates(known_at: np.ndarray) -> bool:
