@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -47,6 +48,9 @@ def test_a_rep_sees_only_their_statement_and_a_manager_their_team(
     page = ann.get("/comp", params={"period": "2025-Q1"})
     assert page.status_code == 200, page.text
     assert "Statement: Ann" in page.text
+    assert "<h1>Compensation</h1>" in page.text
+    # Payouts are per period: the team, territory, segment and rep filters are not offered.
+    assert re.findall(r'<select name="(\w+)"', page.text) == ["period"]
     assert ">100.00<" in page.text  # 10% of 1,000
     assert ">200.00<" in page.text  # 10% of 2,000
     assert ">Bob<" not in page.text

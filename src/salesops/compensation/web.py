@@ -62,7 +62,8 @@ def comp_page(request: Request, session: SessionDep, who: WebUser) -> Response:
                 raise NotFound(f"no rep {rep_id}")
             lines = service.statement_rows([x for x in run.lines if x.rep_id == rep_id])
     context = page_context(request, session, who) | {
-        "run": run, "payouts": payouts, "rep": rep, "lines": lines,
+        "title": "Compensation", "run": run, "payouts": payouts, "rep": rep, "lines": lines,
+        "period_only": True,
         "columns": service.STATEMENT_COLUMNS,
         "total": sum((Decimal(row[6]) for row in lines), Decimal(0)),
         "period": service.period_text(Period(run.period_start, run.period_end)) if run else "",
