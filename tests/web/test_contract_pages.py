@@ -114,3 +114,14 @@ def test_the_renewals_page_shows_the_calendar_and_pipeline_in_scope(
         in director.get("/renewals?start=2026-12-01&end=2026-12-31").text
     )
     assert ann.get("/renewals?start=nonsense").status_code == 200
+
+
+def test_contract_pages_are_titled_and_show_no_filter_bar_they_would_ignore(
+    app: FastAPI, session: Session, org: Org
+) -> None:
+    director = sign_in(app, session, org, "director")
+    for path, title in (("/contracts", "Contracts"), ("/renewals", "Renewals")):
+        page = director.get(path)
+        assert page.status_code == 200, page.text
+        assert f"<h1>{title}</h1>" in page.text
+        assert '<form class="filters"' not in page.text
