@@ -1,31 +1,5 @@
-"""Worker tests commit (each job is its own transaction), so they get their own database."""
+"""Worker and outbox code commits on its own: these tests get their own database."""
 
-from __future__ import annotations
+from tests.workdb import db, work_engine
 
-from collections.abc import Iterator
-
-import pytest
-from sqlalchemy import Engine, delete
-
-from salesops.db.engine import session_scope
-from salesops.models import InboxItem, Job, JobRun, OutboxMessage
-from tests.conftest import scratch_url
-from tests.databases import migrated_engine
-
-
-@pytest.fixture(scope="package", params=["sqlite", "postgresql"])
-def work_engine(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Engine]:
-    """A migrated database of each kind whose writes are committed; emptied after each test."""
-    engine = migrated_engine(scratch_url(request.param, tmp_path_factory.mktemp("db"), "work"))
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def db(work_engine: Engine) -> Iterator[Engine]:
-    yield work_engine
-    with session_scope(work_engine) as session:
-        for table in (JobRun, Job, InboxItem, OutboxMessage):
-            session.execute(delete(table))
+__all__ = ["db", "work_engine"]

@@ -239,6 +239,22 @@ def withdraw(
     return proposal
 
 
+def _decide(
+    session: Session,
+    proposal: Proposal,
+    action: str,
+    scope: Scope,
+    reason: str | None,
+    at: datetime | None,
+    expected_version: int | None,
+) -> Proposal:
+    """Record an approval or a rejection: who decided, when and why."""
+    when = _move(session, proposal, action, scope, at, expected_version, reason)
+    proposal.decided_at, proposal.decided_by = when, scope.user_id
+    proposal.decision_reason = reason
+    return proposal
+
+
 def approve(
     session: Session,
     proposal: Proposal,
@@ -249,10 +265,7 @@ def approve(
     expected_version: int | None = None,
 ) -> Proposal:
     """Approve a submitted proposal (it is applied separately, or right away by the caller)."""
-    when = _move(session, proposal, "approve", scope, at, expected_version, reason)
-    proposal.decided_at, proposal.decided_by = when, scope.user_id
-    proposal.decision_reason = reason
-    return proposal
+    return _decide(session, proposal, "approve", scope, reason, at, expected_version)
 
 
 def reject(
@@ -265,10 +278,7 @@ def reject(
     expected_version: int | None = None,
 ) -> Proposal:
     """Reject a submitted proposal, saying why."""
-    when = _move(session, proposal, "reject", scope, at, expected_version, reason)
-    proposal.decided_at, proposal.decided_by = when, scope.user_id
-    proposal.decision_reason = reason
-    return proposal
+    return _decide(session, proposal, "reject", scope, reason, at, expected_version)
 
 
 def apply(
